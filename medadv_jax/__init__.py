@@ -1,0 +1,1 @@
+"""medadv-jax: model complexity versus adversarial robustness on medical images."""

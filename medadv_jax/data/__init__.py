@@ -1,0 +1,1 @@
+"""Data: MedMNIST files, validation, splits and in-memory arrays."""

@@ -1,0 +1,139 @@
+"""Finds, downloads, verifies and loads one official MedMNIST npz file.
+
+Where a file is looked for, in order: `data.dir` from the config, the
+environment variable MEDMNIST_DIR, then the download cache (`data.cache_dir`),
+downloading into it when `data.download` is true and the machine is online.
+"""
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import tempfile
+import urllib.request
+import zipfile
+
+import numpy as np
+
+from medadv_jax.data import medmnist_catalog
+from medadv_jax.errors import ConfigError, DataError
+
+SPLITS = ('train', 'val', 'test')
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitArrays:
+  """One split: images uint8 (N, H, W, C) and labels int32 (N,)."""
+  images: np.ndarray
+  labels: np.ndarray
+
+
+def subset_info(name: str) -> medmnist_catalog.MedMNISTSubset:
+  if name not in medmnist_catalog.CATALOG:
+    raise ConfigError('data.name', name, ', '.join(sorted(medmnist_catalog.CATALOG)))
+  return medmnist_catalog.CATALOG[name]
+
+
+def locate_file(name: str, size: int, data_dir: str, cache_dir: str,
+                download: bool) -> pathlib.Path:
+  """Returns the path of the official file, downloading it if allowed."""
+  info = subset_info(name)
+  if size not in info.md5_by_size:
+    raise ConfigError('data.size', size, f'{sorted(info.md5_by_size)} for {name}')
+  file_name = info.file_name(size)
+  search_dirs = [(d, origin) for d, origin in (
+      (data_dir, 'config field data.dir'),
+      (os.environ.get('MEDMNIST_DIR', ''), 'environment variable MEDMNIST_DIR'),
+      (os.path.expanduser(cache_dir), 'download cache data.cache_dir')) if d]
+  for directory, _ in search_dirs:
+    candidate = pathlib.Path(directory) / file_name
+    if candidate.is_file():
+      return candidate
+  if download:
+    try:
+      return _download(info.url(size), pathlib.Path(os.path.expanduser(cache_dir)),
+                       file_name, info.md5_by_size[size])
+    except OSError as e:  # No network, DNS failure, HTTP error, disk full.
+      download_note = f'the download from {info.url(size)} failed ({e})'
+  else:
+    download_note = 'downloading is off (data.download=False)'
+  looked = '; '.join(f'{d} ({origin})' for d, origin in search_dirs) or 'nowhere'
+  raise DataError(
+      f'MedMNIST file {file_name} not found. Looked in: {looked}; {download_note}. '
+      f'Put the official file ({info.url(size)}) in a folder and pass '
+      '--config.data.dir=FOLDER or set MEDMNIST_DIR=FOLDER.')
+
+
+def file_md5(path: pathlib.Path) -> str:
+  digest = hashlib.md5()
+  with open(path, 'rb') as f:
+    for block in iter(lambda: f.read(1 << 20), b''):
+      digest.update(block)
+  return digest.hexdigest()
+
+
+def verify_md5(path: pathlib.Path, expected: str) -> None:
+  found = file_md5(path)
+  if found != expected:
+    raise DataError(
+        f'{path} has MD5 {found}, but the official file has {expected}: the file is '
+        'corrupt, truncated or not the official one. Replace it with the official '
+        'download, or set --config.data.verify_md5=False for a deliberately '
+        'modified file.')
+
+
+def _download(url: str, cache_dir: pathlib.Path, file_name: str,
+              md5: str) -> pathlib.Path:
+  cache_dir.mkdir(parents=True, exist_ok=True)
+  target = cache_dir / file_name
+  # Download next to the target and rename only once verified, so an
+  # interrupted or corrupt download never sits where a good file is expected.
+  with tempfile.NamedTemporaryFile(dir=cache_dir, suffix='.part', delete=False) as tmp:
+    tmp_path = pathlib.Path(tmp.name)
+  try:
+    urllib.request.urlretrieve(url, tmp_path)
+    verify_md5(tmp_path, md5)
+    os.replace(tmp_path, target)
+  finally:
+    tmp_path.unlink(missing_ok=True)
+  return target
+
+
+def load_splits(path: pathlib.Path, num_classes: int,
+                channels: int) -> dict[str, SplitArrays]:
+  """Reads and validates the six arrays of an official MedMNIST npz file."""
+  try:
+    with np.load(path, allow_pickle=False) as npz:
+      raw = {key: npz[key] for key in npz.files}
+  except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+    raise DataError(
+        f'{path} is not a readable npz file ({type(e).__name__}: {e}). It is corrupt '
+        'or truncated: replace it with the official MedMNIST file.') from e
+  expected = [f'{split}_{kind}' for split in SPLITS for kind in ('images', 'labels')]
+  missing = [key for key in expected if key not in raw]
+  if missing:
+    raise DataError(f'{path} lacks the arrays {missing}; an official MedMNIST file '
+                    f'holds {expected} (it has {sorted(raw)}).')
+  return {split: _validated_split(path, split, raw[f'{split}_images'],
+                                  raw[f'{split}_labels'], num_classes, channels)
+          for split in SPLITS}
+
+
+def _validated_split(path, split, images, labels, num_classes, channels) -> SplitArrays:
+  if images.dtype != np.uint8:
+    raise DataError(f'{path}: {split}_images has dtype {images.dtype}; expected uint8.')
+  if images.ndim == 3:
+    images = images[..., None]
+  if images.ndim != 4 or images.shape[-1] != channels:
+    raise DataError(f'{path}: {split}_images has shape {images.shape}; expected '
+                    f'(N, H, W) or (N, H, W, {channels}).')
+  labels = np.asarray(labels)
+  if labels.ndim == 2 and labels.shape[1] == 1:
+    labels = labels[:, 0]
+  if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
+    raise DataError(f'{path}: {split}_labels has shape {labels.shape}; expected '
+                    f'({images.shape[0]}, 1), one label per image.')
+  if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+    raise DataError(f'{path}: {split}_labels hold values in [{labels.min()}, '
+                    f'{labels.max()}]; expected integers in [0, {num_classes - 1}].')
+  return SplitArrays(images=images, labels=labels.astype(np.int32))

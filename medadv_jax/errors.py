@@ -1,0 +1,20 @@
+"""User-facing errors: one clear message, caught by `main.py` and turned into exit 1."""
+
+
+class MedAdvError(Exception):
+  """Base class of every error caused by user input (configs, files, flags)."""
+
+
+class ConfigError(MedAdvError):
+  """A config field holds a value outside what is allowed."""
+
+  def __init__(self, field: str, value, allowed: str):
+    self.field = field
+    self.value = value
+    self.allowed = allowed
+    super().__init__(
+        f'config field `{field}` is {value!r}; allowed: {allowed}.')
+
+
+class DataError(MedAdvError):
+  """A data file or folder is missing, corrupt or not in the expected format."""

@@ -1,0 +1,1 @@
+"""Evaluation of trained models: clean accuracy and robustness over eps grids."""

@@ -1,0 +1,1 @@
+"""Flax Linen classifiers whose size is set by a width multiplier (and depth)."""

@@ -1,0 +1,46 @@
+"""robustness_curves.png: accuracy against eps per model size, by attack and training."""
+
+import pathlib
+
+import matplotlib
+
+matplotlib.use('Agg')  # Files only; no display on servers and CI.
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+
+from medadv_jax.reporting import grouping
+
+TRAIN_MODE_TITLES = {'standard': 'standard training', 'pgd': 'PGD adversarial training'}
+
+
+def plot_robustness_curves(rows, path: pathlib.Path) -> None:
+  """One row of panels per attack, one column per training mode."""
+  curves = grouping.curves(rows)
+  attacks = sorted({attack for attack, _ in curves})
+  modes = [m for m in TRAIN_MODE_TITLES if any(mode == m for _, mode in curves)]
+  fig, axes = plt.subplots(len(attacks), len(modes), squeeze=False, sharex=True,
+                           sharey=True, figsize=(5.5 * len(modes), 3.6 * len(attacks)))
+  for i, attack in enumerate(attacks):
+    for j, mode in enumerate(modes):
+      ax = axes[i][j]
+      by_size = curves.get((attack, mode), {})
+      colours = plt.cm.viridis([k / max(1, len(by_size) - 1) for k in range(len(by_size))])
+      for colour, (label, (eps, mean, low, high)) in zip(colours, by_size.items()):
+        ax.plot(eps, mean, marker='.', color=colour, label=label)
+        ax.fill_between(eps, low, high, color=colour, alpha=0.15, linewidth=0)
+      # Log scale for eps > 0 with a linear stretch at 0, so clean accuracy shows.
+      ax.set_xscale('symlog', linthresh=0.01)
+      ax.set_ylim(-0.02, 1.02)
+      ax.grid(True, alpha=0.3)
+      ax.set_title(f'{attack} | {TRAIN_MODE_TITLES[mode]}', fontsize=10)
+      if i == len(attacks) - 1:
+        ax.set_xlabel('eps (x 1/255, L-inf, log scale beyond 0.01)')
+      if j == 0:
+        ax.set_ylabel('accuracy under attack')
+      ax.legend(fontsize=7, loc='lower left')
+  fig.suptitle('Accuracy under attack vs eps (bands: 95% Wilson interval, or +-std over seeds)',
+               fontsize=11)
+  fig.tight_layout()
+  tmp = path.with_name('.tmp_' + path.name)
+  fig.savefig(tmp, dpi=110, format='png')
+  plt.close(fig)
+  tmp.replace(path)

@@ -1,0 +1,37 @@
+"""results.csv and results.json: one row per cell x attack x target x eps."""
+
+import csv
+import json
+import os
+import pathlib
+
+# Leading columns in a fixed order; any further keys follow alphabetically.
+COLUMNS = ('dataset', 'model', 'width', 'depth', 'params', 'flops', 'train_mode', 'seed',
+           'attack', 'target', 'steps', 'eps', 'eps_255', 'accuracy', 'n', 'ci_low',
+           'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'best_epoch',
+           'val_score')
+
+
+def ordered_columns(rows) -> list[str]:
+  extra = sorted({key for row in rows for key in row} - set(COLUMNS))
+  return list(COLUMNS) + extra
+
+
+def write_csv(rows, path: pathlib.Path) -> None:
+  tmp = path.with_name(path.name + '.tmp')
+  with open(tmp, 'w', newline='') as f:
+    writer = csv.DictWriter(f, fieldnames=ordered_columns(rows))
+    writer.writeheader()
+    writer.writerows(rows)
+  os.replace(tmp, path)
+
+
+def write_json(rows, path: pathlib.Path) -> None:
+  tmp = path.with_name(path.name + '.tmp')
+  tmp.write_text(json.dumps(rows, indent=1))
+  os.replace(tmp, path)
+
+
+def read_csv(path: pathlib.Path) -> list[dict]:
+  with open(path, newline='') as f:
+    return list(csv.DictReader(f))

@@ -1,0 +1,16 @@
+"""Writes every study artefact from the results rows."""
+
+import pathlib
+
+from medadv_jax.reporting import figures, report, results_table
+
+
+def write_all(rows, workdir: pathlib.Path) -> None:
+  """results.csv, results.json, robustness_curves.png and report.md in `workdir`."""
+  results_table.write_csv(rows, workdir / 'results.csv')
+  results_table.write_json(rows, workdir / 'results.json')
+  if rows:
+    figures.plot_robustness_curves(rows, workdir / 'robustness_curves.png')
+  tmp = workdir / 'report.md.tmp'
+  tmp.write_text(report.render_report(rows))
+  tmp.replace(workdir / 'report.md')

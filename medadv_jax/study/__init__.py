@@ -1,0 +1,1 @@
+"""The study: config -> independent, resumable cells -> aggregated results."""

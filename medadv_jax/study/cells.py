@@ -1,0 +1,65 @@
+"""A cell is one trained-and-attacked model: dataset x model x size x mode x seed."""
+
+import dataclasses
+import json
+from typing import Optional
+
+
+@dataclasses.dataclass(frozen=True)
+class Cell:
+  dataset: str
+  model: str
+  width: float
+  depth: Optional[int]
+  train_mode: str
+  seed: int
+
+  @property
+  def name(self) -> str:
+    """Folder name, unique per cell and readable in `ls`."""
+    depth = '' if self.depth is None else f'_d{self.depth}'
+    return (f'{self.dataset}_{self.model}{depth}_w{self.width:g}_{self.train_mode}'
+            f'_s{self.seed}')
+
+
+def expand_cells(config) -> list[Cell]:
+  """Every cell the config asks for, in a fixed order."""
+  depths = tuple(config.model.depths) or (None,)
+  return [Cell(config.data.name, name, float(width), depth, mode, int(seed))
+          for name in config.model.names
+          for depth in depths
+          for width in config.model.widths
+          for mode in config.train.modes
+          for seed in config.seeds]
+
+
+def cell_fingerprint(config, cell: Cell) -> dict:
+  """Everything that determines a cell's numbers, as plain JSON data.
+
+  Where the data file lives and whether it may be downloaded do not change the
+  numbers (the file's MD5 is checked), so they are left out, as are the sweep
+  lists that only say which cells exist.
+  """
+  data = config.data.to_dict()
+  for field in ('dir', 'cache_dir', 'download'):
+    data.pop(field)
+  train = config.train.to_dict()
+  train.pop('modes')
+  return json.loads(json.dumps({
+      'cell': dataclasses.asdict(cell),
+      'data': data,
+      'train': train,
+      'attack': config.attack.to_dict(),
+  }))
+
+
+def fingerprint_differences(old: dict, new: dict, prefix: str = '') -> list[str]:
+  """Dotted names of the fields whose values differ between two fingerprints."""
+  differences = []
+  for key in sorted(set(old) | set(new)):
+    a, b = old.get(key), new.get(key)
+    if isinstance(a, dict) and isinstance(b, dict):
+      differences += fingerprint_differences(a, b, f'{prefix}{key}.')
+    elif a != b:
+      differences.append(f'{prefix}{key}: {a!r} -> {b!r}')
+  return differences

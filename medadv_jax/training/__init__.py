@@ -1,0 +1,1 @@
+"""Standard and adversarial training: state, pure steps, the epoch loop."""

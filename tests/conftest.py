@@ -1,0 +1,15 @@
+"""Test set-up: where the MedMNIST files are, and a shared XLA compilation cache."""
+
+import os
+import pathlib
+import tempfile
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# The machines that run the tests have no internet: the official files sit in
+# ../shared/medmnist unless MEDMNIST_DIR says otherwise.
+os.environ.setdefault('MEDMNIST_DIR', str(REPO_ROOT.parent / 'shared' / 'medmnist'))
+# Tests compile the same small programs in several processes (main.py runs);
+# a persistent cache shared by them saves most of the compile time.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
+                      str(pathlib.Path(tempfile.gettempdir()) / 'medadv_jax_test_xla_cache'))
