@@ -34,19 +34,15 @@ def _validate_data(data) -> None:
 
 def _validate_model(model) -> None:
   names = _non_empty_sequence('model.names', model.names)
-  for name in names:
-    if name not in registry.available_models():
-      raise ConfigError('model.names', name, ', '.join(registry.available_models()))
   widths = _non_empty_sequence('model.widths', model.widths)
-  for width in widths:
-    if not _is_number(width) or width <= 0:
-      raise ConfigError('model.widths', width, 'positive numbers')
-  if model.depths:
-    _non_empty_ints('model.depths', model.depths, minimum=1)
-    for name in names:
-      if not registry.model_has_depth(name):
-        raise ConfigError('model.depths', tuple(model.depths),
-                          f'empty for {name!r}, which has no depth knob')
+  depths = tuple(model.depths) or (None,)
+  # Building the (uninitialised) modules is cheap and checks every name, width
+  # and depth with the registry's own rules.
+  for name in names:
+    for width in widths:
+      for depth in depths:
+        registry.get_model(name, num_classes=2, width=width, depth=depth,
+                           field='model.names')
 
 
 def _validate_train(train) -> None:

@@ -10,6 +10,6 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # ../shared/medmnist unless MEDMNIST_DIR says otherwise.
 os.environ.setdefault('MEDMNIST_DIR', str(REPO_ROOT.parent / 'shared' / 'medmnist'))
 # Tests compile the same small programs in several processes (main.py runs);
-# a persistent cache shared by them saves most of the compile time.
-os.environ.setdefault('JAX_COMPILATION_CACHE_DIR',
-                      str(pathlib.Path(tempfile.gettempdir()) / 'medadv_jax_test_xla_cache'))
+# a compilation cache shared by them, fresh for each test session, saves most
+# of the compile time without letting an old run's programs leak in.
+os.environ.setdefault('JAX_COMPILATION_CACHE_DIR', tempfile.mkdtemp(prefix='medadv_xla_'))

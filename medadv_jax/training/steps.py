@@ -53,8 +53,8 @@ def train_step(state: TrainState, images, labels, key, *, l2_coeff: float,
   metrics = {
       'loss': loss, 'cross_entropy': ce,
       'accuracy': jnp.mean(jnp.argmax(logits, -1) == labels),
-      'grad_norm': optax.global_norm(grads),
-      'param_norm': optax.global_norm(state.params),
+      'grad_norm': optax.tree.norm(grads),
+      'param_norm': optax.tree.norm(state.params),
   }
   return state.apply_gradients(grads, batch_stats), metrics
 

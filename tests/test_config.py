@@ -1,0 +1,67 @@
+"""Config validation: every bad field gets one message naming field, value, allowed."""
+
+import importlib.util
+import pathlib
+
+import pytest
+
+from medadv_jax import config_validation
+from medadv_jax.errors import ConfigError
+
+CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
+
+
+def _load_default(arg=''):
+  spec = importlib.util.spec_from_file_location('default_config', CONFIG_FILE)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  return module.get_config(arg)
+
+
+@pytest.mark.parametrize('arg', ['', 'smoke'])
+def test_shipped_configs_are_valid(arg):
+  config_validation.validate(_load_default(arg))
+
+
+def test_default_grid_is_the_papers_29_values():
+  grid = _load_default().attack.eps_255
+  assert len(grid) == 29 and grid[0] == 0 and grid[-1] == 10
+  assert grid[1:4] == (0.01, 0.02, 0.03) and 0.9 in grid and 9.0 in grid
+
+
+@pytest.mark.parametrize('field, value, allowed', [
+    ('seeds', (), 'non-empty'),
+    ('data.name', 'chestxray', 'pneumoniamnist'),
+    ('data.size', 64, '[28]'),
+    ('data.attack_per_class', -1, 'integer >= 0'),
+    ('model.names', ('cnn', 'vgg'), 'resnet20'),
+    ('model.widths', (0.5, 0.0), 'positive'),
+    ('model.depths', (20,), 'no depth knob'),
+    ('train.modes', ('standard', 'trades'), 'standard, pgd'),
+    ('train.epochs', 0, 'integer >= 1'),
+    ('train.adv.bn_mode', 'frozen', 'batch, running'),
+    ('attack.names', ('pgd', 'cw'), 'fgsm, pgd'),
+    ('attack.eps_255', (0.0, 2.0, 1.0), 'strictly ascending'),
+    ('attack.eps_255', (1.0, 2.0), 'starting at 0'),
+    ('attack.pgd_steps', 0, 'integer >= 1'),
+])
+def test_bad_value_is_reported_with_field_and_allowed_values(field, value, allowed):
+  config = _load_default('smoke')
+  with config.unlocked():
+    parent = config
+    *path, leaf = field.split('.')
+    for part in path:
+      parent = parent[part]
+    parent[leaf] = value
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(config)
+  assert error.value.field == field
+  assert allowed in str(error.value)
+
+
+def test_invalid_resnet_depth_is_caught_before_any_work():
+  config = _load_default('smoke')
+  config.model.names = ('resnet',)
+  config.model.depths = (8, 21)
+  with pytest.raises(ConfigError, match=r'model.depths.*21.*6n\+2'):
+    config_validation.validate(config)
