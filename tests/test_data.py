@@ -1,5 +1,6 @@
 """MedMNIST files: location, verification, validation and the clear errors."""
 
+import os
 import pathlib
 
 import ml_collections
@@ -93,3 +94,41 @@ def test_attack_subset_takes_k_per_class_deterministically():
   np.testing.assert_array_equal(chosen, dataset.attack_subset(labels, 10, seed=3))
   assert not np.array_equal(chosen, dataset.attack_subset(labels, 10, seed=4))
   assert dataset.attack_subset(labels, 0, seed=0).size == labels.size
+
+
+def test_download_is_verified_and_placed_in_the_cache(tmp_path, monkeypatch):
+  # No network here: the "download" copies the official file from the shared folder.
+  official = pathlib.Path(os.environ['MEDMNIST_DIR']) / 'pneumoniamnist.npz'
+  fetched = []
+
+  def fake_urlretrieve(url, target):
+    fetched.append(url)
+    pathlib.Path(target).write_bytes(official.read_bytes())
+
+  monkeypatch.delenv('MEDMNIST_DIR')
+  monkeypatch.setattr(medmnist_source.urllib.request, 'urlretrieve', fake_urlretrieve)
+  path = medmnist_source.locate_file('pneumoniamnist', 28, '', str(tmp_path / 'cache'), True)
+  assert path == tmp_path / 'cache' / 'pneumoniamnist.npz' and path.is_file()
+  assert fetched == ['https://zenodo.org/records/10519652/files/pneumoniamnist.npz?download=1']
+  assert list((tmp_path / 'cache').iterdir()) == [path]  # No partial file left behind.
+
+
+def test_corrupt_download_is_rejected_and_not_kept(tmp_path, monkeypatch):
+  monkeypatch.delenv('MEDMNIST_DIR')
+  monkeypatch.setattr(medmnist_source.urllib.request, 'urlretrieve',
+                      lambda url, target: pathlib.Path(target).write_bytes(b'truncated'))
+  with pytest.raises(DataError, match='has MD5 .* but the official file has'):
+    medmnist_source.locate_file('pneumoniamnist', 28, '', str(tmp_path / 'cache'), True)
+  assert list((tmp_path / 'cache').iterdir()) == []
+
+
+def test_failed_download_explains_how_to_provide_the_file(tmp_path, monkeypatch):
+  monkeypatch.delenv('MEDMNIST_DIR')
+
+  def offline(url, target):
+    raise OSError('Temporary failure in name resolution')
+
+  monkeypatch.setattr(medmnist_source.urllib.request, 'urlretrieve', offline)
+  with pytest.raises(DataError, match=r'download from .* failed .*name resolution.*'
+                                      r'--config.data.dir=FOLDER'):
+    medmnist_source.locate_file('pneumoniamnist', 28, '', str(tmp_path / 'cache'), True)
