@@ -5,13 +5,20 @@
       --config.model.widths='(0.5, 1.0)'
 
 Re-running on the same workdir skips the cells already finished and resumes an
-interrupted training run from its last epoch.
+interrupted training run from its last checkpoint.
+
+Several hosts (a TPU pod slice, a Slurm or Open MPI job, or processes given
+JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES and JAX_PROCESS_ID): pass
+--distributed, or just set JAX_COORDINATOR_ADDRESS; every training batch is then
+split over the devices of all hosts.
 """
 
 import logging as std_logging
+import os
 import pathlib
 import sys
 
+import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
@@ -21,6 +28,9 @@ from medadv_jax.study import runner
 _CONFIG = config_flags.DEFINE_config_file(
     'config', None, 'Study config file, optionally with :arg.', lock_config=True)
 _WORKDIR = flags.DEFINE_string('workdir', None, 'Folder for checkpoints and results.')
+_DISTRIBUTED = flags.DEFINE_bool(
+    'distributed', False, 'Call jax.distributed.initialize() first (multi-host); also done '
+    'when JAX_COORDINATOR_ADDRESS is set.')
 flags.mark_flags_as_required(['config', 'workdir'])
 
 
@@ -35,6 +45,8 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f'unexpected arguments: {argv[1:]}')
   logging.get_absl_handler().addFilter(_HideLibraryInfo())
+  if _DISTRIBUTED.value or os.environ.get('JAX_COORDINATOR_ADDRESS'):
+    _initialize_distributed()
   try:
     runner.run_study(_CONFIG.value, pathlib.Path(_WORKDIR.value))
   except MedAdvError as e:
@@ -42,6 +54,17 @@ def main(argv):
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
   logging.info('results in %s', _WORKDIR.value)
+
+
+def _initialize_distributed():
+  """Joins the other processes; arguments come from the cluster or the environment."""
+  num_processes = os.environ.get('JAX_NUM_PROCESSES')
+  process_id = os.environ.get('JAX_PROCESS_ID')
+  jax.distributed.initialize(
+      num_processes=int(num_processes) if num_processes else None,
+      process_id=int(process_id) if process_id else None)
+  logging.info('process %d of %d; %d local and %d global devices', jax.process_index(),
+               jax.process_count(), jax.local_device_count(), jax.device_count())
 
 
 if __name__ == '__main__':

@@ -19,11 +19,27 @@ PAPER_EPS_255 = ((0.0,) + tuple(round(0.01 * i, 2) for i in range(1, 10))
 def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   config.seeds = (0,)
+  # Run only cell k of the study's cell list (launchers spread cells over
+  # processes and machines); -1 runs every cell.
+  config.cell = -1
 
   config.data = ml_collections.ConfigDict()
+  # A MedMNIST 2D subset (pathmnist, chestmnist, dermamnist, octmnist,
+  # pneumoniamnist, retinamnist, breastmnist, bloodmnist, tissuemnist,
+  # organamnist, organcmnist, organsmnist), or one of the paper's image folders
+  # (chest_xray_folder, oct_folder, dermoscopy_folder) found at data.dir.
   config.data.name = 'pneumoniamnist'
-  config.data.size = 28
+  config.data.size = 28  # MedMNIST: 28, 64, 128 or 224; image folders: resized to this.
   config.data.dir = ''  # Folder with the official npz; else $MEDMNIST_DIR, the cache.
+  config.data.grey_to_rgb = False  # Image folders: stack grey images to 3 channels.
+  # Non-empty: prepare and read the data through the tensorflow-datasets builders
+  # (array_record files in this folder) instead of reading the npz / images directly.
+  config.data.tfds_dir = ''
+  # 'official': the source's splits; 'pooled': the paper's protocol, all splits
+  # pooled and re-split by split_fractions (train, val, test), stratified by
+  # class, with each of config.seeds (the paper: 10 seeds).
+  config.data.split = 'official'
+  config.data.split_fractions = (0.71, 0.145, 0.145)
   config.data.cache_dir = '~/.cache/medadv_jax/medmnist'
   config.data.download = True
   config.data.verify_md5 = True
@@ -36,29 +52,83 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.model.depths = ()  # Empty: each family's own depth.
 
   config.train = ml_collections.ConfigDict()
+  # 'standard', 'pgd' (Madry et al.), 'fgsm_rs' (FGSM from a random start,
+  # Wong et al. 2020) or 'trades' (Zhang et al. 2019).
   config.train.modes = ('standard', 'pgd')
   config.train.epochs = 6
-  config.train.batch_size = 64
-  config.train.learning_rate = 1e-3
-  config.train.l2_coeff = 1e-4  # On conv and dense kernels, as in the paper.
+  config.train.batch_size = 64  # Global: split over all devices (a multiple of their number).
   config.train.eval_batch_size = 1024
+  # The paper's recipe: optimizer='adam', learning_rate=1e-3, schedule='step',
+  # decay_epochs=(80,), plateau.patience=5, batch_size=32, epochs=100.
+  config.train.optimizer = 'adam'  # 'adam' or 'sgd' (with momentum).
+  config.train.learning_rate = 1e-3
+  config.train.momentum = 0.9  # sgd only; 0 = plain SGD.
+  config.train.nesterov = False  # sgd only.
+  # 'constant'; 'step': x decay_factor after each of decay_epochs; 'cosine': to 0
+  # at the last epoch.
+  config.train.schedule = 'constant'
+  config.train.decay_epochs = ()
+  config.train.decay_factor = 0.1
+  # Reduce-on-plateau of the validation loss (robust loss for adversarial
+  # modes), once per epoch, with Keras' semantics; patience 0 = off.
+  config.train.plateau = ml_collections.ConfigDict()
+  config.train.plateau.patience = 0
+  config.train.plateau.factor = 0.31622776601683794  # sqrt(0.1), as in the paper.
+  config.train.plateau.min_delta = 1e-4  # Smaller loss improvements do not count.
+  config.train.plateau.min_learning_rate = 5e-7
+  config.train.l2_coeff = 1e-4  # L2 in the loss on conv and dense kernels, as in the paper.
+  config.train.weight_decay = 0.0  # Decoupled (AdamW) / SGD weight decay on kernels.
+  # Stop after this many epochs without a better validation score; 0 = never.
+  config.train.early_stopping_patience = 0
+  # Also measure PGD validation accuracy of standard training (costs a PGD pass).
+  config.train.robust_val_standard = False
+  config.train.checkpoint_every_steps = 0  # Also mid-epoch; 0 = at epoch ends only.
+  config.train.keep_checkpoints = 1  # Newest N checkpoints kept (each holds the best weights).
+  config.train.log_every_steps = 25  # Train-metric rows in metrics.jsonl / TensorBoard.
   config.train.adv = ml_collections.ConfigDict()
   config.train.adv.eps_255 = 2.0
-  config.train.adv.steps = 5
+  config.train.adv.steps = 5  # PGD and TRADES steps; also the validation PGD's.
   config.train.adv.step_size_frac = 0.25
+  config.train.adv.fgsm_step_frac = 1.25  # fgsm_rs step, x eps (Wong et al.).
+  config.train.adv.trades_beta = 6.0  # TRADES' weight of the KL term.
+  # fgsm_rs: stop when PGD validation accuracy falls this far below its best
+  # (catastrophic overfitting); 0 = never.
+  config.train.adv.overfit_drop = 0.2
   # BatchNorm while crafting training attacks: 'batch' statistics of the batch
   # being attacked (as the following training pass), or 'running' averages.
   config.train.adv.bn_mode = 'batch'
 
   config.attack = ml_collections.ConfigDict()
+  # Any of 'fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr' (margin loss on binary
+  # tasks), 'square' (gradient-free); each is run for every target below, and
+  # the report adds their per-image worst case ('ensemble').
   config.attack.names = ('fgsm', 'pgd')
   config.attack.targets = ('least_likely', 'untargeted')
   config.attack.eps_255 = PAPER_EPS_255
-  config.attack.pgd_steps = 20
+  config.attack.pgd_steps = 20  # The paper: 20 steps of 0.1 eps.
   config.attack.pgd_step_size_frac = 0.1
-  config.attack.random_start = True
+  config.attack.random_start = True  # PGD and APGD.
+  config.attack.restarts = 1  # Random restarts of pgd, pgd_l2, apgd_*, square.
+  config.attack.apgd_steps = 100  # Croce and Hein's default budget.
+  config.attack.square_queries = 1000
+  config.attack.square_p_init = 0.8  # Initial window area fraction (reference default).
+  # pgd_l2 radius = scale x eps; 0: sqrt(H W C), the L2 ball containing the L-inf ball.
+  config.attack.l2_eps_scale = 0.0
+  # How the grid is run: 'vmap' (all eps in one program; GPU/TPU), 'loop' (one eps
+  # at a time), 'cascade' (ascending, attacking only images still correct; same
+  # verdicts as vmap, much cheaper on CPU) or 'min_eps' (bisection for each
+  # image's smallest fooling radius; log2 of the grid's attacks per image).
+  config.attack.schedule = 'vmap'
   # Bound on eps x examples per compiled attack program (memory and cache use).
   config.attack.max_images_per_program = 1024
+  config.attack.sanity = ml_collections.ConfigDict()
+  # Accuracy differences up to this (fraction of images) count as equal.
+  config.attack.sanity.tolerance = 0.03
+  # Radius (x 1/255) at which every model must fall to chance; 255: the whole box.
+  config.attack.sanity.large_eps_255 = 255.0
+  # Radii (x 1/255) at which the reference attack is rerun with twice the steps;
+  # empty: skip that check.
+  config.attack.sanity.more_steps_eps_255 = (2.0, 8.0)
 
   if arg == 'smoke':
     config.data.train_limit = 256
@@ -67,6 +137,9 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.train.epochs = 2
     config.train.adv.steps = 2
     config.attack.pgd_steps = 3
+    config.attack.apgd_steps = 5
+    config.attack.square_queries = 20
+    config.attack.sanity.more_steps_eps_255 = (8.0,)
   elif arg:
     raise ValueError(f"configs/default.py: unknown arg {arg!r}; allowed: '' or 'smoke'")
   return config

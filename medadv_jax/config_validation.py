@@ -5,16 +5,19 @@ Each check raises `ConfigError` naming the field, the value and what is allowed.
 
 import numbers
 
-from medadv_jax.attacks import linf, objectives
-from medadv_jax.data import medmnist_source
+from medadv_jax.attacks import objectives, schedules
+from medadv_jax.attacks import registry as attack_registry
+from medadv_jax.data import dataset as data_lib, image_folder, medmnist_source
+from medadv_jax.data import splits as data_splits
 from medadv_jax.errors import ConfigError
-from medadv_jax.models import registry
-from medadv_jax.training import loop, steps
+from medadv_jax.models import registry as model_registry
+from medadv_jax.training import loop, optim, steps
 
 
 def validate(config) -> None:
   """Raises ConfigError for the first invalid field of `config`."""
   _non_empty_ints('seeds', config.seeds, minimum=0)
+  _int_at_least('cell', config.cell, -1)
   _validate_data(config.data)
   _validate_model(config.model)
   _validate_train(config.train)
@@ -22,14 +25,35 @@ def validate(config) -> None:
 
 
 def _validate_data(data) -> None:
-  info = medmnist_source.subset_info(data.name)
-  if data.size not in info.md5_by_size:
-    raise ConfigError('data.size', data.size, f'{sorted(info.md5_by_size)} for {data.name}')
+  task, _ = data_lib.describe(data.name)
+  if data.name in image_folder.FOLDER_DATASETS:
+    _int_at_least('data.size', data.size, 8)
+    if not data.dir:
+      raise ConfigError('data.dir', data.dir, f'the image folder of {data.name}')
+  else:
+    info = medmnist_source.subset_info(data.name)
+    if data.size not in info.md5_by_size:
+      raise ConfigError('data.size', data.size, f'{sorted(info.md5_by_size)} for {data.name}')
+  # The losses, metrics and attacks take one class index per image so far.
+  if task == 'multi-label':
+    raise ConfigError('data.name', data.name,
+                      'a single-label dataset (the study cannot yet train multi-label tasks)')
   _int_at_least('data.train_limit', data.train_limit, 0)
   _int_at_least('data.attack_per_class', data.attack_per_class, 0)
-  for field in ('download', 'verify_md5'):
+  for field in ('download', 'verify_md5', 'grey_to_rgb'):
     if not isinstance(data[field], bool):
       raise ConfigError(f'data.{field}', data[field], 'True or False')
+  _one_of('data.split', data.split, data_splits.PROTOCOLS)
+  if data.tfds_dir and data.size not in (28, 64, 128, 224):
+    raise ConfigError('data.size', data.size,
+                      '28, 64, 128 or 224 (the tfds builder configs) with data.tfds_dir')
+  fractions = data.split_fractions
+  if (isinstance(fractions, str) or not hasattr(fractions, '__len__') or len(fractions) != 3
+      or not all(_is_number(f) and 0 < f < 1 for f in fractions)
+      or abs(sum(fractions) - 1) > 1e-6):
+    raise ConfigError('data.split_fractions', fractions,
+                      '(train, val, test) fractions in (0, 1) summing to 1, e.g. '
+                      '(0.71, 0.145, 0.145)')
 
 
 def _validate_model(model) -> None:
@@ -41,7 +65,7 @@ def _validate_model(model) -> None:
   for name in names:
     for width in widths:
       for depth in depths:
-        registry.get_model(name, num_classes=2, width=width, depth=depth,
+        model_registry.get_model(name, num_classes=2, width=width, depth=depth,
                            field='model.names')
 
 
@@ -49,22 +73,62 @@ def _validate_train(train) -> None:
   for mode in _non_empty_sequence('train.modes', train.modes):
     if mode not in loop.TRAIN_MODES:
       raise ConfigError('train.modes', mode, ', '.join(loop.TRAIN_MODES))
-  for field in ('epochs', 'batch_size', 'eval_batch_size'):
+  for field in ('epochs', 'batch_size', 'eval_batch_size', 'keep_checkpoints'):
     _int_at_least(f'train.{field}', train[field], 1)
+  for field in ('early_stopping_patience', 'checkpoint_every_steps', 'log_every_steps'):
+    _int_at_least(f'train.{field}', train[field], 0)
+  _one_of('train.optimizer', train.optimizer, optim.OPTIMIZERS)
+  _one_of('train.schedule', train.schedule, optim.SCHEDULES)
   _positive('train.learning_rate', train.learning_rate)
-  if not _is_number(train.l2_coeff) or train.l2_coeff < 0:
-    raise ConfigError('train.l2_coeff', train.l2_coeff, 'a number >= 0')
+  for field in ('l2_coeff', 'weight_decay', 'momentum'):
+    if not _is_number(train[field]) or train[field] < 0:
+      raise ConfigError(f'train.{field}', train[field], 'a number >= 0')
+  _bool('train.nesterov', train.nesterov)
+  _bool('train.robust_val_standard', train.robust_val_standard)
+  epochs = train.decay_epochs
+  if (isinstance(epochs, str) or not hasattr(epochs, '__len__')
+      or not all(isinstance(e, int) and not isinstance(e, bool) and 0 < e < train.epochs
+                 for e in epochs) or list(epochs) != sorted(set(epochs))):
+    raise ConfigError('train.decay_epochs', epochs,
+                      f'a strictly ascending tuple of epochs in [1, {train.epochs - 1}]')
+  if train.schedule == 'step' and not epochs:
+    raise ConfigError('train.decay_epochs', epochs, "at least one epoch for schedule 'step'")
+  _fraction('train.decay_factor', train.decay_factor)
+  _int_at_least('train.plateau.patience', train.plateau.patience, 0)
+  _fraction('train.plateau.factor', train.plateau.factor)
+  _positive('train.plateau.min_delta', train.plateau.min_delta)
+  _positive('train.plateau.min_learning_rate', train.plateau.min_learning_rate)
   _positive('train.adv.eps_255', train.adv.eps_255)
   _int_at_least('train.adv.steps', train.adv.steps, 1)
   _positive('train.adv.step_size_frac', train.adv.step_size_frac)
-  if train.adv.bn_mode not in steps.BN_MODES:
-    raise ConfigError('train.adv.bn_mode', train.adv.bn_mode, ', '.join(steps.BN_MODES))
+  _positive('train.adv.fgsm_step_frac', train.adv.fgsm_step_frac)
+  if not _is_number(train.adv.trades_beta) or train.adv.trades_beta < 0:
+    raise ConfigError('train.adv.trades_beta', train.adv.trades_beta, 'a number >= 0')
+  if not _is_number(train.adv.overfit_drop) or not 0 <= train.adv.overfit_drop < 1:
+    raise ConfigError('train.adv.overfit_drop', train.adv.overfit_drop,
+                      'a number in [0, 1) (0 = never stop)')
+  _one_of('train.adv.bn_mode', train.adv.bn_mode, steps.BN_MODES)
+
+
+def _one_of(field, value, allowed) -> None:
+  if value not in allowed:
+    raise ConfigError(field, value, ', '.join(allowed))
+
+
+def _bool(field, value) -> None:
+  if not isinstance(value, bool):
+    raise ConfigError(field, value, 'True or False')
+
+
+def _fraction(field, value) -> None:
+  if not _is_number(value) or not 0 < value < 1:
+    raise ConfigError(field, value, 'a number in (0, 1)')
 
 
 def _validate_attack(attack) -> None:
   for name in _non_empty_sequence('attack.names', attack.names):
-    if name not in linf.ATTACK_NAMES:
-      raise ConfigError('attack.names', name, ', '.join(linf.ATTACK_NAMES))
+    if name not in attack_registry.ATTACK_NAMES:
+      raise ConfigError('attack.names', name, ', '.join(attack_registry.ATTACK_NAMES))
   for target in _non_empty_sequence('attack.targets', attack.targets):
     if target not in objectives.TARGET_MODES:
       raise ConfigError('attack.targets', target, ', '.join(objectives.TARGET_MODES))
@@ -74,11 +138,31 @@ def _validate_attack(attack) -> None:
   if list(grid) != sorted(set(grid)) or grid[0] != 0:
     raise ConfigError('attack.eps_255', tuple(grid),
                       'strictly ascending values starting at 0 (clean accuracy)')
-  _int_at_least('attack.pgd_steps', attack.pgd_steps, 1)
+  for field in ('pgd_steps', 'restarts', 'apgd_steps', 'square_queries',
+                'max_images_per_program'):
+    _int_at_least(f'attack.{field}', attack[field], 1)
   _positive('attack.pgd_step_size_frac', attack.pgd_step_size_frac)
   if not isinstance(attack.random_start, bool):
     raise ConfigError('attack.random_start', attack.random_start, 'True or False')
-  _int_at_least('attack.max_images_per_program', attack.max_images_per_program, 1)
+  if not _is_number(attack.square_p_init) or not 0 < attack.square_p_init <= 1:
+    raise ConfigError('attack.square_p_init', attack.square_p_init, 'a number in (0, 1]')
+  if not _is_number(attack.l2_eps_scale) or attack.l2_eps_scale < 0:
+    raise ConfigError('attack.l2_eps_scale', attack.l2_eps_scale,
+                      'a number >= 0 (0: sqrt of the image size)')
+  if attack.schedule not in schedules.SCHEDULES:
+    raise ConfigError('attack.schedule', attack.schedule, ', '.join(schedules.SCHEDULES))
+  sanity = attack.sanity
+  if not _is_number(sanity.tolerance) or not 0 <= sanity.tolerance <= 1:
+    raise ConfigError('attack.sanity.tolerance', sanity.tolerance, 'a number in [0, 1]')
+  large = sanity.large_eps_255
+  if not _is_number(large) or not (large == 0 or grid[-1] < large <= 255):
+    raise ConfigError('attack.sanity.large_eps_255', large,
+                      f'0 (skip the check) or a number in ({grid[-1]:g}, 255]')
+  more = sanity.more_steps_eps_255
+  if (isinstance(more, str) or not hasattr(more, '__len__')
+      or not all(_is_number(e) and 0 < e <= 255 for e in more)):
+    raise ConfigError('attack.sanity.more_steps_eps_255', more,
+                      'a tuple of numbers in (0, 255], or () to skip the check')
 
 
 def _is_number(value) -> bool:

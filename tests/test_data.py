@@ -3,9 +3,10 @@
 import os
 import pathlib
 
-import ml_collections
 import numpy as np
 import pytest
+
+import data_helpers
 
 from medadv_jax.data import dataset, medmnist_source
 from medadv_jax.errors import ConfigError, DataError
@@ -25,12 +26,7 @@ def _write_npz(path: pathlib.Path, n=(12, 4, 6), size=8, channels=None, classes=
   return path
 
 
-def _data_config(directory, **overrides):
-  config = ml_collections.ConfigDict(dict(
-      name='pneumoniamnist', size=28, dir=str(directory), cache_dir=str(directory / 'cache'),
-      download=False, verify_md5=False, train_limit=0, attack_per_class=0))
-  config.update(overrides)
-  return config
+_data_config = data_helpers.data_config
 
 
 def test_generated_file_loads_as_float_images_in_unit_range(tmp_path):

@@ -1,4 +1,5 @@
-"""Robustness over an eps grid: vmapped program, chunking, worst case so far."""
+"""Robustness over an eps grid: the schedules (vmap, loop, cascade, min_eps), chunking,
+worst case so far."""
 
 import dataclasses
 
@@ -6,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax.attacks import eps_grid, linf
+from medadv_jax.attacks import eps_grid, linf, min_eps, registry, schedules
 
 EPS = np.array([0.0, 0.01, 0.03, 0.1, 0.3], np.float32)
 
@@ -41,30 +42,85 @@ def test_eps_zero_equals_clean_accuracy_and_accuracy_never_rises():
   assert accuracy[-1] < accuracy[0]  # The attack does something at eps = 0.3.
 
 
-def test_vmapped_grid_matches_one_eps_at_a_time():
-  variables, images, labels = _problem(n=12, seed=3)
-  attack = linf.LinfAttack('pgd', steps=5, step_size_frac=0.3)
-  logits_fn = lambda x: LinearApply()(variables, x)
-  key = jax.random.key(7)
-  together = eps_grid.correct_over_eps(attack, logits_fn, images, labels, EPS, key)
-  for e, eps in enumerate(EPS):
-    x_adv = attack(logits_fn, images, labels, eps, key)
-    alone = jnp.argmax(logits_fn(x_adv), -1) == labels
-    np.testing.assert_array_equal(np.asarray(together[e]), np.asarray(alone))
-
-
-def test_chunking_does_not_change_deterministic_verdicts():
-  # FGSM has no randomness, so any chunk size must give identical verdicts.
-  variables, images, labels = _problem(n=23, seed=5)
-  attack = linf.LinfAttack('fgsm')
-  results = [eps_grid.evaluate_over_eps(attack, LinearApply(), variables, images, labels,
-                                        EPS, jax.random.key(0), max_images_per_program=m)
-             for m in (5, 17, 1000)]
-  for other in results[1:]:
-    np.testing.assert_array_equal(results[0], other)
-
-
 def test_worst_case_so_far_is_cumulative_and():
   correct = np.array([[1, 1, 1, 0], [0, 1, 1, 1], [1, 1, 0, 1]], bool)
   expected = np.array([[1, 1, 1, 0], [0, 1, 1, 0], [0, 1, 0, 0]], bool)
   np.testing.assert_array_equal(eps_grid.worst_case_so_far(correct), expected)
+
+
+@dataclasses.dataclass(frozen=True)
+class MlpApply:
+  """A hashable nonlinear classifier: random starts change its verdicts."""
+
+  def __call__(self, variables, x):
+    hidden = jnp.tanh(4.0 * (x.reshape(x.shape[0], -1) - 0.5) @ variables['w1'])
+    return hidden @ variables['w2']
+
+
+def _mlp_problem(n=40, seed=0, classes=3):
+  k1, k2, k3 = jax.random.split(jax.random.key(seed), 3)
+  variables = {'w1': jax.random.normal(k1, (16, 8)), 'w2': jax.random.normal(k2, (8, classes))}
+  images = np.asarray(jax.random.uniform(k3, (n, 4, 4, 1)))
+  labels = np.asarray(jnp.argmax(MlpApply()(variables, images), -1)).astype(np.int32)
+  labels[::7] = (labels[::7] + 1) % classes  # Some examples are wrong before any attack.
+  return variables, images, labels
+
+
+def test_vmapped_looped_and_cascade_schedules_agree_example_by_example():
+  # Random starts differ per example but not per schedule: example i always uses
+  # fold_in(key, i). So the looped verdicts equal the vmapped ones, and the cascade
+  # (which stops attacking an example once fooled) equals their worst case so far.
+  variables, images, labels = _mlp_problem()
+  attack = registry.AttackSpec('pgd', steps=3, step_size_frac=0.3)
+  run = lambda schedule, cap: schedules.evaluate(
+      schedule, attack, MlpApply(), variables, images, labels, EPS, jax.random.key(1), cap)
+  vmapped = run('vmap', 50)  # Chunks of 10 examples; the loop's are 16.
+  np.testing.assert_array_equal(run('loop', 16), vmapped)
+  cascade = run('cascade', 16)
+  worst = eps_grid.worst_case_so_far(vmapped)
+  np.testing.assert_array_equal(cascade, worst)
+  assert np.all(cascade.mean(axis=1) <= vmapped.mean(axis=1))
+  assert 0 < worst[-1].mean() < worst[0].mean()  # The attack fools some, not all.
+
+
+def test_min_eps_bisection_never_reports_a_radius_the_full_grid_would_not():
+  # Bisection reports a radius only where it ran the attack and succeeded, with the
+  # same per-example keys as the grid: its first fooling index is never below the
+  # grid's, and equals it when success is monotone in eps (FGSM on a linear model).
+  variables, images, labels = _mlp_problem(seed=2)
+  attack = registry.AttackSpec('pgd', steps=3, step_size_frac=0.3)
+  grid = schedules.evaluate('cascade', attack, MlpApply(), variables, images, labels,
+                            EPS, jax.random.key(3), 16)
+  bisected = schedules.evaluate('min_eps', attack, MlpApply(), variables, images, labels,
+                                EPS, jax.random.key(3), 16)
+  assert np.all(min_eps.first_fooled_index(bisected) >= min_eps.first_fooled_index(grid))
+  np.testing.assert_array_equal(bisected[0], grid[0])
+
+  variables, images, labels = _problem(n=30, seed=4)
+  fine_grid = np.linspace(0.0, 0.3, 13).astype(np.float32)
+  fgsm = registry.AttackSpec('fgsm', step_size_frac=1.0, random_start=False)
+  full = schedules.evaluate('vmap', fgsm, LinearApply(), variables, images, labels,
+                            fine_grid, jax.random.key(0), 1000)
+  bisected = schedules.evaluate('min_eps', fgsm, LinearApply(), variables, images, labels,
+                                fine_grid, jax.random.key(0), 16)
+  np.testing.assert_array_equal(bisected, eps_grid.worst_case_so_far(full))
+
+
+def test_first_fooled_index_and_min_eps_read_the_curve():
+  worst = np.array([[1, 1, 0, 1], [1, 0, 0, 1], [0, 0, 0, 1]], bool)
+  first = min_eps.first_fooled_index(worst)
+  np.testing.assert_array_equal(first, [2, 1, 0, 3])
+  np.testing.assert_array_equal(min_eps.verdicts_from_first_fooled(first, 3), worst)
+  np.testing.assert_array_equal(min_eps.min_eps_of(first, [0.0, 1.0, 2.0]),
+                                [2.0, 1.0, 0.0, np.inf])
+
+
+def test_chunks_are_few_shapes_with_little_padding():
+  sizes, remaining = [], 154
+  while remaining > 0:
+    sizes.append(schedules.chunk_size(remaining, 1024))
+    remaining -= sizes[-1]
+  assert sizes == [64, 64, 16, 16]
+  assert schedules.chunk_size(5000, 1024) == 1024
+  assert schedules.chunk_size(3, 1024) == schedules.MIN_BUCKET
+  assert schedules.chunk_size(100, 8) == 8

@@ -11,7 +11,8 @@ import pytest
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SMOKE = 'configs/default.py:smoke'
-N_CELLS, N_ATTACKS, N_EPS = 4, 4, 29  # Smoke: 2 widths x 2 modes; 2 attacks x 2 targets.
+# Smoke: 2 widths x 2 modes; 2 attacks x 2 targets, plus their per-image ensemble.
+N_CELLS, N_ATTACKS, N_EPS = 4, 4 + 1, 29
 
 
 def run_main(workdir, *overrides, env=None):

@@ -32,8 +32,16 @@ def test_spearman_is_minus_one_for_size_ordered_standard_and_plus_one_for_pgd():
   section = text.split('## Does robustness fall with model size?')[1].split('##')[0]
   standard_line = next(l for l in section.splitlines() if l.startswith('| standard'))
   pgd_line = next(l for l in section.splitlines() if l.startswith('| pgd'))
-  assert standard_line.count('-1.00') == 5
-  assert pgd_line.count('+1.00') == 5
+  standard_cells = [c.strip() for c in standard_line.strip('| ').split('|')][1:]
+  pgd_cells = [c.strip() for c in pgd_line.strip('| ').split('|')][1:]
+  # Point estimates follow the construction exactly at every eps (0.5 ... 8).
+  assert all(c.startswith('-1.00 [') for c in standard_cells)
+  assert all(c.startswith('+1.00 [') for c in pgd_cells)
+  # At eps 4 the gaps (0.2 standard, 0.08 PGD) dwarf the noise of 100 images; at
+  # eps 0.5 (gaps 0.025, 0.01) they do not, and the interval must say so.
+  assert standard_cells[3] == '-1.00 [-1.00, -1.00]'
+  low, high = (float(v) for v in standard_cells[0].split('[')[1].rstrip(']').split(','))
+  assert low < 0 < high
 
 
 def test_adversarial_gain_is_difference_of_worst_attack_accuracies():
@@ -42,7 +50,9 @@ def test_adversarial_gain_is_difference_of_worst_attack_accuracies():
   # Width 1 at eps 8, worst attack PGD: standard max(0, 0.9 - 0.05*8*3 - 0.08) = 0;
   # PGD-trained 0.9 - 0.02*8*1 - 0.08 = 0.66.
   line = next(l for l in gains.splitlines() if l.startswith('| cnn w=1 '))
-  assert line.rstrip(' |').endswith('+0.660')
+  # Standard is exactly 0, so the interval is the binomial one of 0.66 on 100 images:
+  # +-1.96 * sqrt(0.66 * 0.34 / 100) = +-0.093.
+  assert line.rstrip(' |').endswith('+0.660 [+0.57, +0.75]')
 
 
 def test_sanity_section_counts_pgd_weaker_than_fgsm():
@@ -75,3 +85,67 @@ def test_outputs_are_written(tmp_path):
   read_back = results_table.read_csv(tmp_path / 'results.csv')
   assert len(read_back) == len(rows)
   assert list(read_back[0])[:4] == ['dataset', 'model', 'width', 'depth']
+
+
+def _with_ensemble_and_sanity(rows, drop=0.05, failing_width=None):
+  """Adds per-image ensemble rows (drop below the best attack, as an ensemble can
+  be) and sanity columns; the model of `failing_width` fails the PGD-vs-FGSM check."""
+  by_cell = {}
+  for r in rows:
+    by_cell.setdefault((r['width'], r['train_mode'], r['eps_255']), []).append(r)
+  out = []
+  for (width, mode, eps), members in by_cell.items():
+    acc = max(0.0, min(m['accuracy'] for m in members) - drop)
+    out.append(dict(members[0], attack='ensemble', target='any', steps=0, norm='linf',
+                    accuracy=acc, ci_low=acc - 0.01, ci_high=acc + 0.01,
+                    median_min_eps_255=2.0))
+  for r in rows + out:
+    failing = r['width'] == failing_width
+    r.update(sanity_ok=not failing, sanity_tolerance=0.03, sanity_eps0_clean=True,
+             sanity_eps0_clean_value=0.0, sanity_non_increasing=True,
+             sanity_non_increasing_value=0.0, sanity_large_eps_chance=True,
+             sanity_large_eps_chance_value=0.0, sanity_pgd_vs_fgsm=not failing,
+             sanity_pgd_vs_fgsm_value=0.25 if failing else 0.0, sanity_more_steps=None,
+             sanity_more_steps_value=None, sanity_square_vs_white_box=None,
+             sanity_square_vs_white_box_value=None)
+  return rows + out
+
+
+def test_attack_labels_name_every_attack():
+  row = dict(attack='apgd_dlr', target='least_likely', steps=100, restarts=3)
+  assert grouping.attack_label(row) == 'APGD-DLR-100 x3, least-likely'
+  assert grouping.attack_label(dict(row, attack='square', steps=1000, restarts=1,
+                                    target='untargeted')) == 'Square-1000, untargeted'
+  assert grouping.attack_label(dict(row, attack='pgd_l2', steps=20, restarts=1)) == (
+      'PGD-L2-20, least-likely')
+  assert grouping.attack_label(dict(attack='ensemble', norm='linf')) == 'Ensemble (per image)'
+
+
+def test_worst_attack_is_the_per_image_ensemble_when_there_is_one():
+  text = report.render_report(_with_ensemble_and_sanity(_rows(), drop=0.05))
+  assert 'per-image ensemble' in text
+  worst = text.split('## Worst-attack accuracy')[1].split('##')[0]
+  # Width 0.25, PGD-trained, eps 0.5: best attack (PGD) 0.9 - 0.02*0.5*3 - 0.005 = 0.865;
+  # the ensemble is 0.05 lower.
+  line = next(l for l in worst.splitlines() if l.startswith('| cnn w=0.25 | pgd'))
+  assert line.split('|')[3].strip().startswith('0.815')
+
+
+def test_per_attack_table_lists_each_attack_and_the_ensemble_last():
+  text = report.render_report(_with_ensemble_and_sanity(_rows()))
+  table = text.split('## Accuracy per attack')[1].split('##')[0]
+  lines = [l for l in table.splitlines() if l.startswith('| cnn w=1 | standard')]
+  assert [l.split('|')[3].strip() for l in lines] == [
+      'FGSM, least-likely', 'FGSM, untargeted', 'PGD-20, least-likely', 'PGD-20, untargeted',
+      'Ensemble (per image)']
+  assert lines[-1].rstrip(' |').endswith('| 2')  # Median minimal eps.
+
+
+def test_sanity_table_flags_the_failing_model_with_its_value():
+  text = report.render_report(_with_ensemble_and_sanity(_rows(), failing_width=0.5))
+  section = text.split('## Sanity checks')[1]
+  assert 'all applicable checks pass for 4 of 6 models' in section
+  failing = [l for l in section.splitlines() if l.startswith('| cnn w=0.5 ')]
+  assert len(failing) == 2 and all('**FAIL** (0.25)' in l for l in failing)
+  passing = next(l for l in section.splitlines() if l.startswith('| cnn w=1 '))
+  assert passing.count('| ok') == 4 and passing.count('n/a') == 2

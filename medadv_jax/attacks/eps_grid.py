@@ -3,6 +3,9 @@
 The attack runs for every eps of the grid at once (`jax.vmap`), so a GPU/TPU
 sees one large batch of (eps x examples) images; the host loops only over
 chunks of examples, sized so that eps x chunk stays below a memory bound.
+Example i of `images` is attacked with key fold_in(key, i) at every eps and in
+every chunk, so chunking (and the other schedules of `schedules`) leave each
+example's verdict unchanged.
 """
 
 import functools
@@ -11,6 +14,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from medadv_jax.attacks import objectives
+
 
 def correct_over_eps(attack, logits_fn, x, y, eps_grid, key) -> jnp.ndarray:
   """Whether each example is still classified correctly after the attack at each eps.
@@ -18,16 +23,17 @@ def correct_over_eps(attack, logits_fn, x, y, eps_grid, key) -> jnp.ndarray:
   Args:
     attack: `(logits_fn, x, y, eps, key) -> x_adv`.
     logits_fn: (N, H, W, C) -> (N, K).
-    x, y: images (N, H, W, C) in [0, 1] and labels (N,).
+    x, y: images (N, H, W, C) in [0, 1] and labels (N,) (or (N, L) multi-label).
     eps_grid: (E,) radii in [0, 1] pixel units.
-    key: PRNG key, shared by every eps so that radii differ only in scale.
+    key: one PRNG key or (N,) per-example keys, shared by every eps so that
+      radii differ only in scale.
 
   Returns:
     bool (E, N).
   """
   def at_eps(eps):
     x_adv = attack(logits_fn, x, y, eps, key)
-    return jnp.argmax(logits_fn(x_adv), axis=-1) == y
+    return objectives.correct(logits_fn(x_adv), y)
   return jax.vmap(at_eps)(eps_grid)
 
 
@@ -40,10 +46,15 @@ def worst_case_so_far(correct: np.ndarray) -> np.ndarray:
   return np.logical_and.accumulate(correct, axis=0)
 
 
+def keys_of(key: jax.Array, indices: jnp.ndarray) -> jax.Array:
+  """Per-example keys fold_in(key, i) for the examples' indices i, (N,) -> (N,)."""
+  return jax.vmap(jax.random.fold_in, (None, 0))(key, indices)
+
+
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key):
+def _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key, indices):
   logits_fn = lambda images: apply_fn(variables, images)
-  return correct_over_eps(attack, logits_fn, x, y, eps_grid, key)
+  return correct_over_eps(attack, logits_fn, x, y, eps_grid, keys_of(key, indices))
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -51,13 +62,32 @@ def _predict_jit(apply_fn, variables, x):
   return jnp.argmax(apply_fn(variables, x), axis=-1)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _clean_correct_jit(apply_fn, variables, x, y):
+  return objectives.correct(apply_fn(variables, x), y)
+
+
 def predict(apply_fn, variables, images: np.ndarray, batch_size: int) -> np.ndarray:
   """Predicted classes of `images`, (N,), in batches of at most `batch_size`."""
   outputs = []
+  # Never pad a small input up to a large batch: padding is computed too.
+  batch_size = max(1, min(batch_size, images.shape[0]))
   for start in range(0, images.shape[0], batch_size):
-    chunk, valid = _padded(images[start:start + batch_size], batch_size)
+    chunk, valid = padded(images[start:start + batch_size], batch_size)
     outputs.append(np.asarray(_predict_jit(apply_fn, variables, chunk))[:valid])
   return np.concatenate(outputs) if outputs else np.zeros((0,), np.int32)
+
+
+def clean_correct(apply_fn, variables, images: np.ndarray, labels: np.ndarray,
+                  batch_size: int) -> np.ndarray:
+  """Whether each clean image is classified right, bool (N,) (multi-label: exact match)."""
+  outputs = []
+  batch_size = max(1, min(batch_size, images.shape[0]))
+  for start in range(0, images.shape[0], batch_size):
+    x, valid = padded(images[start:start + batch_size], batch_size)
+    y, _ = padded(labels[start:start + batch_size], batch_size)
+    outputs.append(np.asarray(_clean_correct_jit(apply_fn, variables, x, y))[:valid])
+  return np.concatenate(outputs) if outputs else np.zeros((0,), bool)
 
 
 def evaluate_over_eps(attack, apply_fn, variables, images: np.ndarray,
@@ -71,21 +101,22 @@ def evaluate_over_eps(attack, apply_fn, variables, images: np.ndarray,
   eval-mode model method) because it is a static argument of the compiled program.
   """
   eps_grid = np.asarray(eps_grid, np.float32)
-  correct = np.zeros((eps_grid.size, labels.size), bool)
-  clean_correct = predict(apply_fn, variables, images, max_images_per_program) == labels
-  to_attack = np.flatnonzero(clean_correct)
-  chunk = max(1, max_images_per_program // max(1, eps_grid.size))
-  for chunk_index, start in enumerate(range(0, to_attack.size, chunk)):
+  correct = np.zeros((eps_grid.size, labels.shape[0]), bool)
+  is_correct = clean_correct(apply_fn, variables, images, labels, max_images_per_program)
+  to_attack = np.flatnonzero(is_correct)
+  chunk = max(1, min(max_images_per_program // max(1, eps_grid.size), to_attack.size))
+  for start in range(0, to_attack.size, chunk):
     idx = to_attack[start:start + chunk]
-    x, valid = _padded(images[idx], chunk)
-    y, _ = _padded(labels[idx], chunk)
-    verdict = _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid,
-                                    jax.random.fold_in(key, chunk_index))
+    x, valid = padded(images[idx], chunk)
+    y, _ = padded(labels[idx], chunk)
+    indices, _ = padded(idx.astype(np.int32), chunk)
+    verdict = _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key,
+                                    indices)
     correct[:, idx] = np.asarray(verdict)[:, :valid]
   return correct
 
 
-def _padded(array: np.ndarray, size: int):
+def padded(array: np.ndarray, size: int):
   """Pads the leading axis to `size` by repeating the first row (static shapes)."""
   valid = array.shape[0]
   if valid == size:

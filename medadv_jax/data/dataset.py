@@ -1,15 +1,22 @@
 """In-memory dataset for one study cell: float images in [0, 1] and int labels."""
 
 import dataclasses
+from typing import Optional
 
 import numpy as np
 
-from medadv_jax.data import medmnist_source
+from medadv_jax.data import image_folder, medmnist_catalog, medmnist_source, splits
+from medadv_jax.errors import ConfigError, DataError
 
 
 @dataclasses.dataclass(frozen=True)
 class Dataset:
-  """Arrays of every split; images float32 (N, H, W, C) in [0, 1], labels int32 (N,)."""
+  """Arrays of every split; images float32 (N, H, W, C) in [0, 1].
+
+  Labels are int32 (N,) class indices, or (N, K) 0/1 indicators for a
+  multi-label task. `task` is one of medmnist_catalog.TASKS; `split_seed` is
+  the seed of the pooled re-split, None for the official split.
+  """
   name: str
   task: str
   label_names: tuple[str, ...]
@@ -19,6 +26,7 @@ class Dataset:
   val_labels: np.ndarray
   test_images: np.ndarray
   test_labels: np.ndarray
+  split_seed: Optional[int] = None
 
   @property
   def num_classes(self) -> int:
@@ -28,26 +36,93 @@ class Dataset:
   def image_shape(self) -> tuple[int, int, int]:
     return tuple(self.train_images.shape[1:])
 
+  # What losses, metrics and attacks ask. An ordinal task (RetinaMNIST) is
+  # single-label with more than two classes, so it is also multi-class.
+  @property
+  def is_binary(self) -> bool:
+    return self.task == 'binary'
 
-def load_dataset(data_config) -> Dataset:
-  """Loads the MedMNIST subset that `data_config` (config.data) names."""
+  @property
+  def is_multi_class(self) -> bool:
+    return self.task in ('multi-class', 'ordinal')
+
+  @property
+  def is_multi_label(self) -> bool:
+    return self.task == 'multi-label'
+
+  @property
+  def is_ordinal(self) -> bool:
+    return self.task == 'ordinal'
+
+
+def dataset_names() -> tuple[str, ...]:
+  """Every allowed `data.name`: MedMNIST subsets, then the paper's image folders."""
+  return tuple(sorted(medmnist_catalog.CATALOG)) + tuple(image_folder.FOLDER_DATASETS)
+
+
+def describe(name: str) -> tuple[str, tuple[str, ...]]:
+  """(task, label names) of a dataset name; ConfigError for an unknown name."""
+  if name in image_folder.FOLDER_DATASETS:
+    spec = image_folder.FOLDER_DATASETS[name]
+    return spec.task, spec.label_names
+  if name in medmnist_catalog.CATALOG:
+    info = medmnist_catalog.CATALOG[name]
+    return info.task, info.label_names
+  raise ConfigError('data.name', name, ', '.join(dataset_names()))
+
+
+def split_seed(data_config, seed: int) -> Optional[int]:
+  """The re-split seed a cell of `seed` uses; None when the split is official."""
+  return seed if data_config.split == 'pooled' else None
+
+
+def load_dataset(data_config, seed: int = 0) -> Dataset:
+  """Loads the dataset `data_config` (config.data) names, split for `seed`.
+
+  `data.split='official'` keeps the source's splits (seed unused);
+  'pooled' re-splits the pooled images by `data.split_fractions` with `seed`.
+  """
+  task, label_names = describe(data_config.name)
+  raw = _load_raw_splits(data_config)
+  protocol = data_config.get('split', 'official')
+  if protocol == 'pooled':
+    raw = splits.pooled_resplit(raw, tuple(data_config.split_fractions), seed)
+  elif protocol != 'official':
+    raise ConfigError('data.split', protocol, ', '.join(splits.PROTOCOLS))
+  elif raw['val'].labels.shape[0] == 0 or raw['test'].labels.shape[0] == 0:
+    raise DataError(
+        f'{data_config.dir} has no train/val/test folders, so it has no official split: '
+        "use --config.data.split=pooled, or sort the images into train/, val/ and test/.")
+  train = raw['train']
+  if data_config.train_limit:
+    train = splits.SplitArrays(train.images[:data_config.train_limit],
+                               train.labels[:data_config.train_limit])
+  to_float = lambda images: images.astype(np.float32) / 255.0
+  return Dataset(
+      name=data_config.name, task=task, label_names=label_names,
+      train_images=to_float(train.images), train_labels=train.labels,
+      val_images=to_float(raw['val'].images), val_labels=raw['val'].labels,
+      test_images=to_float(raw['test'].images), test_labels=raw['test'].labels,
+      split_seed=seed if protocol == 'pooled' else None)
+
+
+def _load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
+  """uint8 splits from an image folder or an official MedMNIST file."""
+  if data_config.get('tfds_dir', ''):
+    from medadv_jax.data import tfds_source  # Optional dependency: import on use.
+    return tfds_source.load_tfds_splits(data_config)
+  if data_config.name in image_folder.FOLDER_DATASETS:
+    return image_folder.load_folder(
+        image_folder.FOLDER_DATASETS[data_config.name], data_config.dir,
+        data_config.size, data_config.get('grey_to_rgb', False))
   info = medmnist_source.subset_info(data_config.name)
   path = medmnist_source.locate_file(
       data_config.name, data_config.size, data_config.dir, data_config.cache_dir,
       data_config.download)
   if data_config.verify_md5:
     medmnist_source.verify_md5(path, info.md5_by_size[data_config.size])
-  splits = medmnist_source.load_splits(path, info.num_classes, info.channels)
-  train = splits['train']
-  if data_config.train_limit:
-    train = medmnist_source.SplitArrays(train.images[:data_config.train_limit],
-                                        train.labels[:data_config.train_limit])
-  to_float = lambda images: images.astype(np.float32) / 255.0
-  return Dataset(
-      name=data_config.name, task=info.task, label_names=info.label_names,
-      train_images=to_float(train.images), train_labels=train.labels,
-      val_images=to_float(splits['val'].images), val_labels=splits['val'].labels,
-      test_images=to_float(splits['test'].images), test_labels=splits['test'].labels)
+  return medmnist_source.load_splits(path, info.num_classes, info.channels,
+                                     multi_label=info.task == 'multi-label')
 
 
 def attack_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:

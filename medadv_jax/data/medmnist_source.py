@@ -5,7 +5,6 @@ environment variable MEDMNIST_DIR, then the download cache (`data.cache_dir`),
 downloading into it when `data.download` is true and the machine is online.
 """
 
-import dataclasses
 import hashlib
 import os
 import pathlib
@@ -16,16 +15,8 @@ import zipfile
 import numpy as np
 
 from medadv_jax.data import medmnist_catalog
+from medadv_jax.data.splits import SPLITS, SplitArrays
 from medadv_jax.errors import ConfigError, DataError
-
-SPLITS = ('train', 'val', 'test')
-
-
-@dataclasses.dataclass(frozen=True)
-class SplitArrays:
-  """One split: images uint8 (N, H, W, C) and labels int32 (N,)."""
-  images: np.ndarray
-  labels: np.ndarray
 
 
 def subset_info(name: str) -> medmnist_catalog.MedMNISTSubset:
@@ -99,9 +90,12 @@ def _download(url: str, cache_dir: pathlib.Path, file_name: str,
   return target
 
 
-def load_splits(path: pathlib.Path, num_classes: int,
-                channels: int) -> dict[str, SplitArrays]:
-  """Reads and validates the six arrays of an official MedMNIST npz file."""
+def load_splits(path: pathlib.Path, num_classes: int, channels: int,
+                multi_label: bool = False) -> dict[str, SplitArrays]:
+  """Reads and validates the six arrays of an official MedMNIST npz file.
+
+  Labels come back int32 (N,), or (N, num_classes) multi-hot when `multi_label`.
+  """
   try:
     with np.load(path, allow_pickle=False) as npz:
       raw = {key: npz[key] for key in npz.files}
@@ -114,12 +108,19 @@ def load_splits(path: pathlib.Path, num_classes: int,
   if missing:
     raise DataError(f'{path} lacks the arrays {missing}; an official MedMNIST file '
                     f'holds {expected} (it has {sorted(raw)}).')
-  return {split: _validated_split(path, split, raw[f'{split}_images'],
-                                  raw[f'{split}_labels'], num_classes, channels)
-          for split in SPLITS}
+  splits = {split: _validated_split(path, split, raw[f'{split}_images'],
+                                    raw[f'{split}_labels'], num_classes, channels,
+                                    multi_label)
+            for split in SPLITS}
+  shapes = {split: splits[split].images.shape[1:] for split in SPLITS}
+  if len(set(shapes.values())) > 1:
+    raise DataError(f'{path}: the splits hold images of different shapes {shapes}; '
+                    'every split of one file must share (H, W, C).')
+  return splits
 
 
-def _validated_split(path, split, images, labels, num_classes, channels) -> SplitArrays:
+def _validated_split(path, split, images, labels, num_classes, channels,
+                     multi_label) -> SplitArrays:
   if images.dtype != np.uint8:
     raise DataError(f'{path}: {split}_images has dtype {images.dtype}; expected uint8.')
   if images.ndim == 3:
@@ -128,6 +129,12 @@ def _validated_split(path, split, images, labels, num_classes, channels) -> Spli
     raise DataError(f'{path}: {split}_images has shape {images.shape}; expected '
                     f'(N, H, W) or (N, H, W, {channels}).')
   labels = np.asarray(labels)
+  if not np.issubdtype(labels.dtype, np.integer):
+    raise DataError(f'{path}: {split}_labels has dtype {labels.dtype}; expected integer '
+                    'class indices (uint8 in the official files).')
+  if multi_label:
+    return SplitArrays(images, _validated_multi_hot(path, split, labels, images.shape[0],
+                                                    num_classes))
   if labels.ndim == 2 and labels.shape[1] == 1:
     labels = labels[:, 0]
   if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
@@ -137,3 +144,13 @@ def _validated_split(path, split, images, labels, num_classes, channels) -> Spli
     raise DataError(f'{path}: {split}_labels hold values in [{labels.min()}, '
                     f'{labels.max()}]; expected integers in [0, {num_classes - 1}].')
   return SplitArrays(images=images, labels=labels.astype(np.int32))
+
+
+def _validated_multi_hot(path, split, labels, count, num_classes) -> np.ndarray:
+  if labels.shape != (count, num_classes):
+    raise DataError(f'{path}: {split}_labels has shape {labels.shape}; a multi-label '
+                    f'subset needs ({count}, {num_classes}), one 0/1 column per label.')
+  if labels.size and not np.isin(labels, (0, 1)).all():
+    raise DataError(f'{path}: {split}_labels hold values other than 0 and 1; a '
+                    'multi-label subset needs 0/1 indicators.')
+  return labels.astype(np.int32)

@@ -1,62 +1,186 @@
-"""Evaluates one trained model: clean accuracy and each attack over the eps grid."""
+"""Evaluates one trained model: clean accuracy, each attack over the eps grid,
+their per-image worst case (the ensemble), and the gradient-masking sanity checks."""
+
+import dataclasses
+import math
+import zlib
 
 import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax.attacks import eps_grid, linf
+from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
 from medadv_jax.data.dataset import attack_subset
+from medadv_jax.evaluation import sanity
 from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.reporting import grouping
 from medadv_jax.reporting.stats import wilson_interval
 
+ENSEMBLE = 'ensemble'
+# Attacks whose step count the more-steps check doubles, in order of preference.
+_MORE_STEPS_REFERENCE = ('pgd', 'apgd_ce', 'apgd_dlr', 'pgd_l2')
 
-def attack_specs(attack_config) -> list[linf.LinfAttack]:
-  """Every (attack, target) pair the config asks for, FGSM with its fixed options."""
+
+def attack_specs(attack_config, image_shape=None) -> list[registry.AttackSpec]:
+  """Every (attack, target) pair the config asks for, in config order.
+
+  `image_shape` (H, W, C) sets the L2 radius scale when `l2_eps_scale` is 0.
+  """
+  c = attack_config
   specs = []
-  for name in attack_config.names:
-    for target in attack_config.targets:
+  for name in c.names:
+    for target in c.targets:
       if name == 'fgsm':
-        specs.append(linf.LinfAttack('fgsm', target, steps=1, step_size_frac=1.0,
-                                     random_start=False))
+        spec = registry.AttackSpec('fgsm', target, steps=1, step_size_frac=1.0,
+                                   random_start=False)
+      elif name in ('pgd', 'pgd_l2'):
+        spec = registry.AttackSpec(name, target, steps=c.pgd_steps,
+                                   step_size_frac=c.pgd_step_size_frac,
+                                   random_start=c.random_start, restarts=c.restarts)
+        if name == 'pgd_l2':
+          spec = dataclasses.replace(spec, eps_scale=l2_eps_scale(c, image_shape))
+      elif name in ('apgd_ce', 'apgd_dlr'):
+        spec = registry.AttackSpec(name, target, steps=c.apgd_steps,
+                                   random_start=c.random_start, restarts=c.restarts)
       else:
-        specs.append(linf.LinfAttack(name, target, steps=attack_config.pgd_steps,
-                                     step_size_frac=attack_config.pgd_step_size_frac,
-                                     random_start=attack_config.random_start))
+        spec = registry.AttackSpec(name, target, steps=c.square_queries,
+                                   restarts=c.restarts, p_init=c.square_p_init)
+      specs.append(spec)
   return specs
 
 
-def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
-  """Rows of (attack, eps, accuracy, n, 95 % Wilson interval) for one model.
+def l2_eps_scale(attack_config, image_shape) -> float:
+  """L2 radius per unit of grid eps; 0 in the config: sqrt(H W C), the smallest L2
+  ball that contains the L-inf ball of the same eps."""
+  if attack_config.l2_eps_scale > 0:
+    return float(attack_config.l2_eps_scale)
+  return math.sqrt(math.prod(image_shape))
 
-  The reported accuracy at eps is the worst case over every radius up to eps
-  (see `eps_grid.worst_case_so_far`); `accuracy_single_eps` is the attack run
-  at that radius alone.
+
+def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
+  """Rows of (attack, eps, accuracy, n, 95 % Wilson interval, ...) for one model.
+
+  One row per attack and eps, plus attack='ensemble' rows per norm: an image is
+  robust at eps only if every attack of that norm failed on it. The reported
+  accuracy at eps is the worst case over every radius up to eps (see
+  `eps_grid.worst_case_so_far`); `accuracy_single_eps` is the attack run at that
+  radius alone (already cumulated under the 'cascade' and 'min_eps' schedules).
+  Every row also carries the model's sanity checks as sanity_* columns
+  (`sanity.as_columns`; `sanity_summary` turns rows back into a dict).
   """
-  apply_fn = EvalApply(model)
-  batch = config.attack.max_images_per_program
-  test_predictions = eps_grid.predict(apply_fn, variables, dataset.test_images, batch)
-  clean_test_accuracy = float(np.mean(test_predictions == dataset.test_labels))
+  c = config.attack
+  apply_fn, batch = EvalApply(model), c.max_images_per_program
+  clean_test_accuracy = float(np.mean(eps_grid.clean_correct(
+      apply_fn, variables, dataset.test_images, dataset.test_labels, batch)))
   subset = attack_subset(dataset.test_labels, config.data.attack_per_class, seed)
   images, labels = dataset.test_images[subset], dataset.test_labels[subset]
-  eps_255 = np.asarray(config.attack.eps_255, np.float64)
+  clean = eps_grid.clean_correct(apply_fn, variables, images, labels, batch)
+  eps_255 = np.asarray(c.eps_255, np.float64)
+  # The large-radius check rides along as one more (largest) radius of the grid.
+  large_255 = float(c.sanity.large_eps_255)
+  radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
+  run_attack = lambda spec, radii, key, schedule=c.schedule: schedules.evaluate(
+      schedule, spec, apply_fn, variables, images, labels,
+      (np.asarray(radii) / 255.0).astype(np.float32), key, batch)
+
+  runs = []
+  for spec in attack_specs(c, dataset.image_shape):
+    runs.append(_as_run(spec, run_attack(spec, radii_255, _key(seed, spec)), eps_255.size))
+    logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
+                 grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
+                 runs[-1].worst[-1].mean(), eps_255[-1])
+
+  ensembles = {norm: _ensemble([r for r in runs if r.spec.norm == norm])
+               for norm in dict.fromkeys(r.spec.norm for r in runs)}
+  white_box = [r for r in runs if r.spec.norm == 'linf' and not r.spec.gradient_free]
+  checks = sanity.run_checks(
+      runs, _ensemble(white_box).worst if white_box else None,
+      ensembles['linf'].large if 'linf' in ensembles else None, clean, labels,
+      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed))
+  logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
+               ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
+
+  common = dict(clean_test_accuracy=clean_test_accuracy, schedule=c.schedule,
+                **sanity.as_columns(checks))
   rows = []
-  for spec_index, spec in enumerate(attack_specs(config.attack)):
-    key = jax.random.fold_in(jax.random.key(seed), spec_index)
-    single = eps_grid.evaluate_over_eps(spec, apply_fn, variables, images, labels,
-                                        (eps_255 / 255.0).astype(np.float32), key, batch)
-    worst = eps_grid.worst_case_so_far(single)
-    for e, eps in enumerate(eps_255):
-      correct = int(worst[e].sum())
-      low, high = wilson_interval(correct, labels.size)
-      rows.append({
-          'attack': spec.name, 'target': spec.target, 'steps': spec.steps,
-          'eps': float(eps / 255.0), 'eps_255': float(eps),
-          'accuracy': correct / labels.size, 'n': int(labels.size),
-          'ci_low': low, 'ci_high': high,
-          'accuracy_single_eps': float(single[e].mean()),
-          'clean_test_accuracy': clean_test_accuracy,
-      })
-    logging.info('  %s/%s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
-                 spec.name, spec.target, rows[-len(eps_255)]['accuracy'],
-                 rows[-1]['accuracy'], eps_255[-1])
+  for run in runs:
+    rows += _rows(run, dict(_fields(run.spec), **common), eps_255)
+  for norm, run in ensembles.items():
+    members = '; '.join(grouping.attack_label(_fields(r.spec)) for r in runs
+                        if r.spec.norm == norm)
+    fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
+                  eps_scale=run.spec.eps_scale, members=members)
+    rows += _rows(run, dict(fields, **common), eps_255)
+  return rows
+
+
+def sanity_summary(rows) -> dict:
+  """The sanity checks of one model's rows, as {check: {'ok', 'value'}} (for sanity.json)."""
+  first = rows[0]
+  out = {'ok': first['sanity_ok'], 'tolerance': first['sanity_tolerance']}
+  for name in sanity.CHECKS:
+    out[name] = {'ok': first[f'sanity_{name}'], 'value': first[f'sanity_{name}_value']}
+  return out
+
+
+def _key(seed: int, spec) -> jax.Array:
+  """The attack's key: from the seed and the attack's name and target only, so adding
+  or removing other attacks, or changing its step count, keeps its random starts."""
+  tag = zlib.crc32(f'{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
+  return jax.random.fold_in(jax.random.key(seed), tag)
+
+
+def _fields(spec) -> dict:
+  return dict(attack=spec.name, target=spec.target, steps=spec.steps, norm=spec.norm,
+              restarts=spec.restarts, eps_scale=spec.eps_scale)
+
+
+def _as_run(spec, verdict: np.ndarray, grid_size: int) -> sanity.AttackRun:
+  worst = eps_grid.worst_case_so_far(verdict)
+  large = worst[grid_size] if verdict.shape[0] > grid_size else None
+  return sanity.AttackRun(spec, verdict[:grid_size], worst[:grid_size], large)
+
+
+def _ensemble(runs) -> sanity.AttackRun:
+  """Per-image worst case over `runs`: robust only if every attack failed."""
+  def both(name):
+    arrays = [getattr(r, name) for r in runs]
+    return None if any(a is None for a in arrays) else np.logical_and.reduce(arrays)
+  return sanity.AttackRun(runs[0].spec, both('single'), both('worst'), both('large'))
+
+
+def _more_steps_pair(runs, c, eps_255, run_attack, seed):
+  """(base, doubled) verdicts (S, N) of the reference attack at the check's radii."""
+  radii_255 = np.asarray(c.sanity.more_steps_eps_255, np.float64)
+  candidates = [r for r in runs if r.spec.name in _MORE_STEPS_REFERENCE]
+  if radii_255.size == 0 or not candidates:
+    return None
+  run = min(candidates, key=lambda r: (_MORE_STEPS_REFERENCE.index(r.spec.name),
+                                       r.spec.target != 'untargeted'))
+  # Same keys as the run itself: the two differ only in their number of steps.
+  doubled = run_attack(run.spec.with_steps(2 * run.spec.steps), radii_255,
+                       _key(seed, run.spec), 'loop')
+  positions = [np.flatnonzero(np.isclose(eps_255, r)) for r in radii_255]
+  if c.schedule in ('vmap', 'loop') and all(p.size for p in positions):
+    base = run.single[[int(p[0]) for p in positions]]
+  else:  # Cascade and bisection do not keep the single-radius verdicts.
+    base = run_attack(run.spec, radii_255, _key(seed, run.spec), 'loop')
+  return base, doubled
+
+
+def _rows(run: sanity.AttackRun, fields: dict, eps_255: np.ndarray) -> list[dict]:
+  n = run.worst.shape[1]
+  min_eps_255 = min_eps.min_eps_of(min_eps.first_fooled_index(run.worst), eps_255)
+  median = float(np.median(min_eps_255)) if n else math.inf
+  rows = []
+  for e, eps in enumerate(eps_255):
+    correct = int(run.worst[e].sum())
+    low, high = wilson_interval(correct, n)
+    rows.append(dict(
+        fields, eps=float(eps / 255.0), eps_255=float(eps),
+        eps_radius=float(fields['eps_scale'] * eps / 255.0),
+        accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
+        accuracy_single_eps=float(run.single[e].mean()) if n else 0.0,
+        # Beyond the grid (more than half the images never fooled): None.
+        median_min_eps_255=median if math.isfinite(median) else None))
   return rows

@@ -7,16 +7,18 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
+from medadv_jax import atomic_files
 from medadv_jax.reporting import grouping
 
-TRAIN_MODE_TITLES = {'standard': 'standard training', 'pgd': 'PGD adversarial training'}
+TRAIN_MODE_TITLES = {'standard': 'standard training', 'pgd': 'PGD adversarial training',
+                     'fgsm_rs': 'FGSM-RS adversarial training', 'trades': 'TRADES training'}
 
 
 def plot_robustness_curves(rows, path: pathlib.Path) -> None:
   """One row of panels per attack, one column per training mode."""
   curves = grouping.curves(rows)
   attacks = sorted({attack for attack, _ in curves})
-  modes = [m for m in TRAIN_MODE_TITLES if any(mode == m for _, mode in curves)]
+  modes = grouping.ordered_modes(mode for _, mode in curves)
   fig, axes = plt.subplots(len(attacks), len(modes), squeeze=False, sharex=True,
                            sharey=True, figsize=(5.5 * len(modes), 3.6 * len(attacks)))
   for i, attack in enumerate(attacks):
@@ -31,7 +33,7 @@ def plot_robustness_curves(rows, path: pathlib.Path) -> None:
       ax.set_xscale('symlog', linthresh=0.01)
       ax.set_ylim(-0.02, 1.02)
       ax.grid(True, alpha=0.3)
-      ax.set_title(f'{attack} | {TRAIN_MODE_TITLES[mode]}', fontsize=10)
+      ax.set_title(f'{attack} | {TRAIN_MODE_TITLES.get(mode, mode)}', fontsize=10)
       if i == len(attacks) - 1:
         ax.set_xlabel('eps (x 1/255, L-inf, log scale beyond 0.01)')
       if j == 0:
@@ -39,8 +41,7 @@ def plot_robustness_curves(rows, path: pathlib.Path) -> None:
       ax.legend(fontsize=7, loc='lower left')
   fig.suptitle('Accuracy under attack vs eps (bands: 95% Wilson interval, or +-std over seeds)',
                fontsize=11)
-  fig.tight_layout()
-  tmp = path.with_name('.tmp_' + path.name)
-  fig.savefig(tmp, dpi=110, format='png')
+  fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # Room for the title.
+  with atomic_files.atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=110, format='png')
   plt.close(fig)
-  tmp.replace(path)

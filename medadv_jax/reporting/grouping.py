@@ -15,9 +15,30 @@ def size_key(row):
   return (row['model'], row.get('depth') or 0, row['width'])
 
 
+_ATTACK_TITLES = {'fgsm': 'FGSM', 'pgd': 'PGD', 'pgd_l2': 'PGD-L2', 'apgd_ce': 'APGD-CE',
+                  'apgd_dlr': 'APGD-DLR', 'square': 'Square'}
+
+
 def attack_label(row) -> str:
-  name = row['attack'].upper() + (f'-{row["steps"]}' if row['attack'] == 'pgd' else '')
+  """E.g. 'PGD-20, untargeted', 'APGD-DLR-100 x3, least-likely', 'Square-1000, untargeted';
+  the per-image worst case over attacks is 'Ensemble (per image)' (L2: 'Ensemble L2 ...')."""
+  if row['attack'] == 'ensemble':
+    return 'Ensemble' + (' L2' if row.get('norm') == 'l2' else '') + ' (per image)'
+  name = _ATTACK_TITLES.get(row['attack'], row['attack'].upper())
+  if row['attack'] != 'fgsm':
+    name += f'-{row["steps"]}'
+  if int(row.get('restarts') or 1) > 1:
+    name += f' x{row["restarts"]}'
   return f'{name}, {row["target"].replace("_", "-")}'
+
+
+def is_ensemble(row) -> bool:
+  return row['attack'] == 'ensemble'
+
+
+def is_linf(row) -> bool:
+  """Rows written before L2 attacks existed have no norm: they are L-inf."""
+  return row.get('norm', 'linf') in ('linf', None, '')
 
 
 def curves(rows):
@@ -51,3 +72,15 @@ def _band(rows):
     std = accuracies.std(ddof=1)
     return mean, mean - std, mean + std
   return mean, rows[0]['ci_low'], rows[0]['ci_high']
+
+
+MODE_ORDER = ('standard', 'pgd', 'fgsm_rs', 'trades')
+
+
+def mode_rank(mode: str):
+  """Sort key of a training mode: standard first, then the adversarial ones, then others."""
+  return (MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER), mode)
+
+
+def ordered_modes(modes) -> list[str]:
+  return sorted(set(modes), key=mode_rank)

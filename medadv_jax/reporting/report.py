@@ -3,9 +3,8 @@
 import collections
 
 import numpy as np
-from scipy import stats as scipy_stats
 
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting import grouping, statistics
 
 HEADLINE_EPS_255 = (0.5, 1.0, 2.0, 4.0, 8.0)
 
@@ -16,7 +15,7 @@ def render_report(rows) -> str:
     return '# Robustness study\n\nNo finished cells yet.\n'
   grid = sorted({r['eps_255'] for r in rows})
   headline = [e for e in HEADLINE_EPS_255 if e in grid] or grid[-3:]
-  modes = sorted({r['train_mode'] for r in rows}, key=['standard', 'pgd'].index)
+  modes = grouping.ordered_modes(r['train_mode'] for r in rows)
   worst = _worst_attack_accuracy(rows)
   lines = [
       '# Robustness study',
@@ -26,8 +25,7 @@ def render_report(rows) -> str:
       '**Accuracy under attack at eps** is the fraction of attacked test images still '
       'classified correctly by every attack iterate at every radius up to eps (an '
       'adversarial image found at a smaller radius is inside every larger ball). '
-      '"Worst attack" is the lowest such accuracy among the attacks run, per model; it '
-      'is not yet a per-image ensemble. Intervals are 95 % Wilson intervals on n images.',
+      + _worst_attack_sentence(rows) + ' Intervals are 95 % Wilson intervals on n images.',
       '',
       '## Model sizes and clean accuracy',
       '',
@@ -46,22 +44,28 @@ def render_report(rows) -> str:
   for size, mode in _sizes_and_modes(rows, modes):
     cells = []
     for e in headline:
-      acc, low, high = worst[(size, mode, e)]
+      acc, low, high, _ = worst[(size, mode, e)]
       cells.append(f'{acc:.3f} [{low:.2f}, {high:.2f}]')
     lines.append(f'| {grouping.size_label(_first(rows, size, mode))} | {mode} | '
                  + ' | '.join(cells) + ' |')
+  lines += ['', '## Accuracy per attack at selected eps (x 1/255)', ''] + _per_attack_lines(
+      rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
             _spearman_section(rows, worst, modes, headline)]
   if {'standard', 'pgd'} <= set(modes):
     lines += ['', '## What adversarial training buys (PGD-trained minus standard)', '',
+              'Worst-attack accuracy difference, with a 95 % bootstrap interval.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
     for size in _sizes(rows):
-      gains = [worst[(size, 'pgd', e)][0] - worst[(size, 'standard', e)][0]
+      n = _first(rows, size)['n']
+      gains = [statistics.bootstrap_difference(worst[(size, 'pgd', e)][3],
+                                               worst[(size, 'standard', e)][3], n)
                for e in headline]
       lines.append(f'| {grouping.size_label(_first(rows, size))} | '
-                   + ' | '.join(f'{g:+.3f}' for g in gains) + ' |')
-  lines += ['', '## Sanity checks', ''] + _sanity_lines(rows)
+                   + ' | '.join(f'{g:+.3f} [{lo:+.2f}, {hi:+.2f}]' for g, lo, hi in gains)
+                   + ' |')
+  lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
   return '\n'.join(lines) + '\n'
 
 
@@ -71,22 +75,43 @@ def _setup_sentence(rows) -> str:
   grid = sorted({r['eps_255'] for r in rows})
   return (f'Dataset **{rows[0]["dataset"]}**; {len(_sizes(rows))} model sizes; seeds '
           f'{seeds}; attacks: {"; ".join(attacks)}; {len(grid)} radii from 0 to '
-          f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]); n = {rows[0]["n"]} attacked test '
-          'images per model.')
+          f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]{_l2_note(rows)}); n = {rows[0]["n"]} '
+          'attacked test images per model.')
+
+
+def _l2_note(rows) -> str:
+  scales = sorted({float(r['eps_scale']) for r in rows if not grouping.is_linf(r)})
+  if not scales:
+    return ''
+  return ('; L2 attacks at Euclidean radius ' + ' or '.join(f'{s:g}' for s in scales)
+          + ' x eps')
+
+
+def _worst_attack_sentence(rows) -> str:
+  if any(grouping.is_ensemble(r) for r in rows):
+    return ('"Worst attack" is the per-image ensemble of the L-inf attacks (AutoAttack '
+            'style): an image counts as robust at eps only if every attack failed on it.')
+  return ('"Worst attack" is the lowest such accuracy among the attacks run, per model '
+          '(these results have no per-image ensemble).')
 
 
 def _worst_attack_accuracy(rows):
-  """{(size, mode, eps_255): (accuracy, ci_low, ci_high)} of the lowest-accuracy attack,
-  averaged over seeds."""
+  """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
+  L-inf ensemble (the per-image worst case) where the rows have one, else of the
+  lowest-accuracy attack; averaged over seeds."""
   by_cell = collections.defaultdict(list)
   for r in rows:
-    by_cell[(grouping.size_key(r), r['train_mode'], r['eps_255'], r['seed'])].append(r)
+    if grouping.is_linf(r):
+      by_cell[(grouping.size_key(r), r['train_mode'], r['eps_255'], r['seed'])].append(r)
   per_seed = collections.defaultdict(list)
   for (size, mode, eps, _), candidates in by_cell.items():
-    lowest = min(candidates, key=lambda r: r['accuracy'])
+    ensemble = [r for r in candidates if grouping.is_ensemble(r)]
+    lowest = min(ensemble or candidates, key=lambda r: r['accuracy'])
     per_seed[(size, mode, eps)].append(
         (lowest['accuracy'], lowest['ci_low'], lowest['ci_high']))
-  return {key: tuple(np.mean(values, axis=0)) for key, values in per_seed.items()}
+  # The per-seed accuracies ride along for the bootstrap statistics.
+  return {key: (*np.mean(values, axis=0), [v[0] for v in values])
+          for key, values in per_seed.items()}
 
 
 def _spearman_section(rows, worst, modes, headline) -> str:
@@ -94,20 +119,27 @@ def _spearman_section(rows, worst, modes, headline) -> str:
   if len(sizes) < 3:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
   params = [_first(rows, s)['params'] for s in sizes]
+  n = _first(rows, sizes[0])['n']
   out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
          f'across the {len(sizes)} sizes (negative: larger models are less robust, as '
-         'the paper claims for standard training). With this few sizes and '
-         f'{len({r["seed"] for r in rows})} seed(s), a single rho is a description, '
-         'not a test.', '',
+         'the paper claims for standard training), with a 95 % bootstrap interval over '
+         f'seeds and the {n} attacked images (`reporting/statistics.py`). An interval that '
+         'contains 0 means these runs cannot tell the direction; "n/a: ties" means the '
+         'accuracies tie (e.g. all at 0) in too many resamples for an interval.', '',
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
-    rhos = []
+    cells = []
     for e in headline:
-      accuracies = [worst[(s, mode, e)][0] for s in sizes]
-      rho = scipy_stats.spearmanr(params, accuracies).statistic
-      rhos.append('n/a (constant)' if np.isnan(rho) else f'{rho:+.2f}')
-    out.append(f'| {mode} | ' + ' | '.join(rhos) + ' |')
+      rho, low, high = statistics.bootstrap_spearman(
+          params, [worst[(s, mode, e)][3] for s in sizes], n)
+      if np.isnan(rho):
+        cells.append('n/a (constant)')
+      elif np.isnan(low):
+        cells.append(f'{rho:+.2f} [n/a: ties]')
+      else:
+        cells.append(f'{rho:+.2f} [{low:+.2f}, {high:+.2f}]')
+    out.append(f'| {mode} | ' + ' | '.join(cells) + ' |')
   return '\n'.join(out)
 
 
@@ -134,13 +166,103 @@ def _sanity_lines(rows) -> list[str]:
   curves = collections.defaultdict(list)
   for r in sorted(rows, key=lambda r: r['eps_255']):
     curves[(grouping.size_key(r), r['train_mode'], r['seed'], r['attack'],
-            r['target'])].append(r['accuracy_single_eps'])
+            r['target'], r.get('norm'))].append(r['accuracy_single_eps'])
   rises = sum(int(np.sum(np.diff(c) > 1e-9)) for c in curves.values())
   steps = sum(len(c) - 1 for c in curves.values())
   lines.append(f'- Attack run at each eps alone: accuracy rose with eps in {rises} of '
                f'{steps} steps of the grid (random-start noise; the reported worst case '
                'never rises).')
+  if any(r.get('schedule') in ('cascade', 'min_eps') for r in rows):
+    lines[-1] += (" The 'cascade' and 'min_eps' schedules keep no single-radius verdicts, "
+                  'so for their models this count is 0 by construction.')
   return lines
+
+
+def _per_attack_lines(rows, modes, headline) -> list[str]:
+  """Accuracy (mean over seeds) of every attack and ensemble, per model and mode."""
+  accuracies = collections.defaultdict(list)
+  medians = collections.defaultdict(list)
+  order = {}
+  for r in rows:
+    label = grouping.attack_label(r)
+    order[label] = (grouping.is_ensemble(r), not grouping.is_linf(r), label)
+    key = (grouping.size_key(r), r['train_mode'], label)
+    accuracies[key + (r['eps_255'],)].append(r['accuracy'])
+    if r['eps_255'] == 0 and 'median_min_eps_255' in r:
+      medians[key].append(r['median_min_eps_255'])
+  labels = sorted(order, key=order.get)
+  lines = ['Mean accuracy over seeds; "median min eps" is the median over images of the '
+           'smallest grid radius (x 1/255) that fools the image ("> grid": more than half '
+           'are never fooled), the robustness curve in one number.', '',
+           '| model | train mode | attack | ' + ' | '.join(f'{e:g}' for e in headline)
+           + ' | median min eps |', '|---|---|---|' + '---:|' * (len(headline) + 1)]
+  for size, mode in _sizes_and_modes(rows, modes):
+    for label in labels:
+      if not accuracies.get((size, mode, label, headline[0])):
+        continue
+      cells = [f'{np.mean(accuracies[(size, mode, label, e)]):.3f}'
+               if accuracies.get((size, mode, label, e)) else '-' for e in headline]
+      lines.append(f'| {grouping.size_label(_first(rows, size, mode))} | {mode} | {label} | '
+                   + ' | '.join(cells) + f' | {_median_cell(medians.get((size, mode, label)))} |')
+  return lines
+
+
+def _median_cell(values) -> str:
+  if not values:
+    return '-'
+  if any(v is None or v == '' for v in values):
+    return '> grid'
+  return f'{np.mean([float(v) for v in values]):.3g}'
+
+
+# Gradient-masking checks of `evaluation.sanity`, as the rows' sanity_<name> columns.
+_SANITY_TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
+                  ('large_eps_chance', 'large eps <= chance'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
+                  ('more_steps', '2x steps stable'),
+                  ('square_vs_white_box', 'Square <= white-box'))
+
+
+def _sanity_flag_lines(rows) -> list[str]:
+  """One table line per evaluated model with its gradient-masking checks."""
+  models = {}
+  for r in rows:
+    if 'sanity_ok' in r:
+      models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
+  if not models:
+    return []
+  tolerance = next(iter(models.values())).get('sanity_tolerance')
+  passed = sum(_truth(r['sanity_ok']) is True for r in models.values())
+  lines = ['', f'- Gradient-masking checks: all applicable checks pass for {passed} of '
+           f'{len(models)} models. "FAIL (x)" gives the measured value: a count of '
+           'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
+           f'largest accuracy difference (tolerance {tolerance}). Large eps: the L-inf '
+           'ensemble at the check radius must leave at most the most common class share. '
+           'More steps: the reference attack rerun with twice the steps on the same keys.',
+           '', '| model | train mode | seed | ' + ' | '.join(t for _, t in _SANITY_TITLES)
+           + ' |', '|---|---|---|' + '---|' * len(_SANITY_TITLES)]
+  for (size, mode, seed), r in sorted(models.items(), key=lambda kv: (
+      kv[0][0], grouping.mode_rank(kv[0][1]), kv[0][2])):
+    cells = [_flag_cell(r, name) for name, _ in _SANITY_TITLES]
+    lines.append(f'| {grouping.size_label(r)} | {mode} | {seed} | ' + ' | '.join(cells) + ' |')
+  return lines
+
+
+
+def _truth(value):
+  """True / False / None from a JSON bool or its CSV spelling."""
+  if isinstance(value, str):
+    return {'True': True, 'False': False}.get(value)
+  return value
+
+
+def _flag_cell(row, name) -> str:
+  ok = _truth(row.get(f'sanity_{name}'))
+  if ok is None:
+    return 'n/a'
+  if ok:
+    return 'ok'
+  value = row.get(f'sanity_{name}_value')
+  return '**FAIL**' + ('' if value in (None, '') else f' ({float(value):.3g})')
 
 
 def _sizes(rows):

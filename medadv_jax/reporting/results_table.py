@@ -2,8 +2,9 @@
 
 import csv
 import json
-import os
 import pathlib
+
+from medadv_jax import atomic_files
 
 # Leading columns in a fixed order; any further keys follow alphabetically.
 COLUMNS = ('dataset', 'model', 'width', 'depth', 'params', 'flops', 'train_mode', 'seed',
@@ -18,18 +19,14 @@ def ordered_columns(rows) -> list[str]:
 
 
 def write_csv(rows, path: pathlib.Path) -> None:
-  tmp = path.with_name(path.name + '.tmp')
-  with open(tmp, 'w', newline='') as f:
+  with atomic_files.atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
     writer = csv.DictWriter(f, fieldnames=ordered_columns(rows))
     writer.writeheader()
     writer.writerows(rows)
-  os.replace(tmp, path)
 
 
 def write_json(rows, path: pathlib.Path) -> None:
-  tmp = path.with_name(path.name + '.tmp')
-  tmp.write_text(json.dumps(rows, indent=1))
-  os.replace(tmp, path)
+  atomic_files.write_text(path, json.dumps(rows, indent=1))
 
 
 def read_csv(path: pathlib.Path) -> list[dict]:

@@ -2,6 +2,7 @@
 
 import pathlib
 
+from medadv_jax import atomic_files
 from medadv_jax.reporting import figures, report, results_table
 
 
@@ -11,6 +12,4 @@ def write_all(rows, workdir: pathlib.Path) -> None:
   results_table.write_json(rows, workdir / 'results.json')
   if rows:
     figures.plot_robustness_curves(rows, workdir / 'robustness_curves.png')
-  tmp = workdir / 'report.md.tmp'
-  tmp.write_text(report.render_report(rows))
-  tmp.replace(workdir / 'report.md')
+  atomic_files.write_text(workdir / 'report.md', report.render_report(rows))

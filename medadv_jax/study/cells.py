@@ -41,10 +41,12 @@ def cell_fingerprint(config, cell: Cell) -> dict:
   lists that only say which cells exist.
   """
   data = config.data.to_dict()
-  for field in ('dir', 'cache_dir', 'download'):
-    data.pop(field)
+  for field in ('dir', 'cache_dir', 'download', 'tfds_dir'):
+    data.pop(field, None)
   train = config.train.to_dict()
-  train.pop('modes')
+  # Which cells exist, and how often to save or log, do not change the numbers.
+  for field in ('modes', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps'):
+    train.pop(field, None)
   return json.loads(json.dumps({
       'cell': dataclasses.asdict(cell),
       'data': data,

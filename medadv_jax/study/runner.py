@@ -1,17 +1,18 @@
-"""Runs a study: every cell of the config, each skipped if already finished."""
+"""Runs a study: every cell of the config (or the one `config.cell` selects),
+each skipped if already finished, then aggregates whatever cells are finished."""
 
 import dataclasses
 import json
-import os
 import pathlib
 import time
 
+import jax
 from absl import logging
 
-from medadv_jax import config_validation
-from medadv_jax.data.dataset import load_dataset
-from medadv_jax.errors import MedAdvError
-from medadv_jax.evaluation.robustness import evaluate_model
+from medadv_jax import atomic_files, config_validation
+from medadv_jax.data.dataset import load_dataset, split_seed
+from medadv_jax.errors import ConfigError, MedAdvError
+from medadv_jax.evaluation.robustness import evaluate_model, sanity_summary
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import write_outputs
 from medadv_jax.study import cells as cells_lib
@@ -36,24 +37,57 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
   cells = cells_lib.expand_cells(config)
   dataset = None  # Loaded on first need: a fully finished study needs no data.
-  rows = []
   started = time.perf_counter()
-  for index, cell in enumerate(cells):
+  for index, cell in _selected_cells(config, cells):
     cell_dir = workdir / 'cells' / cell.name
     _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
     if (cell_dir / RESULTS_FILE).exists():
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
-      rows += json.loads((cell_dir / RESULTS_FILE).read_text())
       continue
-    dataset = dataset or load_dataset(config.data)
+    # The pooled protocol re-splits per seed; one dataset is held at a time.
+    if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
+      dataset = load_dataset(config.data, cell.seed)
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
     cell_rows = run_cell(config, cell, dataset, cell_dir)
+    _write_json_atomic(cell_dir / 'sanity.json', sanity_summary(cell_rows))
     _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
-    rows += cell_rows
     elapsed = time.perf_counter() - started
     logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
-  write_outputs.write_all(rows, workdir)
+  rows = collect_finished_rows(config, workdir)
+  if _writes_files():
+    write_outputs.write_all(rows, workdir)
   return rows
+
+
+def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:
+  """Rows of every cell of `config` finished in `workdir`, in the config's cell order.
+
+  Cells still running elsewhere (launchers spread cells over processes and
+  machines) are left out; the log says how many are missing.
+  """
+  cells = cells_lib.expand_cells(config)
+  rows, finished = [], 0
+  for cell in cells:
+    cell_dir = pathlib.Path(workdir) / 'cells' / cell.name
+    if (cell_dir / RESULTS_FILE).exists():
+      _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
+      rows += json.loads((cell_dir / RESULTS_FILE).read_text())
+      finished += 1
+  if finished < len(cells):
+    logging.info('aggregated %d of %d cells; the others are not finished yet',
+                 finished, len(cells))
+  return rows
+
+
+def _selected_cells(config, cells):
+  """(index, cell) pairs to run: all, or the one `config.cell` names."""
+  if config.cell == -1:
+    return list(enumerate(cells))
+  if not 0 <= config.cell < len(cells):
+    raise ConfigError('cell', config.cell,
+                      f'-1 (every cell) or an index in 0..{len(cells) - 1} '
+                      f'(this config has {len(cells)} cells)')
+  return [(config.cell, cells[config.cell])]
 
 
 def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
@@ -83,9 +117,11 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
     _write_json_atomic(path, fingerprint)
 
 
+def _writes_files() -> bool:
+  """Only process 0 of a multi-host run writes results; the others compute alongside."""
+  return jax.process_index() == 0
+
+
 def _write_json_atomic(path: pathlib.Path, data) -> None:
-  """Writes beside the target, then renames: a kill never leaves half a file."""
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.with_name(path.name + '.tmp')
-  tmp.write_text(json.dumps(data, indent=1))
-  os.replace(tmp, path)
+  if _writes_files():
+    atomic_files.write_text(path, json.dumps(data, indent=1))

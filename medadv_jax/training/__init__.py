@@ -1,1 +1,1 @@
-"""Standard and adversarial training: state, pure steps, the epoch loop."""
+"""Standard and adversarial training (PGD, FGSM-RS, TRADES): state, steps, the loop."""

@@ -1,125 +1,270 @@
-"""The epoch loop of one training run: resumable, deterministic, fail-fast on NaN."""
+"""The loop of one training run: resumable mid-epoch, deterministic, fail-fast on NaN.
 
-import json
-import os
+Exact resume: the batch order and every PRNG key depend only on (seed,
+epoch, batch index), and a checkpoint holds the train state, the best weights
+and the partial metric sums, so a run killed at any point and restarted from
+its last checkpoint ends with the same parameters and metrics as one never
+interrupted.
+"""
+
+import itertools
 import pathlib
 import time
 
 import jax
 import numpy as np
-import optax
 from absl import logging
 
-from medadv_jax import checkpointing
-from medadv_jax.attacks import eps_grid, linf
-from medadv_jax.errors import MedAdvError
-from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.training import steps
+from medadv_jax import checkpointing, metrics_writer, progress
+from medadv_jax.data import pipeline
+from medadv_jax.errors import ConfigError, MedAdvError
+from medadv_jax.training import optim, parallel, steps, validation
+from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
 
-TRAIN_MODES = ('standard', 'pgd')
+TRAIN_MODES = steps.TRAIN_MODES
+PROGRESS_INTERVAL_S = 30.0
 
 
 class TrainingDivergedError(MedAdvError):
   """The loss or a norm became NaN or infinite."""
 
 
-def training_attack(adv_config):
-  """The attack adversarial training trains on: untargeted PGD with random start."""
-  return linf.LinfAttack('pgd', 'untargeted', steps=adv_config.steps,
-                         step_size_frac=adv_config.step_size_frac, random_start=True)
+class IncompatibleCheckpointError(MedAdvError):
+  """A run folder holds checkpoints this run cannot continue."""
 
 
 def train_model(model, dataset, train_config, mode: str, seed: int,
-                run_dir: pathlib.Path):
+                run_dir: pathlib.Path, mesh=None):
   """Trains `model` on `dataset`, resuming from `run_dir` if a checkpoint is there.
 
   Selection keeps the weights of the epoch with the best validation score:
-  clean accuracy for standard training, accuracy under the training attack for
-  adversarial training.
+  clean accuracy for standard training, PGD accuracy for adversarial training.
+  Writes checkpoints to run_dir/checkpoints and metrics to run_dir/metrics.jsonl
+  and run_dir/tensorboard. `mesh` (default: every device) splits each batch.
 
   Returns:
-    (best variables {'params', 'batch_stats'}, meta dict with the history).
+    (best variables {'params', 'batch_stats'} as numpy arrays, meta dict with
+    'epoch', 'best_epoch', 'best_score', 'history' (one dict per epoch) and
+    'stop_reason' (None, 'early_stopping' or 'catastrophic_overfitting')).
   """
-  attack = training_attack(train_config.adv) if mode == 'pgd' else None
-  adv_eps = train_config.adv.eps_255 / 255.0
-  train_step = steps.make_train_step(train_config.l2_coeff, attack,
-                                     train_config.adv.bn_mode, eps=adv_eps)
-  tx = optax.adam(train_config.learning_rate)
-  init_key, step_key, val_key = jax.random.split(jax.random.key(seed), 3)
-  state = create_train_state(model, tx, dataset.image_shape, init_key)
-  best = _copy(state.variables)
-  meta = {'epoch': 0, 'best_epoch': 0, 'best_score': -1.0, 'history': []}
+  if mode not in TRAIN_MODES:
+    raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
+  run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
+                     mesh or parallel.data_mesh())
+  try:
+    return run.run()
+  finally:
+    run.close()
 
-  checkpointer = checkpointing.Checkpointer(run_dir / 'checkpoints')
-  if checkpointer.latest_step() is not None:
-    arrays, meta = checkpointer.restore(checkpointer.latest_step(),
-                                        {'state': state, 'best': best})
-    state, best = arrays['state'], arrays['best']
-    logging.info('resumed %s at epoch %d', run_dir.name, meta['epoch'])
 
-  n_train = dataset.train_labels.size
-  batch_size = min(train_config.batch_size, n_train)
-  batches_per_epoch = n_train // batch_size
-  for epoch in range(meta['epoch'], train_config.epochs):
+def global_batch_size(requested: int, n_train: int, n_devices: int) -> int:
+  """The batch size used: at most the training set, split evenly over the devices."""
+  if requested % n_devices:
+    raise ConfigError('train.batch_size', requested,
+                      f'a multiple of the number of devices ({n_devices})')
+  size = min(requested, n_train // n_devices * n_devices)
+  if size == 0:
+    raise ConfigError('train.batch_size', requested,
+                      f'a size that gives each of {n_devices} devices at least one of '
+                      f'the {n_train} training images')
+  return size
+
+
+class _TrainingRun:
+  """The state of one run between steps; `run()` drives it to the end."""
+
+  def __init__(self, model, dataset, config, mode, seed, run_dir, mesh):
+    self.dataset, self.config, self.mode, self.seed = dataset, config, mode, seed
+    self.run_dir, self.mesh = run_dir, mesh
+    self.adversarial = mode in steps.ADVERSARIAL_MODES
+    if dataset.train_labels.ndim != 1:
+      raise ConfigError('data.name', dataset.name,
+                        'a single-label dataset (training of multi-label tasks is not '
+                        'supported yet)')
+    n_train = dataset.train_labels.size
+    self.batch_size = global_batch_size(config.batch_size, n_train, mesh.size)
+    self.steps_per_epoch = n_train // self.batch_size
+    schedule = optim.learning_rate_schedule(config, self.steps_per_epoch)
+    plateau_tx = optim.make_plateau(config)
+    init_key, step_key, val_key = jax.random.split(jax.random.key(seed), 3)
+    self.step_key, self.val_key = parallel.replicate((step_key, val_key), mesh)
+    # The same (seed, epoch) order as ever: permutation, remainder dropped.
+    self.batches = pipeline.Batches(dataset.train_images, dataset.train_labels, mesh)
+    self.state = parallel.replicate(create_train_state(
+        model, optim.make_optimizer(config, schedule), dataset.image_shape, init_key,
+        plateau_tx), mesh)
+    self.best = _copy(self.state.variables)
+    self.meta = {'epoch': 0, 'batch': 0, 'step': 0,
+                 'steps_per_epoch': self.steps_per_epoch, 'best_epoch': 0,
+                 'best_score': -1.0, 'history': [], 'stop_reason': None}
+    self.epoch_means, self.window_means = RunningMeans(), RunningMeans()
+    self.checkpointer = checkpointing.Checkpointer(run_dir / 'checkpoints',
+                                                   max_to_keep=config.keep_checkpoints)
+    self._restore()
+    self.writer = metrics_writer.MetricsWriter(run_dir, resume_step=self.meta['step'],
+                                               enabled=jax.process_index() == 0)
+    self.train_step = steps.make_train_step(mode, config, schedule, mesh,
+                                            self.steps_per_epoch)
+    self.plateau_update = optim.make_plateau_update(plateau_tx, mesh)
+    robust_val = self.adversarial or config.robust_val_standard
+    self.validator = validation.Validator(
+        model, mesh, config.eval_batch_size,
+        validation.validation_attack(config.adv) if robust_val else None,
+        config.adv.eps_255 / 255.0)
+
+  def run(self):
+    total = self.config.epochs * self.steps_per_epoch
+    bar = progress.Progress(self.run_dir.name, total, self.meta['step'],
+                            items_per_unit=self.batch_size, interval_s=PROGRESS_INTERVAL_S)
+    while self.meta['epoch'] < self.config.epochs and not self.meta['stop_reason']:
+      started = time.perf_counter()
+      first_batch = self.meta['batch']
+      self._train_epoch(bar)
+      train_seconds = time.perf_counter() - started
+      images = (self.steps_per_epoch - first_batch) * self.batch_size
+      self._end_epoch(train_seconds, images / train_seconds, bar)
+    return parallel.to_host(self.best), self.meta
+
+  def close(self):
+    self.writer.close()
+    self.checkpointer.close()
+
+  def _restore(self):
+    latest = self.checkpointer.latest_step()
+    if latest is None:
+      return
+    meta = self.checkpointer.restore_meta(latest)
+    if meta.get('steps_per_epoch') != self.steps_per_epoch:
+      self.checkpointer.close()
+      raise IncompatibleCheckpointError(
+          f'{self.run_dir / "checkpoints"} holds a run with '
+          f'{meta.get("steps_per_epoch")} steps per epoch, this one has '
+          f'{self.steps_per_epoch} (train.batch_size, the device count or the data '
+          'changed, or an older version wrote it). Use a new --workdir or delete it.')
+    arrays, self.meta = self.checkpointer.restore(
+        latest, {'state': self.state, 'best': self.best})
+    self.state, self.best = arrays['state'], arrays['best']
+    running = self.meta.pop('running')
+    self.epoch_means = RunningMeans.from_json(running['epoch'])
+    self.window_means = RunningMeans.from_json(running['window'])
+    logging.info('resumed %s at epoch %d, batch %d (step %d)', self.run_dir.name,
+                 self.meta['epoch'], self.meta['batch'], self.meta['step'])
+
+  def _train_epoch(self, bar):
+    epoch, spe = self.meta['epoch'], self.steps_per_epoch
+    # Batches and keys depend only on (seed, epoch, batch): a resumed run sees
+    # exactly the batches and attacks an uninterrupted one would.
+    batches = itertools.islice(self.batches.epoch(self.batch_size, self.seed, epoch),
+                               self.meta['batch'], None)
+    log_every, save_every = self.config.log_every_steps, self.config.checkpoint_every_steps
+    pending = []  # (step, device metrics) not yet checked: syncing every step stalls the device.
+    for b, (images, labels) in enumerate(batches, start=self.meta['batch']):
+      self.state, metrics = self.train_step(self.state, images, labels, self.step_key)
+      step = epoch * spe + b + 1
+      pending.append((step, metrics))
+      log_now = log_every and step % log_every == 0
+      save_now = save_every and step % save_every == 0 and b + 1 < spe
+      if log_now or save_now or b + 1 == spe:
+        self._absorb(pending)
+        pending = []
+      if log_now:
+        self._write_window(step)
+      if save_now:
+        self.meta.update(batch=b + 1, step=step)
+        self._save(step)
+      bar.update(step, f'epoch {epoch + 1}/{self.config.epochs}')
+
+  def _absorb(self, pending):
+    """Checks and accumulates step metrics, in step order; raises on NaN or inf."""
+    for (step, _), metrics in zip(pending, parallel.to_host([m for _, m in pending])):
+      bad = sorted(name for name, value in metrics.items() if not np.isfinite(value))
+      if bad:
+        raise TrainingDivergedError(self._divergence_message(bad, step))
+      self.epoch_means.add(metrics)
+      self.window_means.add(metrics)
+
+  def _divergence_message(self, bad, step) -> str:
+    epoch = (step - 1) // self.steps_per_epoch + 1
+    latest = self.checkpointer.latest_step()
+    kept = ('no checkpoint was saved before it' if latest is None else
+            f'the last good checkpoint (step {latest}, '
+            f'{self._describe_step(latest)}) is kept in {self.run_dir / "checkpoints"}')
+    return (f'{self.run_dir.name}: {", ".join(bad)} not finite at step {step} (epoch '
+            f'{epoch}); stopped without saving it; {kept}. Lower train.learning_rate '
+            'or check the data.')
+
+  def _describe_step(self, step) -> str:
+    epochs, batch = divmod(step, self.steps_per_epoch)
+    return (f'end of epoch {epochs}' if batch == 0 else
+            f'epoch {epochs + 1}, batch {batch}/{self.steps_per_epoch}')
+
+  def _write_window(self, step):
+    scalars = {f'train/{name}': value for name, value in self.window_means.means().items()}
+    scalars['epoch'] = step / self.steps_per_epoch
+    self.writer.write(step, scalars)
+    self.window_means = RunningMeans()
+
+  def _end_epoch(self, train_seconds, images_per_second, bar):
+    meta, config = self.meta, self.config
+    epoch, step = meta['epoch'] + 1, meta['epoch'] * self.steps_per_epoch + self.steps_per_epoch
     started = time.perf_counter()
-    # Order and attack keys depend only on (seed, epoch, batch): a resumed run
-    # sees exactly the batches an uninterrupted one would.
-    order = np.random.default_rng([seed, epoch]).permutation(n_train)
-    epoch_key = jax.random.fold_in(step_key, epoch)
-    step_metrics = []
-    for b in range(batches_per_epoch):
-      idx = order[b * batch_size:(b + 1) * batch_size]
-      state, metrics = train_step(state, dataset.train_images[idx],
-                                  dataset.train_labels[idx], jax.random.fold_in(epoch_key, b))
-      step_metrics.append(metrics)
-    summary = {k: float(np.mean([m[k] for m in jax.device_get(step_metrics)]))
-               for k in step_metrics[0]}
-    bad = [k for k, v in summary.items() if not np.isfinite(v)]
-    if bad:
-      raise TrainingDivergedError(
-          f'{run_dir.name}: {", ".join(bad)} not finite in epoch {epoch + 1}; stopped '
-          f'without saving it. The last good checkpoint (epoch {meta["epoch"]}) is kept '
-          f'in {run_dir / "checkpoints"}. Lower train.learning_rate or check the data.')
-    score = _validation_score(model, state, dataset, attack, adv_eps, val_key, train_config)
-    summary.update(epoch=epoch + 1, val_score=score,
-                   seconds=time.perf_counter() - started)
+    val = self.validator(self.state.variables, self.dataset.val_images,
+                         self.dataset.val_labels, self.val_key)
+    val_seconds = time.perf_counter() - started
+    score = val['robust_accuracy'] if self.adversarial else val['accuracy']
+    if config.plateau.patience:
+      plateau_loss = val['robust_loss'] if self.adversarial else val['loss']
+      self.state = self.state.replace(
+          plateau=self.plateau_update(self.state.plateau, plateau_loss))
     if score > meta['best_score']:
-      best = _copy(state.variables)
-      meta.update(best_epoch=epoch + 1, best_score=score)
-    meta['epoch'] = epoch + 1
+      self.best = _copy(self.state.variables)
+      meta.update(best_epoch=epoch, best_score=score)
+    meta['stop_reason'] = self._stop_reason(epoch, score)
+    train = self.epoch_means.means()
+    summary = dict(epoch=epoch, step=step, **train,
+                   **{f'val_{name}': value for name, value in val.items()},
+                   val_score=score, seconds=train_seconds + val_seconds,
+                   images_per_second=images_per_second)
     meta['history'].append(summary)
-    checkpointer.save(epoch + 1, {'state': state, 'best': best}, meta)
-    _write_jsonl(run_dir / 'metrics.jsonl', meta['history'])
-    remaining = (train_config.epochs - epoch - 1) * summary['seconds']
-    logging.info('%s epoch %d/%d loss %.4f train acc %.3f val %s %.3f | %.0f img/s, ETA %.0fs',
-                 run_dir.name, epoch + 1, train_config.epochs, summary['loss'],
-                 summary['accuracy'], 'robust acc' if attack else 'acc', score,
-                 batches_per_epoch * batch_size / summary['seconds'], remaining)
-  checkpointer.close()
-  return best, meta
+    self.writer.write(step, {
+        'epoch': epoch, **{f'train_epoch/{n}': v for n, v in train.items()},
+        **{f'val/{n}': v for n, v in val.items()}, 'val/score': score,
+        'perf/train_images_per_second': images_per_second,
+        'perf/train_seconds': train_seconds, 'perf/val_seconds': val_seconds})
+    meta.update(epoch=epoch, batch=0, step=step)
+    self.epoch_means = RunningMeans()
+    self._save(step)
+    bar.update(step, force=True, extra=(
+        f'epoch {epoch}/{config.epochs} loss {train["loss"]:.4f} '
+        f'val {"robust acc" if self.adversarial else "acc"} {score:.3f} '
+        f'(best {meta["best_score"]:.3f} at epoch {meta["best_epoch"]})'))
 
+  def _stop_reason(self, epoch, score):
+    adv = self.config.adv
+    if (self.mode == 'fgsm_rs' and adv.overfit_drop
+        and self.meta['best_score'] - score > adv.overfit_drop):
+      logging.warning(
+          '%s: catastrophic overfitting at epoch %d: PGD validation accuracy fell from '
+          '%.3f (epoch %d) to %.3f; stopping and keeping the epoch-%d weights.',
+          self.run_dir.name, epoch, self.meta['best_score'], self.meta['best_epoch'],
+          score, self.meta['best_epoch'])
+      return 'catastrophic_overfitting'
+    patience = self.config.early_stopping_patience
+    if patience and epoch - self.meta['best_epoch'] >= patience:
+      logging.info('%s: no better validation score for %d epochs; stopping early.',
+                   self.run_dir.name, patience)
+      return 'early_stopping'
+    return None
 
-def _validation_score(model, state, dataset, attack, adv_eps, key,
-                      train_config) -> float:
-  apply_fn = EvalApply(model)
-  variables = state.variables
-  if attack is None:
-    predictions = eps_grid.predict(apply_fn, variables, dataset.val_images,
-                                   train_config.eval_batch_size)
-    return float(np.mean(predictions == dataset.val_labels))
-  correct = eps_grid.evaluate_over_eps(
-      attack, apply_fn, variables, dataset.val_images, dataset.val_labels,
-      np.array([adv_eps]), key, train_config.eval_batch_size)
-  return float(correct[0].mean())
+  def _save(self, step):
+    self.meta['running'] = {'epoch': self.epoch_means.to_json(),
+                            'window': self.window_means.to_json()}
+    self.writer.flush()  # Rows up to `step` are on disk before the checkpoint is.
+    self.checkpointer.save(step, {'state': self.state, 'best': self.best}, self.meta)
+    del self.meta['running']
 
 
 def _copy(tree):
   # Train steps donate the state's buffers; the best weights need their own.
   return jax.tree_util.tree_map(lambda a: a.copy(), tree)
-
-
-def _write_jsonl(path: pathlib.Path, rows) -> None:
-  tmp = path.with_suffix('.tmp')
-  tmp.write_text(''.join(json.dumps(row) + '\n' for row in rows))
-  os.replace(tmp, path)

@@ -1,6 +1,7 @@
 """The training state: a `flax.struct` pytree, so steps stay pure and jittable."""
 
-from typing import Any, Callable
+import functools
+from typing import Any, Callable, Optional
 
 import flax
 import jax
@@ -10,10 +11,17 @@ import optax
 
 @flax.struct.dataclass
 class TrainState:
+  """Everything a resumed run needs besides the data order.
+
+  `plateau` is the state of `optax.contrib.reduce_on_plateau`, updated once
+  per epoch from a validation loss; its `scale` multiplies every update, which
+  for Adam and SGD is the same as multiplying the learning rate.
+  """
   step: jnp.ndarray
   params: Any
   batch_stats: Any
   opt_state: Any
+  plateau: Any
   apply_fn: Callable = flax.struct.field(pytree_node=False)
   tx: optax.GradientTransformation = flax.struct.field(pytree_node=False)
 
@@ -21,17 +29,36 @@ class TrainState:
   def variables(self):
     return {'params': self.params, 'batch_stats': self.batch_stats}
 
+  @property
+  def lr_scale(self) -> jnp.ndarray:
+    return self.plateau.scale
+
   def apply_gradients(self, grads, batch_stats) -> 'TrainState':
     updates, opt_state = self.tx.update(grads, self.opt_state, self.params)
+    updates = jax.tree_util.tree_map(lambda u: u * self.lr_scale.astype(u.dtype), updates)
     return self.replace(step=self.step + 1, params=optax.apply_updates(self.params, updates),
                         batch_stats=batch_stats, opt_state=opt_state)
 
 
 def create_train_state(model, tx: optax.GradientTransformation, image_shape,
-                       key: jax.Array) -> TrainState:
-  """Initialises parameters from `key` for images of shape (H, W, C)."""
-  variables = model.init(key, jnp.zeros((1, *image_shape), jnp.float32), train=False)
+                       key: jax.Array,
+                       plateau_tx: Optional[optax.GradientTransformation] = None
+                       ) -> TrainState:
+  """Initialises parameters from `key` for images of shape (H, W, C).
+
+  Without `plateau_tx` the learning-rate scale stays 1.
+  """
+  variables = _init_variables(model, tuple(image_shape), key)
   params = variables['params']
+  plateau_tx = plateau_tx or optax.contrib.reduce_on_plateau()
   return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                     batch_stats=variables.get('batch_stats', {}),
-                    opt_state=tx.init(params), apply_fn=model.apply, tx=tx)
+                    opt_state=tx.init(params), plateau=plateau_tx.init(params),
+                    apply_fn=model.apply, tx=tx)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _init_variables(model, image_shape, key):
+  # One compiled program per model (modules hash by their fields): run
+  # eagerly, every initialiser op would compile on its own.
+  return model.init(key, jnp.zeros((1, *image_shape), jnp.float32), train=False)

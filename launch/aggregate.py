@@ -1,0 +1,34 @@
+"""Writes a study's tables, figure and report from whatever cells are finished.
+
+  python launch/aggregate.py --config=configs/default.py --workdir=runs/default
+"""
+
+import pathlib
+import sys
+
+from absl import app
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# pylint: disable=g-import-not-at-top
+from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting import write_outputs
+from medadv_jax.study import runner
+
+
+def main(argv):
+  del argv
+  workdir = pathlib.Path(common.WORKDIR.value)
+  try:
+    common.validated_cells()
+    rows = runner.collect_finished_rows(common.CONFIG.value, workdir)
+  except MedAdvError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
+  write_outputs.write_all(rows, workdir)
+  print(f'{len(rows)} result rows written to {workdir}')
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,37 @@
+"""What every launcher shares: the config flags, the forwarded args, the cell list."""
+
+import pathlib
+import shlex
+import sys
+
+from absl import flags
+from ml_collections import config_flags
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from medadv_jax import config_validation
+from medadv_jax.study import cells as cells_lib
+
+CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file[:arg].')
+WORKDIR = flags.DEFINE_string('workdir', None, 'Study workdir, shared by every worker.')
+flags.mark_flags_as_required(['config', 'workdir'])
+
+
+def config_args() -> list[str]:
+  """The --config and --config.a.b=v flags as typed (--flag=value form), to forward.
+
+  Read from sys.argv: absl's `main(argv)` receives only what flags left over.
+  """
+  return [a for a in sys.argv[1:] if a.startswith('--config')]
+
+
+def validated_cells():
+  """The study's cells, after the same validation main.py does."""
+  config_validation.validate(CONFIG.value)
+  return cells_lib.expand_cells(CONFIG.value)
+
+
+def quoted(argv: list[str]) -> str:
+  return ' '.join(shlex.quote(a) for a in argv)

@@ -1,0 +1,47 @@
+"""Loads a dataset through the tensorflow-datasets builders (`data.tfds_dir`).
+
+Prepares the builder's array_record files on first use (from the local
+official file or folder, else the official download), then reads every split
+back with `tfds.data_source`. Imported only when `data.tfds_dir` is set, so
+tensorflow-datasets stays optional.
+"""
+
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from medadv_jax.data import image_folder, medmnist_catalog, tfds_folders, tfds_medmnist
+from medadv_jax.data.splits import SPLITS, SplitArrays
+from medadv_jax.errors import ConfigError, DataError
+
+
+def load_tfds_splits(data_config) -> dict[str, SplitArrays]:
+  """uint8 splits of `data_config.name` at `data_config.size` via tfds."""
+  name, size = data_config.name, data_config.size
+  if size not in medmnist_catalog.SIZES:
+    raise ConfigError('data.size', size, f'{list(medmnist_catalog.SIZES)} with data.tfds_dir')
+  if name in image_folder.FOLDER_DATASETS:
+    builder_cls, manual_dir = tfds_folders.PaperImageFolders, data_config.dir
+  else:
+    builder_cls = tfds_medmnist.MedmnistOfficial
+    manual_dir = data_config.dir or os.environ.get('MEDMNIST_DIR', '')
+  builder = builder_cls(config=f'{name}_{size}', data_dir=os.path.expanduser(
+      data_config.tfds_dir), file_format='array_record')
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=manual_dir or None))
+  splits = {}
+  for split in SPLITS:
+    if split not in builder.info.splits:  # A folder without split folders.
+      channels = builder.info.features['image'].shape[-1]
+      splits[split] = SplitArrays(np.zeros((0, size, size, channels), np.uint8),
+                                  np.zeros((0,), np.int32))
+      continue
+    source = builder.as_data_source(split=split)
+    examples = [source[i] for i in range(len(source))]
+    if not examples:
+      raise DataError(f'the prepared tfds split {split} of {name} in '
+                      f'{data_config.tfds_dir} is empty: delete that folder to re-prepare.')
+    splits[split] = SplitArrays(np.stack([e['image'] for e in examples]),
+                                np.stack([e['label'] for e in examples]).astype(np.int32))
+  return splits

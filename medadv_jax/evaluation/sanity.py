@@ -1,0 +1,130 @@
+"""Gradient-masking sanity checks for one evaluated model (Carlini et al. 2019's list).
+
+A weak or masked attack makes a model look robust, so every evaluated model
+gets these checks, each {'ok': True / False / None (not applicable), 'value':
+the measured number, 'limit': what it is compared with}:
+  eps0_clean          accuracy at eps = 0 equals clean accuracy, example by example
+                      (value: number of mismatched (attack, example) pairs);
+  non_increasing      an attack run at each eps alone never gains accuracy by more than
+                      the tolerance from one radius to the next (value: largest rise);
+  large_eps_chance    the ensemble at a very large radius leaves at most chance accuracy,
+                      the share of the most common class (value: that accuracy);
+  pgd_vs_fgsm         PGD never beats FGSM (same target) by more than the tolerance
+                      (value: largest PGD-minus-FGSM accuracy);
+  more_steps          doubling the steps of the reference gradient attack changes its
+                      accuracy by at most the tolerance (value: largest |change|);
+  square_vs_white_box gradient-free Square is not more than the tolerance stronger than
+                      the white-box ensemble (value: largest white-box-minus-Square accuracy).
+"""
+
+import dataclasses
+from typing import Optional
+
+import numpy as np
+
+CHECKS = ('eps0_clean', 'non_increasing', 'large_eps_chance', 'pgd_vs_fgsm', 'more_steps',
+          'square_vs_white_box')
+
+
+@dataclasses.dataclass
+class AttackRun:
+  """One attack's verdicts over the grid. Arrays are bool, N attacked examples."""
+  spec: object  # registry.AttackSpec.
+  single: np.ndarray  # (E, N) at each radius alone (already cumulated by 'cascade').
+  worst: np.ndarray  # (E, N) worst case over radii up to each eps.
+  large: Optional[np.ndarray] = None  # (N,) worst case at the sanity check's large radius.
+
+
+def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.ndarray],
+               clean: np.ndarray, labels: np.ndarray, tolerance: float,
+               more_steps: Optional[tuple] = None) -> dict:
+  """Every check of `CHECKS`, as {name: {'ok', 'value', 'limit'}} plus 'tolerance'.
+
+  Args:
+    runs: list of AttackRun (L-inf and L2 alike).
+    white_box_worst: (E, N) per-example worst case over the L-inf gradient attacks.
+    ensemble_large: (N,) worst case over every L-inf attack at the large radius,
+      or None if not run.
+    clean: bool (N,) clean correctness of the attacked images.
+    labels: (N,) int labels ((N, L) multi-label: no chance level, check skipped).
+    tolerance: accuracy difference (fraction of images) still counted as equal.
+    more_steps: (base, doubled), bool (S, N) each: the reference attack and its
+      doubled-steps twin at the same radii with the same keys; None if not run.
+  """
+  linf = [r for r in runs if r.spec.norm == 'linf']
+  out = {
+      'eps0_clean': _eps0_clean(runs, clean),
+      'non_increasing': _non_increasing(runs, tolerance),
+      'large_eps_chance': _large_eps_chance(ensemble_large, labels),
+      'pgd_vs_fgsm': _stronger_by(linf, 'pgd', 'fgsm', tolerance),
+      'more_steps': _more_steps(more_steps, tolerance),
+      'square_vs_white_box': _square_vs_white_box(linf, white_box_worst, tolerance),
+  }
+  out['tolerance'] = tolerance
+  return out
+
+
+def all_ok(checks: dict) -> bool:
+  """True when no applicable check failed."""
+  return all(checks[name]['ok'] is not False for name in CHECKS)
+
+
+def as_columns(checks: dict) -> dict:
+  """Flat row columns: sanity_<check> (True / False / None) and sanity_<check>_value."""
+  columns = {'sanity_ok': all_ok(checks), 'sanity_tolerance': checks['tolerance']}
+  for name in CHECKS:
+    columns[f'sanity_{name}'] = checks[name]['ok']
+    columns[f'sanity_{name}_value'] = checks[name]['value']
+  return columns
+
+
+def _result(ok, value, limit) -> dict:
+  return {'ok': None if ok is None else bool(ok),
+          'value': None if value is None else float(value),
+          'limit': None if limit is None else float(limit)}
+
+
+def _eps0_clean(runs, clean) -> dict:
+  mismatches = sum(int(np.sum(r.single[0] != clean)) for r in runs)
+  return _result(mismatches == 0, mismatches, 0)
+
+
+def _non_increasing(runs, tolerance) -> dict:
+  rises = [np.max(np.diff(r.single.mean(axis=1)), initial=0.0) for r in runs]
+  largest = max(rises, default=0.0)
+  return _result(largest <= tolerance + 1e-12, largest, tolerance)
+
+
+def _large_eps_chance(large, labels) -> dict:
+  if large is None or labels.ndim != 1 or labels.size == 0:
+    return _result(None, None, None)
+  chance = np.max(np.unique(labels, return_counts=True)[1]) / labels.size
+  accuracy = float(large.mean())
+  return _result(accuracy <= chance + 1e-12, accuracy, chance)
+
+
+def _stronger_by(runs, strong: str, weak: str, tolerance) -> dict:
+  excess = []
+  for s in (r for r in runs if r.spec.name == strong):
+    for w in (r for r in runs if r.spec.name == weak and r.spec.target == s.spec.target):
+      excess.append(np.max(s.worst.mean(axis=1) - w.worst.mean(axis=1)))
+  if not excess:
+    return _result(None, None, None)
+  return _result(max(excess) <= tolerance + 1e-12, max(excess), tolerance)
+
+
+def _more_steps(pair, tolerance) -> dict:
+  if pair is None:
+    return _result(None, None, None)
+  base, doubled = pair
+  change = float(np.max(np.abs(base.mean(axis=1) - doubled.mean(axis=1)), initial=0.0))
+  return _result(change <= tolerance + 1e-12, change, tolerance)
+
+
+def _square_vs_white_box(runs, white_box_worst, tolerance) -> dict:
+  squares = [r for r in runs if r.spec.gradient_free]
+  if not squares or white_box_worst is None:
+    return _result(None, None, None)
+  white_box = white_box_worst.mean(axis=1)
+  gap = max(np.max(white_box - r.worst.mean(axis=1)) for r in squares)
+  return _result(gap <= tolerance + 1e-12, gap, tolerance)

@@ -1,0 +1,78 @@
+"""Validation during training: clean and robust accuracy and loss, data parallel.
+
+The robust numbers use the evaluation PGD of `attacks.linf` (random start,
+first fooling iterate), never the training attack: FGSM-trained models can
+resist FGSM while PGD breaks them (catastrophic overfitting), so only PGD
+accuracy is a trustworthy selection score.
+"""
+
+from typing import Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from medadv_jax.attacks import linf
+from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.training import parallel
+
+
+def validation_attack(adv_config) -> linf.LinfAttack:
+  """Untargeted PGD with `train.adv`'s steps and step size, from a random start."""
+  return linf.LinfAttack('pgd', 'untargeted', steps=adv_config.steps,
+                         step_size_frac=adv_config.step_size_frac, random_start=True)
+
+
+class Validator:
+  """`validator(variables, images, labels, key) -> dict of means` over a split.
+
+  Keys: 'accuracy', 'loss' (clean cross-entropy, nats) and, with an attack,
+  'robust_accuracy', 'robust_loss' (cross-entropy at the attack's output).
+  BatchNorm uses running statistics, so examples are independent and the
+  padding of the last batch changes nothing.
+  """
+
+  def __init__(self, model, mesh: jax.sharding.Mesh, batch_size: int,
+               attack: Optional[linf.LinfAttack] = None, eps: float = 0.0):
+    self.model, self.mesh, self.attack, self.eps = model, mesh, attack, eps
+    # A multiple of the device count, so every device gets an equal share.
+    self.batch_size = max(mesh.size, batch_size // mesh.size * mesh.size)
+    replicated, batch = parallel.replicated(mesh), parallel.batch_sharded(mesh)
+    self._sums = jax.jit(self._batch_sums,
+                         in_shardings=(replicated, batch, batch, batch, replicated),
+                         out_shardings=replicated)
+
+  def _batch_sums(self, variables, x, y, weight, key):
+    apply_fn = EvalApply(self.model)
+    logits_fn = lambda images: apply_fn(variables, images)
+
+    def sums(logits):
+      ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
+      correct = (jnp.argmax(logits, -1) == y).astype(jnp.float32)
+      return jnp.sum(weight * correct), jnp.sum(weight * ce)
+
+    out = dict(zip(('accuracy', 'loss'), sums(logits_fn(x))))
+    if self.attack is not None:
+      x_adv = self.attack(logits_fn, x, y, self.eps, key)
+      out.update(zip(('robust_accuracy', 'robust_loss'), sums(logits_fn(x_adv))))
+    return out
+
+  def __call__(self, variables, images: np.ndarray, labels: np.ndarray,
+               key: jax.Array) -> dict:
+    devices = self.mesh.size
+    size = min(self.batch_size, -(-labels.size // devices) * devices)
+    totals = {}
+    for index, start in enumerate(range(0, labels.size, size)):
+      x, y = images[start:start + size], labels[start:start + size]
+      weight = np.zeros(size, np.float32)
+      weight[:y.size] = 1.0
+      pad = size - y.size
+      x = np.concatenate([x, np.repeat(x[:1], pad, 0)]) if pad else x
+      y = np.concatenate([y, np.repeat(y[:1], pad, 0)]) if pad else y
+      sums = parallel.to_host(self._sums(
+          variables, parallel.shard_batch(x, self.mesh), parallel.shard_batch(y, self.mesh),
+          parallel.shard_batch(weight, self.mesh), jax.random.fold_in(key, index)))
+      for name, value in sums.items():
+        totals[name] = totals.get(name, 0.0) + float(value)
+    return {name: total / labels.size for name, total in totals.items()}

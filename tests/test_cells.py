@@ -1,0 +1,47 @@
+"""Study cells: a family as widths, depths or named presets; fingerprints."""
+
+from configs import default
+from medadv_jax import config_validation
+from medadv_jax.study import cells
+
+
+def _config(**model):
+  config = default.get_config('smoke')
+  config.model.update(model)
+  return config
+
+
+def test_width_family_gives_one_cell_per_width_mode_and_seed():
+  config = _config(widths=(0.5, 1.0, 2.0))
+  config.seeds = (0, 1)
+  expanded = cells.expand_cells(config)
+  assert len(expanded) == 3 * 2 * 2
+  assert {(c.width, c.depth) for c in expanded} == {(0.5, None), (1.0, None), (2.0, None)}
+  assert len({c.name for c in expanded}) == len(expanded)
+
+
+def test_depth_family_sweeps_resnet_depths():
+  config = _config(names=('resnet',), widths=(1.0,), depths=(8, 20, 32))
+  config_validation.validate(config)
+  expanded = cells.expand_cells(config)
+  assert sorted({c.depth for c in expanded}) == [8, 20, 32]
+  assert 'pneumoniamnist_resnet_d20_w1_standard_s0' in {c.name for c in expanded}
+
+
+def test_named_presets_are_swept_as_models():
+  config = _config(names=('cbr_large_t', 'resnet8', 'resnet50'), widths=(1.0,))
+  config_validation.validate(config)
+  assert {c.model for c in cells.expand_cells(config)} == {'cbr_large_t', 'resnet8',
+                                                          'resnet50'}
+
+
+def test_fingerprint_ignores_where_data_lives_but_not_what_changes_numbers():
+  config = default.get_config('smoke')
+  cell = cells.expand_cells(config)[0]
+  before = cells.cell_fingerprint(config, cell)
+  config.data.dir = '/elsewhere'
+  config.train.keep_checkpoints = 5
+  assert cells.cell_fingerprint(config, cell) == before
+  config.attack.pgd_steps = 7
+  assert cells.fingerprint_differences(before, cells.cell_fingerprint(config, cell)) == [
+      'attack.pgd_steps: 3 -> 7']

@@ -1,0 +1,92 @@
+"""The TF-free tensorflow-datasets builder of the MedMNIST files."""
+
+import os
+import pathlib
+
+import numpy as np
+import pytest
+
+tfds = pytest.importorskip('tensorflow_datasets')
+
+from medadv_jax.data import medmnist_source, tfds_medmnist  # pylint: disable=g-import-not-at-top
+from medadv_jax.errors import DataError
+
+SHARED = pathlib.Path(os.environ['MEDMNIST_DIR'])
+
+
+def _prepare(config, data_dir, manual_dir):
+  builder = tfds_medmnist.MedmnistOfficial(config=config, data_dir=data_dir,
+                                           file_format='array_record')
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=str(manual_dir)))
+
+
+def test_builder_has_one_config_per_subset_and_size():
+  names = {config.name for config in tfds_medmnist.MedmnistOfficial.BUILDER_CONFIGS}
+  assert len(names) == 12 * 4 and {'breastmnist_64', 'chestmnist_224'} <= names
+
+
+def test_prepared_records_read_back_equal_to_the_official_file(tmp_path):
+  _prepare('breastmnist_28', tmp_path, SHARED)
+  test = tfds.data_source('medmnist_official/breastmnist_28', split='test',
+                          data_dir=tmp_path)
+  official = medmnist_source.load_splits(SHARED / 'breastmnist.npz', 2, 1)['test']
+  assert len(test) == 156
+  images = np.stack([test[i]['image'] for i in range(len(test))])
+  labels = np.array([test[i]['label'] for i in range(len(test))])
+  np.testing.assert_array_equal(images, official.images)
+  np.testing.assert_array_equal(labels, official.labels)
+
+
+def test_md5_mismatch_names_expected_and_found(tmp_path):
+  manual = tmp_path / 'manual'
+  manual.mkdir()
+  rng = np.random.default_rng(0)
+  arrays = {f'{s}_images': rng.integers(0, 256, (4, 28, 28), np.uint8)
+            for s in ('train', 'val', 'test')}
+  arrays.update({f'{s}_labels': np.zeros((4, 1), np.uint8) for s in ('train', 'val', 'test')})
+  np.savez(manual / 'breastmnist.npz', **arrays)
+  found = medmnist_source.file_md5(manual / 'breastmnist.npz')
+  with pytest.raises(DataError, match=f'MD5 {found}, but the official file has '
+                                      '750601b1f35ba3300ea97c75c52ff8f6'):
+    _prepare('breastmnist_28', tmp_path / 'data', manual)
+
+
+def test_folder_builder_reads_back_the_decoded_folder(tmp_path):
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  from medadv_jax.data import image_folder, tfds_folders  # pylint: disable=g-import-not-at-top
+  root = tmp_path / 'chest_xray'
+  for split in ('train', 'val', 'test'):
+    for label, name in enumerate(('NORMAL', 'PNEUMONIA')):
+      (root / split / name).mkdir(parents=True)
+      for i in range(2):
+        Image.new('L', (50, 40), 80 * label + 10 * i).save(root / split / name / f'{i}.png')
+  builder = tfds_folders.PaperImageFolders(config='chest_xray_folder_28',
+                                           data_dir=tmp_path / 'data',
+                                           file_format='array_record')
+  builder.download_and_prepare(
+      download_config=tfds.download.DownloadConfig(manual_dir=str(root)))
+  val = tfds.data_source('paper_image_folders/chest_xray_folder_28', split='val',
+                         data_dir=tmp_path / 'data')
+  expected = image_folder.load_folder(image_folder.FOLDER_DATASETS['chest_xray_folder'],
+                                      str(root), 28, grey_to_rgb=False)['val']
+  assert len(val) == 4
+  np.testing.assert_array_equal(np.stack([val[i]['image'] for i in range(4)]),
+                                expected.images)
+  assert [int(val[i]['label']) for i in range(4)] == [0, 0, 1, 1]
+
+
+def test_load_dataset_through_tfds_equals_the_direct_read(tmp_path):
+  import ml_collections  # pylint: disable=g-import-not-at-top
+  from medadv_jax.data import dataset  # pylint: disable=g-import-not-at-top
+  config = ml_collections.ConfigDict(dict(
+      name='retinamnist', size=28, dir='', cache_dir=str(tmp_path / 'cache'),
+      download=False, verify_md5=True, train_limit=0, attack_per_class=0,
+      split='official', split_fractions=(0.71, 0.145, 0.145), grey_to_rgb=False,
+      tfds_dir=str(tmp_path / 'tfds')))
+  via_tfds = dataset.load_dataset(config)
+  config.tfds_dir = ''
+  direct = dataset.load_dataset(config)
+  np.testing.assert_array_equal(via_tfds.test_images, direct.test_images)
+  np.testing.assert_array_equal(via_tfds.train_labels, direct.train_labels)
+  assert via_tfds.is_ordinal and via_tfds.image_shape == (28, 28, 3)

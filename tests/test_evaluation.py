@@ -1,0 +1,129 @@
+"""evaluate_model on a small trained model: per-attack and ensemble rows, attack
+strength orderings, sanity checks, and the schedule chosen by the config."""
+
+import importlib.util
+import pathlib
+
+import flax.linen as nn
+import jax
+import numpy as np
+import optax
+import pytest
+
+from medadv_jax.data.dataset import Dataset
+from medadv_jax.evaluation import robustness, sanity
+
+CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
+EPS_255 = (0.0, 8.0, 16.0, 32.0, 64.0)
+ATTACKS = ('fgsm', 'pgd', 'apgd_ce', 'square')
+
+
+class TinyMLP(nn.Module):
+  num_classes: int = 3
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    x = nn.tanh(nn.Dense(16)(x.reshape(x.shape[0], -1) - 0.5))
+    return nn.Dense(self.num_classes)(x)
+
+
+def _config(**attack):
+  spec = importlib.util.spec_from_file_location('default_config', CONFIG_FILE)
+  module = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(module)
+  config = module.get_config('smoke')
+  config.data.attack_per_class = 0
+  config.attack.names = ATTACKS
+  config.attack.targets = ('untargeted',)
+  config.attack.eps_255 = EPS_255
+  config.attack.pgd_steps = 10
+  config.attack.apgd_steps = 10  # The same budget as PGD.
+  config.attack.square_queries = 60
+  config.attack.sanity.more_steps_eps_255 = (32.0,)
+  # Small programs: one chunk shape per schedule, so few compiles.
+  config.attack.max_images_per_program = 16
+  for field, value in attack.items():
+    config.attack[field] = value
+  return config
+
+
+@pytest.fixture(scope='module')
+def trained():
+  """A 3-class MLP trained to high clean accuracy on noisy prototypes (4x4 images)."""
+  rng = np.random.default_rng(0)
+  prototypes = rng.uniform(0.3, 0.7, (3, 4, 4, 1))
+  labels = np.repeat(np.arange(3), 32).astype(np.int32)
+  images = np.clip(prototypes[labels] + rng.normal(0, 0.08, (96, 4, 4, 1)), 0, 1)
+  images = images.astype(np.float32)
+  model = TinyMLP()
+  params = model.init(jax.random.key(0), images[:1])
+  tx = optax.adam(3e-2)
+
+  @jax.jit
+  def step(params, opt_state):
+    loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
+        model.apply(p, images), labels).mean()
+    updates, opt_state = tx.update(jax.grad(loss)(params), opt_state)
+    return optax.apply_updates(params, updates), opt_state
+
+  opt_state = tx.init(params)
+  for _ in range(60):
+    params, opt_state = step(params, opt_state)
+  dataset = Dataset('toy', 'multi-class', ('a', 'b', 'c'), images, labels, images, labels,
+                    images, labels)
+  rows = robustness.evaluate_model(model, params, dataset, _config(), seed=0)
+  return model, params, dataset, rows
+
+
+def _curve(rows, attack):
+  return np.array([r['accuracy'] for r in sorted(
+      (r for r in rows if r['attack'] == attack), key=lambda r: r['eps_255'])])
+
+
+def test_rows_hold_every_attack_and_the_ensemble(trained):
+  *_, rows = trained
+  assert {r['attack'] for r in rows} == set(ATTACKS) | {'ensemble'}
+  assert len(rows) == (len(ATTACKS) + 1) * len(EPS_255)
+  for key in ('attack', 'target', 'steps', 'eps', 'eps_255', 'accuracy', 'n', 'ci_low',
+              'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'norm', 'schedule',
+              'median_min_eps_255', 'sanity_ok'):
+    assert all(key in r for r in rows), key
+  clean = _curve(rows, 'ensemble')[0]
+  assert clean == pytest.approx(rows[0]['clean_test_accuracy']) and clean > 0.9
+  assert _curve(rows, 'ensemble')[-1] < 0.5 * clean  # The attacks do bite.
+
+
+def test_ensemble_is_at_least_as_strong_as_each_attack(trained):
+  *_, rows = trained
+  ensemble = _curve(rows, 'ensemble')
+  members = np.array([_curve(rows, a) for a in ATTACKS])
+  assert np.all(ensemble <= members.min(axis=0))
+
+
+def test_apgd_is_at_least_as_strong_as_pgd_with_the_same_budget(trained):
+  *_, rows = trained
+  apgd, pgd = _curve(rows, 'apgd_ce'), _curve(rows, 'pgd')
+  assert np.all(apgd <= pgd)
+  assert np.any(apgd < pgd)
+
+
+def test_sanity_checks_are_computed_for_the_model(trained):
+  *_, rows = trained
+  summary = robustness.sanity_summary(rows)
+  assert summary['eps0_clean'] == {'ok': True, 'value': 0.0}
+  assert summary['large_eps_chance']['ok'] is True  # eps = 255/255 leaves <= 1/3.
+  for name in ('pgd_vs_fgsm', 'more_steps', 'square_vs_white_box', 'non_increasing'):
+    assert summary[name]['ok'] is not None, name
+  assert summary['ok'] == sanity.all_ok({**summary, 'tolerance': 0.03})
+  assert len({r['sanity_ok'] for r in rows}) == 1  # One verdict per model.
+
+
+def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
+  model, params, dataset, rows = trained
+  cascade = robustness.evaluate_model(
+      model, params, dataset, _config(names=('pgd',), schedule='cascade'), seed=0)
+  assert {r['schedule'] for r in cascade} == {'cascade'}
+  # An attack's key depends on its name and target, not on the other attacks, so
+  # cascade reproduces the vmapped worst case exactly.
+  for attack in ('pgd', 'ensemble'):
+    np.testing.assert_array_equal(_curve(cascade, attack), _curve(rows, 'pgd'))

@@ -1,0 +1,91 @@
+"""Launchers: cell selection, partial aggregation, a killed cell re-run, dry runs."""
+
+import csv
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Two tiny cells (one width, both training modes), one attack at 29 radii.
+TINY = ['--config=configs/default.py:smoke', '--config.model.widths=(0.25,)',
+        "--config.attack.names=('fgsm',)", "--config.attack.targets=('untargeted',)",
+        '--config.train.epochs=3']
+ROWS_PER_CELL = 29
+
+
+def _python(script, *args, **kwargs):
+  return subprocess.run([sys.executable, script, *args], cwd=REPO_ROOT, capture_output=True,
+                        text=True, timeout=600, **kwargs)
+
+
+def _result_rows(workdir):
+  """FGSM rows of results.csv (other rows, such as an ensemble, derive from them)."""
+  with open(workdir / 'results.csv', newline='') as f:
+    return [r for r in csv.DictReader(f) if r['attack'] == 'fgsm']
+
+
+def test_single_cell_then_killed_cell_then_sweep(tmp_path):
+  workdir = tmp_path / 'study'
+  # Cell 1 alone: only it runs, and the aggregate holds just its rows.
+  alone = _python('main.py', *TINY, f'--workdir={workdir}', '--config.cell=1')
+  assert alone.returncode == 0, alone.stderr[-2000:]
+  assert {r['train_mode'] for r in _result_rows(workdir)} == {'pgd'}
+  assert len(_result_rows(workdir)) == ROWS_PER_CELL
+
+  # Cell 0 killed with SIGKILL right after its first checkpoint (named by step).
+  cell0 = workdir / 'cells' / 'pneumoniamnist_cnn_w0.25_standard_s0'
+  process = subprocess.Popen([sys.executable, 'main.py', *TINY, f'--workdir={workdir}',
+                              '--config.cell=0'], cwd=REPO_ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  checkpoints = lambda: [p for p in (cell0 / 'checkpoints').glob('*') if p.name.isdigit()]
+  deadline = time.time() + 300
+  while not checkpoints() and time.time() < deadline:
+    time.sleep(0.05)
+  os.kill(process.pid, signal.SIGKILL)
+  process.wait()
+  assert checkpoints()
+  assert not (cell0 / 'results.json').exists()
+
+  # The sweep runs only the unfinished cell, resuming it, and aggregates both.
+  sweep = _python('launch/local_sweep.py', *TINY, f'--workdir={workdir}', '--workers=2')
+  assert sweep.returncode == 0, sweep.stderr[-2000:]
+  assert '1 of 2 cells to run' in sweep.stderr
+  log = (workdir / 'logs' / f'{cell0.name}.log').read_text()
+  assert 'resumed' in log and 'epoch 1/3' not in log
+  rows = _result_rows(workdir)
+  assert len(rows) == 2 * ROWS_PER_CELL
+  assert {r['train_mode'] for r in rows} == {'standard', 'pgd'}
+
+
+def test_slurm_dry_run_prints_one_array_task_per_cell():
+  result = _python('launch/slurm.py', *TINY, '--workdir=/shared/study', '--dry_run',
+                   '--gpus_per_task=2', '--max_parallel=1')
+  assert result.returncode == 0, result.stderr[-2000:]
+  out = result.stdout
+  assert '#SBATCH --array=0-1%1' in out and '#SBATCH --gres=gpu:2' in out
+  assert '--config.cell="$SLURM_ARRAY_TASK_ID"' in out
+  assert "'--config.model.widths=(0.25,)'" in out and '--workdir=/shared/study' in out
+  assert '--dependency=afterany:$CELLS_JOB' in out and 'aggregate.py' in out
+
+
+def test_tpu_dry_run_prints_gcloud_commands_for_all_workers():
+  result = _python('launch/tpu_vm.py', *TINY, '--workdir=/tmp/study', '--dry_run',
+                   '--tpu=pod1', '--zone=us-central2-b', '--accelerator=v4-32', '--create')
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = result.stdout.splitlines()
+  assert lines[0] == '# 2 cells on TPU VM pod1'
+  assert lines[1].startswith('gcloud compute tpus tpu-vm create pod1 --zone=us-central2-b '
+                             '--accelerator-type=v4-32')
+  assert 'scp --recurse' in lines[2] and '--worker=all' in lines[2]
+  assert 'ssh pod1' in lines[3] and '--worker=all' in lines[3]
+  assert 'main.py --config=configs/default.py:smoke' in lines[3]
+
+
+def test_launchers_reject_bad_config_with_one_clear_message():
+  result = _python('launch/slurm.py', '--config=configs/default.py', '--workdir=/tmp/x',
+                   '--dry_run', '--config.train.epochs=0')
+  assert result.returncode == 1
+  assert 'train.epochs' in result.stderr and 'Traceback' not in result.stderr
