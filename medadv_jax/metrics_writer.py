@@ -19,6 +19,8 @@ from typing import Mapping
 
 import tensorboardX
 
+from medadv_jax import atomic_files
+
 JSONL_NAME = 'metrics.jsonl'
 TENSORBOARD_DIR = 'tensorboard'
 
@@ -84,6 +86,4 @@ def read_jsonl(path: pathlib.Path) -> list[dict]:
 
 def _keep_rows_up_to(path: pathlib.Path, step: int) -> None:
   rows = [row for row in read_jsonl(path) if row['step'] <= step]
-  tmp = path.with_name(path.name + '.tmp')
-  tmp.write_text(''.join(json.dumps(row) + '\n' for row in rows), encoding='utf-8')
-  os.replace(tmp, path)
+  atomic_files.write_text(path, ''.join(json.dumps(row) + '\n' for row in rows))
