@@ -149,3 +149,15 @@ def test_sanity_table_flags_the_failing_model_with_its_value():
   assert len(failing) == 2 and all('**FAIL** (0.25)' in l for l in failing)
   passing = next(l for l in section.splitlines() if l.startswith('| cnn w=1 '))
   assert passing.count('| ok') == 4 and passing.count('n/a') == 2
+
+
+def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):
+  rows = [dict(r, train_mode={'standard': 'trades', 'pgd': 'fgsm_rs'}[r['train_mode']])
+          for r in _rows()] + [r for r in _rows() if r['train_mode'] == 'standard']
+  text = report.render_report(rows)
+  table = text.split('## Model sizes and clean accuracy')[1].split('##')[0]
+  modes = [line.split('|')[4].strip() for line in table.splitlines()
+           if line.startswith('| cnn w=1 ')]
+  assert modes == ['standard', 'fgsm_rs', 'trades']
+  figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
+  assert (tmp_path / 'curves.png').stat().st_size > 0
