@@ -33,7 +33,7 @@ def test_eps_zero_equals_clean_accuracy_and_accuracy_never_rises():
   attack = linf.LinfAttack('pgd', steps=10, step_size_frac=0.25)
   single = eps_grid.evaluate_over_eps(attack, LinearApply(), variables, images, labels,
                                       EPS, jax.random.key(0), max_images_per_program=50)
-  clean = eps_grid.predict(LinearApply(), variables, images, 64) == labels
+  clean = eps_grid.clean_correct(LinearApply(), variables, images, labels, 64)
   worst = eps_grid.worst_case_so_far(single)
   np.testing.assert_array_equal(single[0], clean)
   accuracy = worst.mean(axis=1)

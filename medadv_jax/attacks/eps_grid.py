@@ -58,30 +58,15 @@ def _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key, indi
 
 
 @functools.partial(jax.jit, static_argnums=0)
-def _predict_jit(apply_fn, variables, x):
-  return jnp.argmax(apply_fn(variables, x), axis=-1)
-
-
-@functools.partial(jax.jit, static_argnums=0)
 def _clean_correct_jit(apply_fn, variables, x, y):
   return objectives.correct(apply_fn(variables, x), y)
-
-
-def predict(apply_fn, variables, images: np.ndarray, batch_size: int) -> np.ndarray:
-  """Predicted classes of `images`, (N,), in batches of at most `batch_size`."""
-  outputs = []
-  # Never pad a small input up to a large batch: padding is computed too.
-  batch_size = max(1, min(batch_size, images.shape[0]))
-  for start in range(0, images.shape[0], batch_size):
-    chunk, valid = padded(images[start:start + batch_size], batch_size)
-    outputs.append(np.asarray(_predict_jit(apply_fn, variables, chunk))[:valid])
-  return np.concatenate(outputs) if outputs else np.zeros((0,), np.int32)
 
 
 def clean_correct(apply_fn, variables, images: np.ndarray, labels: np.ndarray,
                   batch_size: int) -> np.ndarray:
   """Whether each clean image is classified right, bool (N,) (multi-label: exact match)."""
   outputs = []
+  # Never pad a small input up to a large batch: padding is computed too.
   batch_size = max(1, min(batch_size, images.shape[0]))
   for start in range(0, images.shape[0], batch_size):
     x, valid = padded(images[start:start + batch_size], batch_size)
