@@ -15,8 +15,8 @@
 
 Differences from the paper, by necessity: DermaMNIST has 7 classes where the
 paper used melanoma vs benign (use derma_folder for the binary task); OCTMNIST
-keeps its 4 classes (the released scripts made OCT binary); augmentation
-(shift 0.1, flips) is not yet applied in training.
+keeps its 4 classes (the released scripts made OCT binary). Augmentation is
+the paper's (shift 0.1, horizontal flips; config.data.augment).
 """
 
 import ml_collections

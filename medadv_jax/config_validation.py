@@ -7,7 +7,7 @@ import numbers
 
 from medadv_jax.attacks import objectives, schedules
 from medadv_jax.attacks import registry as attack_registry
-from medadv_jax.data import dataset as data_lib, image_folder, medmnist_source
+from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source
 from medadv_jax.data import splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
@@ -22,6 +22,7 @@ def validate(config) -> None:
   _validate_model(config.model)
   _validate_train(config.train)
   _validate_attack(config.attack)
+  _validate_task(config)
 
 
 def _validate_data(data) -> None:
@@ -34,10 +35,10 @@ def _validate_data(data) -> None:
     info = medmnist_source.subset_info(data.name)
     if data.size not in info.md5_by_size:
       raise ConfigError('data.size', data.size, f'{sorted(info.md5_by_size)} for {data.name}')
-  # The losses, metrics and attacks take one class index per image so far.
-  if task == 'multi-label':
-    raise ConfigError('data.name', data.name,
-                      'a single-label dataset (the study cannot yet train multi-label tasks)')
+  if not _is_number(data.augment.shift_frac) or not 0 <= data.augment.shift_frac < 0.5:
+    raise ConfigError('data.augment.shift_frac', data.augment.shift_frac,
+                      'a number in [0, 0.5) (fraction of the image side; 0 = no shifts)')
+  _one_of('data.augment.hflip', data.augment.hflip, augment.HFLIP_CHOICES)
   _int_at_least('data.train_limit', data.train_limit, 0)
   _int_at_least('data.attack_per_class', data.attack_per_class, 0)
   for field in ('download', 'verify_md5', 'grey_to_rgb'):
@@ -108,6 +109,15 @@ def _validate_train(train) -> None:
     raise ConfigError('train.adv.overfit_drop', train.adv.overfit_drop,
                       'a number in [0, 1) (0 = never stop)')
   _one_of('train.adv.bn_mode', train.adv.bn_mode, steps.BN_MODES)
+
+
+def _validate_task(config) -> None:
+  """Settings that depend on the dataset's task type."""
+  task, _ = data_lib.describe(config.data.name)
+  if task == 'multi-label' and 'least_likely' in config.attack.targets:
+    raise ConfigError('attack.targets', tuple(config.attack.targets),
+                      f"('untargeted',) for the multi-label {config.data.name}: a "
+                      'least-likely target needs one class per image')
 
 
 def _one_of(field, value, allowed) -> None:

@@ -49,7 +49,7 @@ def test_default_grid_is_the_papers_29_values():
     ('attack.square_queries', 0, 'integer >= 1'),
     ('attack.square_p_init', 1.5, '(0, 1]'),
     ('attack.l2_eps_scale', -1.0, '>= 0'),
-    ('attack.schedule', 'bisect', 'vmap, loop, cascade, min_eps'),
+    ('attack.schedule', 'bisect', 'auto, vmap, loop, cascade, min_eps'),
     ('attack.sanity.tolerance', 2.0, '[0, 1]'),
     ('attack.sanity.large_eps_255', 5.0, '0 (skip the check) or a number in (10, 255]'),
     ('attack.sanity.more_steps_eps_255', (0.0,), '(0, 255]'),

@@ -2,9 +2,10 @@
 
 import jax
 import jax.numpy as jnp
+import ml_collections
 import numpy as np
 
-from medadv_jax.data import augment
+from medadv_jax.data import augment, medmnist_catalog
 
 
 def _ramp_batch(n=16, size=10):
@@ -54,3 +55,18 @@ def test_same_key_same_batch_and_jittable():
   c = augment.augment_batch(images, jax.random.key(4), shift_frac=0.1, hflip=True)
   np.testing.assert_array_equal(a, b)
   assert not np.array_equal(a, c) and a.shape == images.shape and a.dtype == images.dtype
+
+
+def test_auto_flips_unless_a_class_names_a_body_side():
+  auto = ml_collections.ConfigDict(dict(shift_frac=0.1, hflip='auto'))
+  organs = medmnist_catalog.CATALOG['organamnist'].label_names
+  pneumonia = medmnist_catalog.CATALOG['pneumoniamnist'].label_names
+  assert augment.AugmentSettings.from_config(auto, organs) == augment.AugmentSettings(0.1,
+                                                                                      False)
+  assert augment.AugmentSettings.from_config(auto, pneumonia) == augment.AugmentSettings(
+      0.1, True)
+  forced = ml_collections.ConfigDict(dict(shift_frac=0.0, hflip='on'))
+  settings = augment.AugmentSettings.from_config(forced, organs)
+  assert settings.hflip and settings.enabled
+  off = ml_collections.ConfigDict(dict(shift_frac=0.0, hflip='off'))
+  assert not augment.AugmentSettings.from_config(off, pneumonia).enabled

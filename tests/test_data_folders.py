@@ -1,31 +1,13 @@
 """The paper's image-folder datasets, on small folders the tests generate."""
 
-import pathlib
 
 import ml_collections
 import numpy as np
 import pytest
-from PIL import Image
 
 from medadv_jax.data import dataset
 from medadv_jax.errors import DataError
-
-CLASSES = ('NORMAL', 'PNEUMONIA')
-
-
-def _make_chest_folder(root: pathlib.Path, per_class=(3, 2, 2), splits=True):
-  """Kermany-style folder; NORMAL images are black, PNEUMONIA white, sizes vary."""
-  for split, count in zip(('train', 'val', 'test'), per_class):
-    for label, name in enumerate(CLASSES):
-      folder = (root / split if splits else root) / name
-      folder.mkdir(parents=True, exist_ok=True)
-      for i in range(count):
-        # Mixed modes and shapes, as in the real release (some X-rays are RGB JPEGs).
-        mode = 'RGB' if i % 2 else 'L'
-        image = Image.new(mode, (40 + 7 * i, 30 + 5 * i), 'white' if label else 'black')
-        image.save(folder / f'{split}_{i}.{"png" if i % 2 else "jpeg"}')
-  return root
-
+from data_helpers import make_chest_folder
 
 def _config(root, **overrides):
   config = ml_collections.ConfigDict(dict(
@@ -37,7 +19,7 @@ def _config(root, **overrides):
 
 
 def test_folder_decodes_resizes_and_labels_by_class_folder(tmp_path):
-  data = dataset.load_dataset(_config(_make_chest_folder(tmp_path)))
+  data = dataset.load_dataset(_config(make_chest_folder(tmp_path)))
   assert data.train_images.shape == (6, 16, 16, 1) and data.train_images.dtype == np.float32
   assert data.test_labels.tolist() == [0, 0, 1, 1] and data.is_binary
   # Pixel values survive decoding: NORMAL (label 0) black, PNEUMONIA white.
@@ -46,13 +28,13 @@ def test_folder_decodes_resizes_and_labels_by_class_folder(tmp_path):
 
 
 def test_grey_to_rgb_stacks_three_equal_channels(tmp_path):
-  data = dataset.load_dataset(_config(_make_chest_folder(tmp_path), grey_to_rgb=True))
+  data = dataset.load_dataset(_config(make_chest_folder(tmp_path), grey_to_rgb=True))
   assert data.image_shape == (16, 16, 3)
   np.testing.assert_array_equal(data.val_images[..., 0], data.val_images[..., 2])
 
 
 def test_folder_without_split_folders_needs_the_pooled_protocol(tmp_path):
-  root = _make_chest_folder(tmp_path, per_class=(20, 0, 0), splits=False)
+  root = make_chest_folder(tmp_path, per_class=(20, 0, 0), splits=False)
   with pytest.raises(DataError, match='no train/val/test folders.*data.split=pooled'):
     dataset.load_dataset(_config(root))
   data = dataset.load_dataset(_config(root, split='pooled'), seed=0)
@@ -66,7 +48,7 @@ def test_missing_folder_names_the_layout(tmp_path):
 
 
 def test_missing_class_folder_is_named(tmp_path):
-  root = _make_chest_folder(tmp_path)
+  root = make_chest_folder(tmp_path)
   for path in (root / 'val' / 'PNEUMONIA').iterdir():
     path.unlink()
   (root / 'val' / 'PNEUMONIA').rmdir()
@@ -75,7 +57,7 @@ def test_missing_class_folder_is_named(tmp_path):
 
 
 def test_empty_class_folder_is_named(tmp_path):
-  root = _make_chest_folder(tmp_path)
+  root = make_chest_folder(tmp_path)
   for path in (root / 'test' / 'NORMAL').iterdir():
     path.unlink()
   (root / 'test' / 'NORMAL' / '.DS_Store').write_bytes(b'\0')  # Hidden: not an image.
@@ -84,13 +66,13 @@ def test_empty_class_folder_is_named(tmp_path):
 
 
 def test_unreadable_image_is_named(tmp_path):
-  root = _make_chest_folder(tmp_path)
+  root = make_chest_folder(tmp_path)
   (root / 'train' / 'NORMAL' / 'broken.jpeg').write_bytes(b'not a jpeg at all')
   with pytest.raises(DataError, match=r'cannot read image .*broken\.jpeg.*replace or delete'):
     dataset.load_dataset(_config(root))
 
 
 def test_empty_dir_is_not_the_working_directory(tmp_path, monkeypatch):
-  monkeypatch.chdir(_make_chest_folder(tmp_path))  # A valid folder as cwd.
+  monkeypatch.chdir(make_chest_folder(tmp_path))  # A valid folder as cwd.
   with pytest.raises(DataError, match="image folder '' for chest_xray_folder does not exist"):
     dataset.load_dataset(_config(''))

@@ -80,6 +80,9 @@ def test_vmapped_looped_and_cascade_schedules_agree_example_by_example():
   worst = eps_grid.worst_case_so_far(vmapped)
   np.testing.assert_array_equal(cascade, worst)
   assert np.all(cascade.mean(axis=1) <= vmapped.mean(axis=1))
+  # 'auto' is the cascade on a CPU (the test machines have no accelerator).
+  assert schedules.resolve('auto') == 'cascade'
+  np.testing.assert_array_equal(run('auto', 16), cascade)
   assert 0 < worst[-1].mean() < worst[0].mean()  # The attack fools some, not all.
 
 

@@ -11,7 +11,9 @@ import optax
 import pytest
 
 from medadv_jax.data.dataset import Dataset
+from medadv_jax.attacks import registry
 from medadv_jax.evaluation import robustness, sanity
+from medadv_jax.reporting import grouping
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
 EPS_255 = (0.0, 8.0, 16.0, 32.0, 64.0)
@@ -48,8 +50,15 @@ def _config(**attack):
 
 
 @pytest.fixture(scope='module')
-def trained():
-  """A 3-class MLP trained to high clean accuracy on noisy prototypes (4x4 images)."""
+def trained(evaluated):
+  """(model, params, dataset, rows)."""
+  return evaluated[:4]
+
+
+@pytest.fixture(scope='module')
+def evaluated():
+  """A 3-class MLP trained to high clean accuracy on noisy prototypes (4x4 images),
+  evaluated: (model, params, dataset, rows, per_image)."""
   rng = np.random.default_rng(0)
   prototypes = rng.uniform(0.3, 0.7, (3, 4, 4, 1))
   labels = np.repeat(np.arange(3), 32).astype(np.int32)
@@ -71,8 +80,9 @@ def trained():
     params, opt_state = step(params, opt_state)
   dataset = Dataset('toy', 'multi-class', ('a', 'b', 'c'), images, labels, images, labels,
                     images, labels)
-  rows = robustness.evaluate_model(model, params, dataset, _config(), seed=0)
-  return model, params, dataset, rows
+  rows, per_image = robustness.evaluate_model_with_details(model, params, dataset,
+                                                          _config(), seed=0)
+  return model, params, dataset, rows, per_image
 
 
 def _curve(rows, attack):
@@ -127,3 +137,36 @@ def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
   # cascade reproduces the vmapped worst case exactly.
   for attack in ('pgd', 'ensemble'):
     np.testing.assert_array_equal(_curve(cascade, attack), _curve(rows, 'pgd'))
+
+
+def test_per_image_min_eps_reproduces_every_accuracy_curve(evaluated):
+  *_, rows, per_image = evaluated
+  assert per_image['eps_255'] == list(EPS_255)
+  labels = {grouping.attack_label(r) for r in rows}
+  assert set(per_image['min_eps_255']) == labels
+  n = rows[0]['n']
+  assert len(per_image['clean_correct']) == len(per_image['test_indices']) == n
+  for r in rows:
+    radii = per_image['min_eps_255'][grouping.attack_label(r)]
+    # Robust at eps exactly when the smallest fooling radius is larger (or none).
+    robust = [m is None or m > r['eps_255'] for m in radii]
+    assert np.mean(robust) == pytest.approx(r['accuracy']), (r['attack'], r['eps_255'])
+  ensemble = per_image['min_eps_255']['Ensemble (per image)']
+  assert np.mean(per_image['clean_correct']) == pytest.approx(_curve(rows, 'ensemble')[0])
+  # The ensemble fools each image no later than any of its members.
+  for label, radii in per_image['min_eps_255'].items():
+    for e, m in zip(ensemble, radii):
+      assert m is None or (e is not None and e <= m), label
+
+
+def test_per_image_min_eps_on_constructed_verdicts():
+  spec = registry.AttackSpec('pgd', 'untargeted', steps=10)
+  # Image 0: wrong when clean; 1: fooled from the third radius on; 2: never fooled.
+  worst = np.array([[False, True, True], [False, True, True], [False, False, True]])
+  run = sanity.AttackRun(spec, worst, worst)
+  out = robustness.per_image_min_eps([('PGD-10, untargeted', run)],
+                                     np.array([False, True, True]),
+                                     np.array([0.0, 0.5, 2.0]), np.array([7, 11, 42]))
+  assert out == {'eps_255': [0.0, 0.5, 2.0], 'test_indices': [7, 11, 42],
+                 'clean_correct': [False, True, True],
+                 'min_eps_255': {'PGD-10, untargeted': [0.0, 2.0, None]}}

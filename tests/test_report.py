@@ -161,3 +161,114 @@ def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):
   assert modes == ['standard', 'fgsm_rs', 'trades']
   figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
   assert (tmp_path / 'curves.png').stat().st_size > 0
+
+
+def _claim_rows(standard, pgd, clean=None, n=1000):
+  """Ensemble rows of 3 sizes x 2 modes at eps 0, 1, 2, 4 on n images.
+
+  `standard` / `pgd`: {rank: accuracy at every eps > 0} (eps 0: 0.9); `clean`:
+  {rank: clean test accuracy} (default 0.9 for every size).
+  """
+  rows = []
+  for rank, (width, params) in enumerate(WIDTHS.items()):
+    for mode, accuracies in (('standard', standard), ('pgd', pgd)):
+      for e in (0.0, 1.0, 2.0, 4.0):
+        acc = 0.9 if e == 0 else accuracies[rank]
+        rows.append(dict(dataset='toy', model='cnn', width=width, depth=None,
+                         params=params, flops=10.0 * params, train_mode=mode, seed=0,
+                         attack='ensemble', target='any', steps=0, norm='linf',
+                         eps=e / 255, eps_255=e, accuracy=acc, n=n, ci_low=acc - 0.02,
+                         ci_high=acc + 0.02, accuracy_single_eps=acc,
+                         clean_test_accuracy=(clean or {}).get(rank, 0.9),
+                         clean_test_n=n))
+  return rows
+
+
+def _section(text, title):
+  return text.split(f'## {title}')[1].split('\n## ')[0]
+
+
+def _claim_line(text, claim):
+  section = _section(text, 'Agreement with the paper')
+  return next(l for l in section.splitlines() if l.startswith(f'- ({claim})'))
+
+
+def test_clean_accuracies_that_differ_strongly_are_not_comparable():
+  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                                          clean={0: 0.7, 1: 0.8, 2: 0.95}))
+  section = _section(text, 'Are clean accuracies comparable?')
+  line = next(l for l in section.splitlines() if l.startswith('| standard'))
+  # Largest minus smallest: 0.95 - 0.7 on 1000 test images; spread 0.25.
+  assert line.endswith('| +0.250 [+0.22, +0.28] | 0.250 | **no** |')
+  assert '**standard: not comparable**' in section
+  assert '**pgd: not comparable**' in section  # The same clean accuracies.
+  assert 'partly reflects clean accuracy' in section
+  # The size claim carries the caveat.
+  assert 'not comparable (see "Are clean accuracies comparable?")' in _claim_line(text, 'a')
+
+
+def test_equal_clean_accuracies_are_comparable():
+  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7}))
+  section = _section(text, 'Are clean accuracies comparable?')
+  assert '**standard: comparable**' in section and 'not comparable' not in section
+  assert '0.900 [0.88, 0.92]' in section  # Wilson interval of 900 / 1000.
+  assert 'not comparable' not in _claim_line(text, 'a')
+
+
+def test_small_difference_beyond_the_tolerance_is_not_comparable_even_if_noisy():
+  # Spread 0.06 > 0.05 on 100 images: the interval contains 0, the spread does not pass.
+  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                                          clean={0: 0.86, 1: 0.9, 2: 0.92}, n=100))
+  section = _section(text, 'Are clean accuracies comparable?')
+  assert 'the spread exceeds 0.05' in section
+  assert 'the interval of the difference excludes 0' not in section
+
+
+def test_standard_spearman_of_minus_one_with_tight_intervals_agrees_with_the_paper():
+  text = report.render_report(_claim_rows({0: 0.6, 1: 0.4, 2: 0.2}, {0: 0.8, 1: 0.7, 2: 0.6}))
+  line = _claim_line(text, 'a')
+  assert '**agrees** (agrees at eps 1, 2, 4)' in line
+  # Every PGD-trained size gains 0.2 or more on 1000 images.
+  assert '**agrees** (agrees at eps 1, 2, 4)' in _claim_line(text, 'b')
+  assert 'tested at eps 1 to 4 (x 1/255' in _section(text, 'Agreement with the paper')
+
+
+def test_standard_spearman_of_plus_one_disagrees_with_the_paper():
+  text = report.render_report(_claim_rows({0: 0.2, 1: 0.4, 2: 0.6}, {0: 0.8, 1: 0.8, 2: 0.8}))
+  assert '**disagrees** (disagrees at eps 1, 2, 4)' in _claim_line(text, 'a')
+
+
+def test_noise_sized_differences_are_inconclusive():
+  # Gaps of 0.01 on 50 images: Spearman -1, but its interval contains 0.
+  text = report.render_report(_claim_rows({0: 0.52, 1: 0.51, 2: 0.50},
+                                          {0: 0.52, 1: 0.51, 2: 0.50}, n=50))
+  assert '**inconclusive** (inconclusive at eps 1, 2, 4)' in _claim_line(text, 'a')
+  assert '**inconclusive**' in _claim_line(text, 'b')
+
+
+def test_adversarial_training_that_hurts_one_size_disagrees():
+  text = report.render_report(_claim_rows({0: 0.5, 1: 0.5, 2: 0.5}, {0: 0.8, 1: 0.8, 2: 0.2}))
+  assert '**disagrees** (disagrees at eps 1, 2, 4)' in _claim_line(text, 'b')
+
+
+def test_claims_without_the_modes_they_need_are_not_tested():
+  only_pgd = [r for r in _claim_rows({0: 0.5, 1: 0.5, 2: 0.5}, {0: 0.8, 1: 0.8, 2: 0.2})
+              if r['train_mode'] == 'pgd']
+  assert 'No standard-trained models' in report.render_report(only_pgd)
+  only_standard = [r for r in _claim_rows({0: 0.6, 1: 0.4, 2: 0.2}, {0: 0.8, 1: 0.8, 2: 0.8})
+                   if r['train_mode'] == 'standard']
+  assert 'not tested (no adversarially trained models)' in _claim_line(
+      report.render_report(only_standard), 'b')
+
+
+def test_report_sections_come_in_reading_order_and_list_files():
+  text = report.render_report(_rows(), files=[('summary.csv', 'means over seeds')])
+  titles = [l[3:] for l in text.splitlines() if l.startswith('## ')]
+  assert titles == ['Model sizes and clean accuracy', 'Are clean accuracies comparable?',
+                    'Worst-attack accuracy at selected eps (x 1/255)',
+                    'Mean ± std over seeds (summary.csv)',
+                    'Accuracy per attack at selected eps (x 1/255)',
+                    'Does robustness fall with model size?',
+                    'What adversarial training buys (PGD-trained minus standard)',
+                    'Agreement with the paper', 'Sanity checks', 'Files']
+  assert text.rstrip().endswith('- `summary.csv`: means over seeds')

@@ -6,6 +6,7 @@ import numpy as np
 import optax
 
 from medadv_jax.attacks import linf
+from medadv_jax.data import augment as augment_lib
 from medadv_jax.training import attacks, parallel, steps, train_state
 from training_helpers import MODEL, synthetic_dataset, train_config
 
@@ -39,14 +40,6 @@ def test_fgsm_rs_moves_each_pixel_at_least_a_quarter_eps_uphill_and_stays_in_the
   assert jnp.all((x_adv - x) * jnp.sign(W) >= 0.25 * EPS - 1e-6)
   # The random start matters: not every image lands on the corner.
   assert not jnp.allclose(x_adv, x + EPS * jnp.sign(W))
-
-
-def test_kl_to_clean_matches_the_closed_form():
-  clean = jnp.array([[0.0, 0.0]])
-  other = jnp.array([[0.0, jnp.log(3.0)]])  # p = (1/2, 1/2), q = (1/4, 3/4).
-  expected = 0.5 * np.log(2.0) + 0.5 * np.log(2.0 / 3.0)
-  np.testing.assert_allclose(attacks.kl_to_clean(clean, other), [expected], rtol=1e-6)
-  np.testing.assert_allclose(attacks.kl_to_clean(other, other), [0.0], atol=1e-7)
 
 
 def test_trades_attack_ends_on_a_corner_along_w():
@@ -87,3 +80,29 @@ def test_bn_mode_decides_whether_examples_see_each_other_while_attacked():
     logits_fn = steps.attack_logits_fn(state, bn_mode)
     alone, in_batch = logits_fn(x[:2]), logits_fn(x)[:2]
     assert np.allclose(alone, in_batch, atol=1e-6) == independent, bn_mode
+
+
+def _one_step_params(images, labels, augment_settings):
+  config, mesh = train_config(1), parallel.data_mesh()
+  schedule = optax.constant_schedule(3e-3)
+  state = train_state.create_train_state(MODEL, optax.adam(schedule), (8, 8, 1),
+                                         jax.random.key(0))
+  step = steps.make_train_step('pgd', config, schedule, mesh, steps_per_epoch=6,
+                               augment=augment_settings)
+  state, _ = step(parallel.replicate(state, mesh), images, labels, jax.random.key(4))
+  return jax.tree_util.tree_leaves(state.params)
+
+
+def test_train_step_trains_and_attacks_the_augmented_batch():
+  data = synthetic_dataset()
+  images, labels = data.train_images[:16], data.train_labels[:16]
+  mirrored = np.concatenate([images[:, :, :4], images[:, :, 3::-1]], axis=2)
+  flips = augment_lib.AugmentSettings(shift_frac=0.0, hflip=True)
+  plain = augment_lib.AugmentSettings()
+  # Left-right symmetric images are their own flips: flipping changes nothing ...
+  for a, b in zip(_one_step_params(mirrored, labels, flips),
+                  _one_step_params(mirrored, labels, plain), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+  # ... while on the others the step sees (and attacks) different images.
+  assert any(not np.allclose(a, b) for a, b in zip(
+      _one_step_params(images, labels, flips), _one_step_params(images, labels, plain)))

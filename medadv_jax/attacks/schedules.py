@@ -9,21 +9,28 @@ on the same key they agree example by example:
   'cascade'  ascending eps, attacking only the examples still correct: an
              adversarial image found at eps is inside every larger ball, so
              the result is already the worst case over radii up to eps, equal
-             to worst_case_so_far('vmap'), at a fraction of the cost.
+             to worst_case_so_far('vmap'), at a fraction of the cost. Examples
+             that interval bounds certify at eps (`interval_bounds`: no point
+             of the ball is misclassified, so no attack can succeed) are not
+             attacked there; their verdict is the same, for certain.
   'min_eps'  each example's smallest fooling grid radius by bisection over the
              grid (`min_eps`); log2(E) attacks per example.
+  'auto'     'vmap' on GPU and TPU, where one wide program fills the device;
+             'cascade' on CPU, where width buys little and skipping work pays.
 Memory is bounded by attacking at most `max_images_per_program` images (times
 E for 'vmap') per compiled program.
 """
 
 import functools
+from typing import Optional
 
 import jax
 import numpy as np
+from absl import logging
 
-from medadv_jax.attacks import eps_grid, min_eps, objectives
+from medadv_jax.attacks import eps_grid, interval_bounds, min_eps, objectives, registry
 
-SCHEDULES = ('vmap', 'loop', 'cascade', 'min_eps')
+SCHEDULES = ('auto', 'vmap', 'loop', 'cascade', 'min_eps')
 # Smallest chunk of `correct_at` (see `chunk_size`).
 MIN_BUCKET = 16
 
@@ -37,6 +44,7 @@ def evaluate(schedule: str, attack, apply_fn, variables, images: np.ndarray,
   """
   args = (attack, apply_fn, variables, images, labels, np.asarray(eps, np.float32), key,
           max_images_per_program)
+  schedule = resolve(schedule)
   if schedule == 'vmap':
     return eps_grid.evaluate_over_eps(*args)
   if schedule == 'loop':
@@ -46,6 +54,13 @@ def evaluate(schedule: str, attack, apply_fn, variables, images: np.ndarray,
   if schedule == 'min_eps':
     return min_eps.evaluate_min_eps(*args, correct_at=correct_at)
   raise ValueError(f'unknown schedule {schedule!r}; allowed {SCHEDULES}')
+
+
+def resolve(schedule: str) -> str:
+  """The schedule 'auto' stands for on this machine's default backend; others as given."""
+  if schedule != 'auto':
+    return schedule
+  return 'cascade' if jax.default_backend() == 'cpu' else 'vmap'
 
 
 def evaluate_looped(attack, apply_fn, variables, images, labels, eps, key,
@@ -62,17 +77,71 @@ def evaluate_looped(attack, apply_fn, variables, images, labels, eps, key,
 
 
 def evaluate_cascade(attack, apply_fn, variables, images, labels, eps, key,
-                     max_images_per_program) -> np.ndarray:
-  """Ascending eps, attacking only the still-correct examples; bool (E, N), cumulated."""
+                     max_images_per_program, certify: bool = True) -> np.ndarray:
+  """Ascending eps, attacking only the still-correct examples; bool (E, N), cumulated.
+
+  `certify`: skip the examples interval bounds prove robust at eps (for
+  AttackSpec attacks on models the bounds support).
+  """
   correct = np.zeros((eps.size, labels.shape[0]), bool)
   alive = _clean_correct_indices(apply_fn, variables, images, labels,
                                  max_images_per_program)
+  # Bounds grow with the radius: once none of the survivors is certified at
+  # one radius, none will be at a larger one.
+  box_scale = _linf_box_scale(attack) if certify else None
   for e, radius in enumerate(eps):
-    verdict = correct_at(attack, apply_fn, variables, images, labels, alive,
-                         np.full(alive.size, radius), key, max_images_per_program)
+    if radius == 0:  # The zero ball holds only the clean image: alive means correct.
+      correct[e, alive] = True
+      continue
+    verdict = np.ones(alive.size, bool)
+    todo = np.arange(alive.size)
+    if box_scale is not None:
+      proven = certified_at(apply_fn, variables, images, labels, alive,
+                            radius * box_scale, max_images_per_program)
+      if proven is None or not proven.any():
+        box_scale = None
+      else:
+        todo = np.flatnonzero(~proven)
+    verdict[todo] = correct_at(attack, apply_fn, variables, images, labels, alive[todo],
+                               np.full(todo.size, radius), key, max_images_per_program)
     alive = alive[verdict]
     correct[e, alive] = True
   return correct
+
+
+def certified_at(apply_fn, variables, images, labels, indices: np.ndarray, radius: float,
+                 max_images_per_program: int) -> Optional[np.ndarray]:
+  """Whether interval bounds prove each example robust in the L-inf ball of `radius`,
+  bool (M,); None when the model has an operation the bounds do not cover."""
+  out = np.zeros(indices.size, bool)
+  start = 0
+  try:
+    while start < indices.size:  # Chunks as `correct_at`'s: few compiled shapes.
+      size = chunk_size(indices.size - start, max_images_per_program)
+      idx = indices[start:start + size]
+      x, valid = eps_grid.padded(images[idx], size)
+      y, _ = eps_grid.padded(labels[idx], size)
+      out[start:start + valid] = np.asarray(
+          _certified_jit(apply_fn, variables, x, y, np.float32(radius)))[:valid]
+      start += valid
+  except interval_bounds.UnsupportedModel as error:
+    logging.log_first_n(logging.INFO, 'interval bounds off for this model: %s', 1, error)
+    return None
+  return out
+
+
+def _linf_box_scale(attack) -> Optional[float]:
+  """L-inf box radius per unit of grid eps: 1 for L-inf attacks, the L2 radius scale
+  for L2 attacks (the L-inf box of the L2 radius contains the L2 ball); None for
+  attacks that do not say their norm."""
+  if not isinstance(attack, registry.AttackSpec):
+    return None
+  return attack.eps_scale if attack.norm == 'l2' else 1.0
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _certified_jit(apply_fn, variables, x, y, radius):
+  return interval_bounds.certified(lambda images: apply_fn(variables, images), x, y, radius)
 
 
 def correct_at(attack, apply_fn, variables, images, labels, indices: np.ndarray,

@@ -8,8 +8,41 @@ uncovered border filled with the nearest edge pixel (Keras' fill_mode
 the same key gives the same batch.
 """
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
+
+HFLIP_CHOICES = ('auto', 'on', 'off')
+
+
+@dataclasses.dataclass(frozen=True)
+class AugmentSettings:
+  """What the train step does to each training batch; `enabled` False: nothing."""
+  shift_frac: float = 0.0
+  hflip: bool = False
+
+  @property
+  def enabled(self) -> bool:
+    return self.shift_frac > 0 or self.hflip
+
+  @classmethod
+  def from_config(cls, augment_config, label_names) -> 'AugmentSettings':
+    """From `config.data.augment` and the dataset's label names.
+
+    hflip 'auto' mirrors images unless a label names a side ('kidney-left'
+    ...): mirroring such an image turns it into the other class (OrganMNIST).
+    """
+    hflip = augment_config.hflip
+    if hflip == 'auto':
+      hflip = 'off' if has_laterality(label_names) else 'on'
+    return cls(shift_frac=float(augment_config.shift_frac), hflip=hflip == 'on')
+
+
+def has_laterality(label_names) -> bool:
+  """Whether some class is defined by a body side, so left-right flips change labels."""
+  return any(name.lower().endswith(('-left', '-right', ' left', ' right'))
+             for name in label_names)
 
 
 def augment_batch(images: jnp.ndarray, key: jax.Array, shift_frac: float = 0.1,

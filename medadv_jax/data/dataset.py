@@ -76,14 +76,17 @@ def split_seed(data_config, seed: int) -> Optional[int]:
   return seed if data_config.split == 'pooled' else None
 
 
-def load_dataset(data_config, seed: int = 0) -> Dataset:
+def load_dataset(data_config, seed: int = 0,
+                 raw_splits: Optional[dict[str, splits.SplitArrays]] = None) -> Dataset:
   """Loads the dataset `data_config` (config.data) names, split for `seed`.
 
   `data.split='official'` keeps the source's splits (seed unused);
   'pooled' re-splits the pooled images by `data.split_fractions` with `seed`.
+  `raw_splits` (from `load_raw_splits`) skips reading and decoding the source
+  again, e.g. for the next seed of a pooled study; they are not modified.
   """
   task, label_names = describe(data_config.name)
-  raw = _load_raw_splits(data_config)
+  raw = load_raw_splits(data_config) if raw_splits is None else raw_splits
   protocol = data_config.get('split', 'official')
   if protocol == 'pooled':
     raw = splits.pooled_resplit(raw, tuple(data_config.split_fractions), seed)
@@ -106,8 +109,9 @@ def load_dataset(data_config, seed: int = 0) -> Dataset:
       split_seed=seed if protocol == 'pooled' else None)
 
 
-def _load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
-  """uint8 splits from an image folder or an official MedMNIST file."""
+def load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
+  """uint8 splits ('train', 'val', 'test') from an image folder, an official
+  MedMNIST file or the tfds builders, as the source splits them."""
   if data_config.get('tfds_dir', ''):
     from medadv_jax.data import tfds_source  # Optional dependency: import on use.
     return tfds_source.load_tfds_splits(data_config)
@@ -128,14 +132,23 @@ def _load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
 def attack_subset(labels: np.ndarray, per_class: int, seed: int) -> np.ndarray:
   """Indices of `per_class` random examples of each class (all of a smaller class).
 
+  Multi-label labels (N, L): `per_class` examples positive for each label, then
+  `per_class` with no positive label, drawn label by label among the examples
+  not yet chosen (an image with two findings is picked once).
   `per_class=0` selects every example. Deterministic in `seed`; indices are
   returned sorted so batches keep the split's order.
   """
   if per_class == 0:
     return np.arange(labels.shape[0])
+  if labels.ndim == 2:
+    positive = labels > 0
+    groups = [np.flatnonzero(positive[:, k]) for k in range(labels.shape[1])]
+    groups.append(np.flatnonzero(~positive.any(axis=1)))
+  else:
+    groups = [np.flatnonzero(labels == cls) for cls in np.unique(labels)]
   rng = np.random.default_rng(seed)
-  chosen = []
-  for cls in np.unique(labels):
-    members = np.flatnonzero(labels == cls)
-    chosen.append(rng.choice(members, size=min(per_class, members.size), replace=False))
-  return np.sort(np.concatenate(chosen))
+  taken = np.zeros(labels.shape[0], bool)
+  for members in groups:
+    members = members[~taken[members]]
+    taken[rng.choice(members, size=min(per_class, members.size), replace=False)] = True
+  return np.flatnonzero(taken)

@@ -1,5 +1,10 @@
 """Evaluates one trained model: clean accuracy, each attack over the eps grid,
-their per-image worst case (the ensemble), and the gradient-masking sanity checks."""
+their per-image worst case (the ensemble), and the gradient-masking sanity checks.
+
+`evaluate_model` gives the results rows; `evaluate_model_with_details` also gives
+each attacked image's smallest fooling radius (`per_image_min_eps`), which the
+study writes to per_image.json.
+"""
 
 import dataclasses
 import math
@@ -58,7 +63,14 @@ def l2_eps_scale(attack_config, image_shape) -> float:
 
 
 def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
-  """Rows of (attack, eps, accuracy, n, 95 % Wilson interval, ...) for one model.
+  """The results rows of `evaluate_model_with_details`, without the per-image data."""
+  return evaluate_model_with_details(model, variables, dataset, config, seed)[0]
+
+
+def evaluate_model_with_details(model, variables, dataset, config,
+                                seed: int) -> tuple[list[dict], dict]:
+  """(rows, per_image) for one model: rows of (attack, eps, accuracy, n, 95 % Wilson
+  interval, ...), and `per_image_min_eps`'s dict for the same attacks.
 
   One row per attack and eps, plus attack='ensemble' rows per norm: an image is
   robust at eps only if every attack of that norm failed on it. The reported
@@ -79,13 +91,15 @@ def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
   # The large-radius check rides along as one more (largest) radius of the grid.
   large_255 = float(c.sanity.large_eps_255)
   radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
-  run_attack = lambda spec, radii, key, schedule=c.schedule: schedules.evaluate(
+  schedule = schedules.resolve(c.schedule)
+  run_attack = lambda spec, radii, key, schedule=schedule: schedules.evaluate(
       schedule, spec, apply_fn, variables, images, labels,
       (np.asarray(radii) / 255.0).astype(np.float32), key, batch)
 
   runs = []
   for spec in attack_specs(c, dataset.image_shape):
-    runs.append(_as_run(spec, run_attack(spec, radii_255, _key(seed, spec)), eps_255.size))
+    runs.append(_as_run(spec, run_attack(spec, radii_255, attack_key(seed, spec)),
+                        eps_255.size))
     logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
                  grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
                  runs[-1].worst[-1].mean(), eps_255[-1])
@@ -100,7 +114,9 @@ def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
   logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
                ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
 
-  common = dict(clean_test_accuracy=clean_test_accuracy, schedule=c.schedule,
+  # The test-set size gives the clean accuracy its interval in the report.
+  common = dict(clean_test_accuracy=clean_test_accuracy,
+                clean_test_n=int(dataset.test_labels.shape[0]), schedule=schedule,
                 **sanity.as_columns(checks))
   rows = []
   for run in runs:
@@ -111,7 +127,37 @@ def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
     fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
                   eps_scale=run.spec.eps_scale, members=members)
     rows += _rows(run, dict(fields, **common), eps_255)
-  return rows
+  labelled = [(grouping.attack_label(_fields(r.spec)), r) for r in runs]
+  labelled += [(grouping.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
+               for norm, r in ensembles.items()]
+  return rows, per_image_min_eps(labelled, clean, eps_255, subset)
+
+
+def per_image_min_eps(labelled_runs, clean: np.ndarray, eps_255: np.ndarray,
+                      test_indices: np.ndarray) -> dict:
+  """Each attacked image's smallest fooling grid radius, as plain JSON data.
+
+  Args:
+    labelled_runs: (attack label, AttackRun) pairs; `run.worst` is bool (E, N).
+    clean: bool (N,) clean correctness of the attacked images.
+    eps_255: (E,) ascending grid, x 1/255.
+    test_indices: (N,) int, where the attacked images sit in the test set.
+
+  Returns:
+    {'eps_255': grid, 'test_indices': (N,), 'clean_correct': (N,) bools,
+     'min_eps_255': {label: (N,) radii x 1/255}}. A radius is the first grid
+    eps at which the image is misclassified (the grid's first radius for an
+    image already wrong when clean), None if no radius of the grid fools it.
+  """
+  def as_list(radii):
+    return [float(r) if np.isfinite(r) else None for r in radii]
+  return {
+      'eps_255': [float(e) for e in eps_255],
+      'test_indices': [int(i) for i in test_indices],
+      'clean_correct': [bool(c) for c in clean],
+      'min_eps_255': {label: as_list(min_eps.min_eps_of(
+          min_eps.first_fooled_index(run.worst), eps_255)) for label, run in labelled_runs},
+  }
 
 
 def sanity_summary(rows) -> dict:
@@ -123,7 +169,7 @@ def sanity_summary(rows) -> dict:
   return out
 
 
-def _key(seed: int, spec) -> jax.Array:
+def attack_key(seed: int, spec) -> jax.Array:
   """The attack's key: from the seed and the attack's name and target only, so adding
   or removing other attacks, or changing its step count, keeps its random starts."""
   tag = zlib.crc32(f'{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
@@ -159,12 +205,12 @@ def _more_steps_pair(runs, c, eps_255, run_attack, seed):
                                        r.spec.target != 'untargeted'))
   # Same keys as the run itself: the two differ only in their number of steps.
   doubled = run_attack(run.spec.with_steps(2 * run.spec.steps), radii_255,
-                       _key(seed, run.spec), 'loop')
+                       attack_key(seed, run.spec), 'loop')
   positions = [np.flatnonzero(np.isclose(eps_255, r)) for r in radii_255]
-  if c.schedule in ('vmap', 'loop') and all(p.size for p in positions):
+  if schedules.resolve(c.schedule) in ('vmap', 'loop') and all(p.size for p in positions):
     base = run.single[[int(p[0]) for p in positions]]
   else:  # Cascade and bisection do not keep the single-radius verdicts.
-    base = run_attack(run.spec, radii_255, _key(seed, run.spec), 'loop')
+    base = run_attack(run.spec, radii_255, attack_key(seed, run.spec), 'loop')
   return base, doubled
 
 

@@ -30,7 +30,7 @@ class WidthCNN(nn.Module):
     x = x - 0.5
     for stage, base in enumerate(self.stage_channels):
       if stage > 0:
-        x = nn.max_pool(x, (2, 2), strides=(2, 2))
+        x = layers.max_pool_2x2(x)
       features = layers.scaled_channels(base, self.width)
       x = nn.Conv(features, (3, 3), use_bias=False,
                   kernel_init=nn.initializers.he_normal())(x)

@@ -84,3 +84,64 @@ def mode_rank(mode: str):
 
 def ordered_modes(modes) -> list[str]:
   return sorted(set(modes), key=mode_rank)
+
+
+HEADLINE_EPS_255 = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def headline_eps(rows) -> list[float]:
+  """The radii (x 1/255) the report and figures single out: those of
+  HEADLINE_EPS_255 in the grid, else the grid's largest three."""
+  grid = sorted({r['eps_255'] for r in rows})
+  return [e for e in HEADLINE_EPS_255 if e in grid] or grid[-3:]
+
+
+def sizes(rows) -> list:
+  """The size keys present, smallest first."""
+  return sorted({size_key(r) for r in rows})
+
+
+def sizes_by_params(rows) -> list:
+  """The size keys present, fewest parameters first (families may interleave)."""
+  return sorted(sizes(rows), key=lambda s: (first(rows, s)['params'], s))
+
+
+def first(rows, size, mode=None):
+  """The first row of a model size (and training mode)."""
+  return next(r for r in rows if size_key(r) == size
+              and (mode is None or r['train_mode'] == mode))
+
+
+def per_seed(rows, size, mode, column) -> list[float]:
+  """One value of a per-model `column` (e.g. clean_test_accuracy) per seed."""
+  by_seed = {r['seed']: float(r[column]) for r in rows
+             if size_key(r) == size and r['train_mode'] == mode}
+  return [by_seed[s] for s in sorted(by_seed)]
+
+
+def worst_attack_accuracy(rows):
+  """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
+  L-inf ensemble (the per-image worst case) where the rows have one, else of the
+  lowest-accuracy attack; accuracy and interval are averaged over seeds."""
+  by_cell = collections.defaultdict(list)
+  for r in rows:
+    if is_linf(r):
+      by_cell[(size_key(r), r['train_mode'], r['eps_255'], r['seed'])].append(r)
+  seeds = collections.defaultdict(list)
+  for (size, mode, eps, _), candidates in by_cell.items():
+    ensemble = [r for r in candidates if is_ensemble(r)]
+    lowest = min(ensemble or candidates, key=lambda r: r['accuracy'])
+    seeds[(size, mode, eps)].append(
+        (lowest['accuracy'], lowest['ci_low'], lowest['ci_high']))
+  # The per-seed accuracies ride along for the bootstrap statistics.
+  return {key: (*np.mean(values, axis=0), [v[0] for v in values])
+          for key, values in seeds.items()}
+
+
+def seed_error(mean: float, per_seed_values, low: float, high: float) -> tuple[float, float]:
+  """(below, above) error-bar lengths: +-std over seeds (ddof 1) with two or more
+  seeds, else the given interval (e.g. 95 % Wilson) of the single seed."""
+  if len(per_seed_values) > 1:
+    std = float(np.std(per_seed_values, ddof=1))
+    return std, std
+  return max(0.0, mean - low), max(0.0, high - mean)

@@ -4,19 +4,21 @@ import collections
 
 import numpy as np
 
-from medadv_jax.reporting import grouping, statistics
-
-HEADLINE_EPS_255 = (0.5, 1.0, 2.0, 4.0, 8.0)
+from medadv_jax.reporting import clean_comparability, grouping, summary_table, verdict
 
 
-def render_report(rows) -> str:
-  """Markdown text summarising `rows` (the results table)."""
+def render_report(rows, files=()) -> str:
+  """Markdown text summarising `rows` (the results table).
+
+  `files`: (file name, description) of each artefact written beside report.md,
+  listed at the end.
+  """
   if not rows:
-    return '# Robustness study\n\nNo finished cells yet.\n'
-  grid = sorted({r['eps_255'] for r in rows})
-  headline = [e for e in HEADLINE_EPS_255 if e in grid] or grid[-3:]
+    return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
+        '\n' + line for line in _files_lines(files))
+  headline = grouping.headline_eps(rows)
   modes = grouping.ordered_modes(r['train_mode'] for r in rows)
-  worst = _worst_attack_accuracy(rows)
+  worst = grouping.worst_attack_accuracy(rows)
   lines = [
       '# Robustness study',
       '',
@@ -33,11 +35,14 @@ def render_report(rows) -> str:
       '|---|---:|---:|---|---:|---:|',
   ]
   for size, mode in _sizes_and_modes(rows, modes):
-    r = _first(rows, size, mode)
-    clean = _mean(rows, size, mode, 'clean_test_accuracy')
-    eps0 = _mean([x for x in rows if x['eps_255'] == 0], size, mode, 'accuracy')
+    r = grouping.first(rows, size, mode)
+    clean = np.mean(grouping.per_seed(rows, size, mode, 'clean_test_accuracy'))
+    eps0 = np.mean(grouping.per_seed([x for x in rows if x['eps_255'] == 0], size, mode,
+                                     'accuracy'))
     lines.append(f'| {grouping.size_label(r)} | {r["params"]:,} | {r["flops"] / 1e6:.2f} | '
                  f'{mode} | {clean:.3f} | {eps0:.3f} |')
+  lines += ['', '## Are clean accuracies comparable?', '']
+  lines += clean_comparability.section_lines(rows, modes)
   lines += ['', '## Worst-attack accuracy at selected eps (x 1/255)', '',
             '| model | train mode | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
             '|---|---|' + '---:|' * len(headline)]
@@ -46,8 +51,10 @@ def render_report(rows) -> str:
     for e in headline:
       acc, low, high, _ = worst[(size, mode, e)]
       cells.append(f'{acc:.3f} [{low:.2f}, {high:.2f}]')
-    lines.append(f'| {grouping.size_label(_first(rows, size, mode))} | {mode} | '
+    lines.append(f'| {grouping.size_label(grouping.first(rows, size, mode))} | {mode} | '
                  + ' | '.join(cells) + ' |')
+  lines += ['', '## Mean ± std over seeds (summary.csv)', '']
+  lines += summary_table.markdown_lines(rows, modes, headline)
   lines += ['', '## Accuracy per attack at selected eps (x 1/255)', ''] + _per_attack_lines(
       rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
@@ -57,23 +64,29 @@ def render_report(rows) -> str:
               'Worst-attack accuracy difference, with a 95 % bootstrap interval.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
-    for size in _sizes(rows):
-      n = _first(rows, size)['n']
-      gains = [statistics.bootstrap_difference(worst[(size, 'pgd', e)][3],
-                                               worst[(size, 'standard', e)][3], n)
-               for e in headline]
-      lines.append(f'| {grouping.size_label(_first(rows, size))} | '
-                   + ' | '.join(f'{g:+.3f} [{lo:+.2f}, {hi:+.2f}]' for g, lo, hi in gains)
-                   + ' |')
+    gains = verdict.training_gains(rows, worst, 'pgd', headline)
+    for size in grouping.sizes(rows):
+      if (size, headline[0]) in gains:
+        lines.append(f'| {grouping.size_label(grouping.first(rows, size))} | ' + ' | '.join(
+            '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
+  lines += ['', '## Agreement with the paper', '']
+  lines += verdict.section_lines(rows, worst, modes, headline)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
+  lines += _files_lines(files)
   return '\n'.join(lines) + '\n'
+
+
+def _files_lines(files) -> list[str]:
+  if not files:
+    return []
+  return ['', '## Files', ''] + [f'- `{name}`: {description}' for name, description in files]
 
 
 def _setup_sentence(rows) -> str:
   attacks = sorted({grouping.attack_label(r) for r in rows})
   seeds = sorted({r['seed'] for r in rows})
   grid = sorted({r['eps_255'] for r in rows})
-  return (f'Dataset **{rows[0]["dataset"]}**; {len(_sizes(rows))} model sizes; seeds '
+  return (f'Dataset **{rows[0]["dataset"]}**; {len(grouping.sizes(rows))} model sizes; seeds '
           f'{seeds}; attacks: {"; ".join(attacks)}; {len(grid)} radii from 0 to '
           f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]{_l2_note(rows)}); n = {rows[0]["n"]} '
           'attacked test images per model.')
@@ -95,31 +108,11 @@ def _worst_attack_sentence(rows) -> str:
           '(these results have no per-image ensemble).')
 
 
-def _worst_attack_accuracy(rows):
-  """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
-  L-inf ensemble (the per-image worst case) where the rows have one, else of the
-  lowest-accuracy attack; averaged over seeds."""
-  by_cell = collections.defaultdict(list)
-  for r in rows:
-    if grouping.is_linf(r):
-      by_cell[(grouping.size_key(r), r['train_mode'], r['eps_255'], r['seed'])].append(r)
-  per_seed = collections.defaultdict(list)
-  for (size, mode, eps, _), candidates in by_cell.items():
-    ensemble = [r for r in candidates if grouping.is_ensemble(r)]
-    lowest = min(ensemble or candidates, key=lambda r: r['accuracy'])
-    per_seed[(size, mode, eps)].append(
-        (lowest['accuracy'], lowest['ci_low'], lowest['ci_high']))
-  # The per-seed accuracies ride along for the bootstrap statistics.
-  return {key: (*np.mean(values, axis=0), [v[0] for v in values])
-          for key, values in per_seed.items()}
-
-
 def _spearman_section(rows, worst, modes, headline) -> str:
-  sizes = _sizes(rows)
+  sizes = grouping.sizes(rows)
   if len(sizes) < 3:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
-  params = [_first(rows, s)['params'] for s in sizes]
-  n = _first(rows, sizes[0])['n']
+  n = grouping.first(rows, sizes[0])['n']
   out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
          f'across the {len(sizes)} sizes (negative: larger models are less robust, as '
          'the paper claims for standard training), with a 95 % bootstrap interval over '
@@ -130,9 +123,7 @@ def _spearman_section(rows, worst, modes, headline) -> str:
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
     cells = []
-    for e in headline:
-      rho, low, high = statistics.bootstrap_spearman(
-          params, [worst[(s, mode, e)][3] for s in sizes], n)
+    for rho, low, high in verdict.size_spearman(rows, worst, mode, headline).values():
       if np.isnan(rho):
         cells.append('n/a (constant)')
       elif np.isnan(low):
@@ -202,7 +193,7 @@ def _per_attack_lines(rows, modes, headline) -> list[str]:
         continue
       cells = [f'{np.mean(accuracies[(size, mode, label, e)]):.3f}'
                if accuracies.get((size, mode, label, e)) else '-' for e in headline]
-      lines.append(f'| {grouping.size_label(_first(rows, size, mode))} | {mode} | {label} | '
+      lines.append(f'| {grouping.size_label(grouping.first(rows, size, mode))} | {mode} | {label} | '
                    + ' | '.join(cells) + f' | {_median_cell(medians.get((size, mode, label)))} |')
   return lines
 
@@ -265,21 +256,6 @@ def _flag_cell(row, name) -> str:
   return '**FAIL**' + ('' if value in (None, '') else f' ({float(value):.3g})')
 
 
-def _sizes(rows):
-  return sorted({grouping.size_key(r) for r in rows})
-
-
 def _sizes_and_modes(rows, modes):
   present = {(grouping.size_key(r), r['train_mode']) for r in rows}
-  return [(s, m) for s in _sizes(rows) for m in modes if (s, m) in present]
-
-
-def _first(rows, size, mode=None):
-  return next(r for r in rows if grouping.size_key(r) == size
-              and (mode is None or r['train_mode'] == mode))
-
-
-def _mean(rows, size, mode, column) -> float:
-  by_seed = {r['seed']: r[column] for r in rows
-             if grouping.size_key(r) == size and r['train_mode'] == mode}
-  return float(np.mean(list(by_seed.values())))
+  return [(s, m) for s in grouping.sizes(rows) for m in modes if (s, m) in present]

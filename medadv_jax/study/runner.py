@@ -10,15 +10,19 @@ import jax
 from absl import logging
 
 from medadv_jax import atomic_files, config_validation
-from medadv_jax.data.dataset import load_dataset, split_seed
+from medadv_jax.data.augment import AugmentSettings
+from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, MedAdvError
-from medadv_jax.evaluation.robustness import evaluate_model, sanity_summary
+from medadv_jax.evaluation import examples
+from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
-from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting import per_image_data, write_outputs
 from medadv_jax.study import cells as cells_lib
 from medadv_jax.training.loop import train_model
 
 RESULTS_FILE = 'results.json'
+# Each attacked image's minimal fooling radius per attack (robustness.per_image_min_eps).
+PER_IMAGE_FILE = per_image_data.FILE_NAME
 FINGERPRINT_FILE = 'cell_config.json'
 
 
@@ -36,7 +40,9 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   workdir.mkdir(parents=True, exist_ok=True)
   _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
   cells = cells_lib.expand_cells(config)
-  dataset = None  # Loaded on first need: a fully finished study needs no data.
+  # Loaded on first need: a fully finished study needs no data. The source is
+  # read and decoded once; the pooled protocol re-splits it for each seed.
+  raw_splits, dataset = None, None
   started = time.perf_counter()
   for index, cell in _selected_cells(config, cells):
     cell_dir = workdir / 'cells' / cell.name
@@ -44,9 +50,9 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
     if (cell_dir / RESULTS_FILE).exists():
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
       continue
-    # The pooled protocol re-splits per seed; one dataset is held at a time.
     if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
-      dataset = load_dataset(config.data, cell.seed)
+      raw_splits = raw_splits or load_raw_splits(config.data)
+      dataset = load_dataset(config.data, cell.seed, raw_splits)
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
     cell_rows = run_cell(config, cell, dataset, cell_dir)
     _write_json_atomic(cell_dir / 'sanity.json', sanity_summary(cell_rows))
@@ -91,17 +97,27 @@ def _selected_cells(config, cells):
 
 
 def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
-  """Trains the cell's model (resuming if possible) and attacks it."""
+  """Trains the cell's model (resuming if possible) and attacks it.
+
+  Writes the per-image minimal radii to PER_IMAGE_FILE; returns the results rows,
+  which the caller writes last (RESULTS_FILE marks the cell finished).
+  """
   model = registry.get_model(cell.model, num_classes=dataset.num_classes,
                              width=cell.width, depth=cell.depth)
+  augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
   variables, meta = train_model(model, dataset, config.train, cell.train_mode,
-                                cell.seed, cell_dir)
+                                cell.seed, cell_dir, augment=augment)
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
                       best_epoch=meta['best_epoch'], val_score=meta['best_score'])
-  return [dict(cell_columns, **row)
-          for row in evaluate_model(model, variables, dataset, config, cell.seed)]
+  rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
+                                                cell.seed)
+  _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
+  if _writes_files():  # A few attacked images and saliency maps for the figures.
+    examples.write_cell_examples(cell_dir / examples.EXAMPLES_FILE, model, variables,
+                                 dataset, config, cell.seed)
+  return [dict(cell_columns, **row) for row in rows]
 
 
 def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:

@@ -5,14 +5,15 @@ first iterate that fools the model (any point of the ball is a valid attack),
 whereas training wants the point of highest loss the steps reach, so these
 return the last iterate (Madry et al. 2018; Wong et al. 2020; Zhang et al. 2019).
 Images and eps are in [0, 1] pixel units; `logits_fn` maps (N, H, W, C) to
-(N, K) logits.
+(N, K) logits; labels are int (N,), or 0/1 (N, L) for multi-label tasks
+(sigmoid outputs, see `losses`).
 """
 
 import jax
 import jax.numpy as jnp
-import optax
 
 from medadv_jax.attacks import linf
+from medadv_jax.training import losses
 
 # TRADES starts its inner maximisation this close to the clean image (Zhang et
 # al.'s code): the KL objective has zero gradient at the clean image itself.
@@ -21,13 +22,11 @@ TRADES_START_STD = 1e-3
 
 def madry_pgd(logits_fn, x, y, eps, key, *, steps: int,
               step_size_frac: float) -> jnp.ndarray:
-  """Untargeted PGD on the cross-entropy from a uniform random start; last iterate.
+  """Untargeted PGD on the training loss from a uniform random start; last iterate.
 
   Returns images of x's shape, inside the eps-ball around `x` and inside [0, 1].
   """
-  grad_fn = jax.grad(
-      lambda x_adv: jnp.sum(optax.softmax_cross_entropy_with_integer_labels(
-          logits_fn(x_adv), y)))
+  grad_fn = jax.grad(lambda x_adv: jnp.sum(losses.cross_entropy(logits_fn(x_adv), y)))
   step_size = step_size_frac * eps
 
   def body(_, x_cur):
@@ -45,19 +44,14 @@ def fgsm_rs(logits_fn, x, y, eps, key, *, step_size_frac: float = 1.25) -> jnp.n
   return madry_pgd(logits_fn, x, y, eps, key, steps=1, step_size_frac=step_size_frac)
 
 
-def kl_to_clean(clean_logits: jnp.ndarray, logits: jnp.ndarray) -> jnp.ndarray:
-  """Per-example KL(p_clean || p), (N, K) x (N, K) -> (N,), in nats."""
-  log_p = jax.nn.log_softmax(clean_logits)
-  return jnp.sum(jnp.exp(log_p) * (log_p - jax.nn.log_softmax(logits)), axis=-1)
-
-
-def trades_kl_attack(logits_fn, x, eps, key, *, steps: int,
-                     step_size_frac: float) -> jnp.ndarray:
+def trades_kl_attack(logits_fn, x, eps, key, *, steps: int, step_size_frac: float,
+                     multi_label: bool = False) -> jnp.ndarray:
   """TRADES' inner maximisation: the point of the ball whose prediction is furthest
   (in KL) from the clean prediction, found by sign ascent. Needs no labels.
   """
   clean_logits = jax.lax.stop_gradient(logits_fn(x))
-  grad_fn = jax.grad(lambda x_adv: jnp.sum(kl_to_clean(clean_logits, logits_fn(x_adv))))
+  grad_fn = jax.grad(lambda x_adv: jnp.sum(losses.kl_to_clean(
+      clean_logits, logits_fn(x_adv), multi_label)))
   step_size = step_size_frac * eps
   x_start = linf.project(x + TRADES_START_STD * jax.random.normal(key, x.shape, x.dtype),
                          x, eps)

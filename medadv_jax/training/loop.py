@@ -17,6 +17,7 @@ from absl import logging
 
 from medadv_jax import checkpointing, metrics_writer, progress
 from medadv_jax.data import pipeline
+from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.errors import ConfigError, MedAdvError
 from medadv_jax.training import optim, parallel, steps, validation
 from medadv_jax.training.running_means import RunningMeans
@@ -35,13 +36,15 @@ class IncompatibleCheckpointError(MedAdvError):
 
 
 def train_model(model, dataset, train_config, mode: str, seed: int,
-                run_dir: pathlib.Path, mesh=None):
+                run_dir: pathlib.Path, mesh=None, augment=None):
   """Trains `model` on `dataset`, resuming from `run_dir` if a checkpoint is there.
 
   Selection keeps the weights of the epoch with the best validation score:
   clean accuracy for standard training, PGD accuracy for adversarial training.
   Writes checkpoints to run_dir/checkpoints and metrics to run_dir/metrics.jsonl
   and run_dir/tensorboard. `mesh` (default: every device) splits each batch.
+  `augment` (`data.augment.AugmentSettings`; default none) is applied to every
+  training batch on the devices.
 
   Returns:
     (best variables {'params', 'batch_stats'} as numpy arrays, meta dict with
@@ -51,7 +54,7 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
   if mode not in TRAIN_MODES:
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
-                     mesh or parallel.data_mesh())
+                     mesh or parallel.data_mesh(), augment or AugmentSettings())
   try:
     return run.run()
   finally:
@@ -74,15 +77,11 @@ def global_batch_size(requested: int, n_train: int, n_devices: int) -> int:
 class _TrainingRun:
   """The state of one run between steps; `run()` drives it to the end."""
 
-  def __init__(self, model, dataset, config, mode, seed, run_dir, mesh):
+  def __init__(self, model, dataset, config, mode, seed, run_dir, mesh, augment):
     self.dataset, self.config, self.mode, self.seed = dataset, config, mode, seed
     self.run_dir, self.mesh = run_dir, mesh
     self.adversarial = mode in steps.ADVERSARIAL_MODES
-    if dataset.train_labels.ndim != 1:
-      raise ConfigError('data.name', dataset.name,
-                        'a single-label dataset (training of multi-label tasks is not '
-                        'supported yet)')
-    n_train = dataset.train_labels.size
+    n_train = dataset.train_labels.shape[0]
     self.batch_size = global_batch_size(config.batch_size, n_train, mesh.size)
     self.steps_per_epoch = n_train // self.batch_size
     schedule = optim.learning_rate_schedule(config, self.steps_per_epoch)
@@ -105,7 +104,7 @@ class _TrainingRun:
     self.writer = metrics_writer.MetricsWriter(run_dir, resume_step=self.meta['step'],
                                                enabled=jax.process_index() == 0)
     self.train_step = steps.make_train_step(mode, config, schedule, mesh,
-                                            self.steps_per_epoch)
+                                            self.steps_per_epoch, augment)
     self.plateau_update = optim.make_plateau_update(plateau_tx, mesh)
     robust_val = self.adversarial or config.robust_val_standard
     self.validator = validation.Validator(

@@ -15,13 +15,15 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from medadv_jax.training import attacks, parallel
+from medadv_jax.data import augment as augment_lib
+from medadv_jax.training import attacks, losses, parallel
 from medadv_jax.training.optim import is_kernel
 from medadv_jax.training.train_state import TrainState
 
 TRAIN_MODES = ('standard', 'pgd', 'fgsm_rs', 'trades')
 ADVERSARIAL_MODES = ('pgd', 'fgsm_rs', 'trades')
 BN_MODES = ('batch', 'running')
+_AUGMENT_TAG = 0x617567  # 'aug'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,10 +65,6 @@ def attack_logits_fn(state: TrainState, bn_mode: str):
   return lambda x: state.apply_fn(state.variables, x, train=False)
 
 
-def _accuracy(logits, labels):
-  return jnp.mean(jnp.argmax(logits, -1) == labels)
-
-
 def _adversarial_inputs(state, images, labels, key, mode, adv: AdvSettings):
   logits_fn = attack_logits_fn(state, adv.bn_mode)
   if mode == 'pgd':
@@ -77,9 +75,10 @@ def _adversarial_inputs(state, images, labels, key, mode, adv: AdvSettings):
                             step_size_frac=adv.fgsm_step_frac)
   else:
     x_adv = attacks.trades_kl_attack(logits_fn, images, adv.eps, key, steps=adv.steps,
-                                     step_size_frac=adv.step_size_frac)
+                                     step_size_frac=adv.step_size_frac,
+                                     multi_label=labels.ndim == 2)
   # Clean accuracy before the update, with the attack's BatchNorm mode.
-  clean_accuracy = _accuracy(logits_fn(images), labels)
+  clean_accuracy = losses.accuracy(logits_fn(images), labels)
   return jax.lax.stop_gradient(x_adv), clean_accuracy
 
 
@@ -91,10 +90,14 @@ def step_key(key: jax.Array, step, steps_per_epoch: int) -> jax.Array:
 
 
 def train_step(state: TrainState, images, labels, key, *, mode: str, l2_coeff: float,
-               adv: AdvSettings, lr_schedule, steps_per_epoch: int):
-  """One optimiser step on a (global) batch: images (N, H, W, C) in [0, 1], labels (N,).
+               adv: AdvSettings, lr_schedule, steps_per_epoch: int,
+               augment: augment_lib.AugmentSettings = augment_lib.AugmentSettings()):
+  """One optimiser step on a (global) batch: images (N, H, W, C) in [0, 1], labels
+  (N,) (or (N, L) 0/1 for multi-label tasks).
 
   `key` is the run's training key; the step's own key comes from `step_key`.
+  The batch is augmented first (`augment`), so adversarial modes attack the
+  augmented images, as they train on them.
   Returns (new state, dict of scalar metrics): 'loss' (minimised, with L2),
   'cross_entropy' (of the images trained on; TRADES: of the clean ones),
   'accuracy' (clean, before the update), 'robust_accuracy' (adversarial modes:
@@ -103,6 +106,10 @@ def train_step(state: TrainState, images, labels, key, *, mode: str, l2_coeff: f
   would save) and 'learning_rate'.
   """
   key = step_key(key, state.step, steps_per_epoch)
+  if augment.enabled:
+    # A key of its own: switching augmentation leaves the attacks' keys as they were.
+    images = augment_lib.augment_batch(images, jax.random.fold_in(key, _AUGMENT_TAG),
+                                       augment.shift_frac, augment.hflip)
   metrics = {}
   if mode == 'standard':
     inputs = images
@@ -119,19 +126,19 @@ def train_step(state: TrainState, images, labels, key, *, mode: str, l2_coeff: f
       # Two passes, as in the reference code: running statistics see both batches.
       logits, batch_stats = forward(params, state.batch_stats, images)
       trained_logits, batch_stats = forward(params, batch_stats, inputs)
-      kl = jnp.mean(attacks.kl_to_clean(logits, trained_logits))
-      ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels).mean()
+      kl = jnp.mean(losses.kl_to_clean(logits, trained_logits, labels.ndim == 2))
+      ce = losses.cross_entropy(logits, labels).mean()
       data_loss, extra = ce + adv.trades_beta * kl, {'kl': kl}
     else:
       trained_logits, batch_stats = forward(params, state.batch_stats, inputs)
-      ce = optax.softmax_cross_entropy_with_integer_labels(trained_logits, labels).mean()
+      ce = losses.cross_entropy(trained_logits, labels).mean()
       data_loss, extra = ce, {}
     extra.update(cross_entropy=ce, trained_logits=trained_logits, batch_stats=batch_stats)
     return data_loss + l2_coeff * kernel_l2(params), extra
 
   (loss, extra), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
   new_state = state.apply_gradients(grads, extra.pop('batch_stats'))
-  train_accuracy = _accuracy(extra.pop('trained_logits'), labels)
+  train_accuracy = losses.accuracy(extra.pop('trained_logits'), labels)
   if mode == 'standard':
     metrics['accuracy'] = train_accuracy
   else:
@@ -142,7 +149,8 @@ def train_step(state: TrainState, images, labels, key, *, mode: str, l2_coeff: f
   return new_state, metrics
 
 
-def make_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_epoch: int):
+def make_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_epoch: int,
+                    augment: augment_lib.AugmentSettings = augment_lib.AugmentSettings()):
   """Jitted `train_step(state, images, labels, key)` over `mesh`, donating the old state.
 
   The state and key are replicated; images and labels are split along the
@@ -150,7 +158,8 @@ def make_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_epoch:
   """
   step = functools.partial(train_step, mode=mode, l2_coeff=train_config.l2_coeff,
                            adv=AdvSettings.from_config(train_config.adv),
-                           lr_schedule=lr_schedule, steps_per_epoch=steps_per_epoch)
+                           lr_schedule=lr_schedule, steps_per_epoch=steps_per_epoch,
+                           augment=augment)
   replicated, batch = parallel.replicated(mesh), parallel.batch_sharded(mesh)
   return jax.jit(step, in_shardings=(replicated, batch, batch, replicated),
                  out_shardings=(replicated, replicated), donate_argnums=0)

@@ -11,11 +11,10 @@ from typing import Optional
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from medadv_jax.attacks import linf
+from medadv_jax.attacks import linf, objectives
 from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.training import parallel
+from medadv_jax.training import losses, parallel
 
 
 def validation_attack(adv_config) -> linf.LinfAttack:
@@ -27,7 +26,8 @@ def validation_attack(adv_config) -> linf.LinfAttack:
 class Validator:
   """`validator(variables, images, labels, key) -> dict of means` over a split.
 
-  Keys: 'accuracy', 'loss' (clean cross-entropy, nats) and, with an attack,
+  Keys: 'accuracy' (multi-label: exact match), 'loss' (clean cross-entropy, nats,
+  `losses.cross_entropy`) and, with an attack,
   'robust_accuracy', 'robust_loss' (cross-entropy at the attack's output).
   BatchNorm uses running statistics, so examples are independent and the
   padding of the last batch changes nothing.
@@ -48,8 +48,8 @@ class Validator:
     logits_fn = lambda images: apply_fn(variables, images)
 
     def sums(logits):
-      ce = optax.softmax_cross_entropy_with_integer_labels(logits, y)
-      correct = (jnp.argmax(logits, -1) == y).astype(jnp.float32)
+      ce = losses.cross_entropy(logits, y)
+      correct = objectives.correct(logits, y).astype(jnp.float32)
       return jnp.sum(weight * correct), jnp.sum(weight * ce)
 
     out = dict(zip(('accuracy', 'loss'), sums(logits_fn(x))))
@@ -60,14 +60,14 @@ class Validator:
 
   def __call__(self, variables, images: np.ndarray, labels: np.ndarray,
                key: jax.Array) -> dict:
-    devices = self.mesh.size
-    size = min(self.batch_size, -(-labels.size // devices) * devices)
+    devices, n = self.mesh.size, labels.shape[0]
+    size = min(self.batch_size, -(-n // devices) * devices)
     totals = {}
-    for index, start in enumerate(range(0, labels.size, size)):
+    for index, start in enumerate(range(0, n, size)):
       x, y = images[start:start + size], labels[start:start + size]
       weight = np.zeros(size, np.float32)
-      weight[:y.size] = 1.0
-      pad = size - y.size
+      weight[:y.shape[0]] = 1.0
+      pad = size - y.shape[0]
       x = np.concatenate([x, np.repeat(x[:1], pad, 0)]) if pad else x
       y = np.concatenate([y, np.repeat(y[:1], pad, 0)]) if pad else y
       sums = parallel.to_host(self._sums(
@@ -75,4 +75,4 @@ class Validator:
           parallel.shard_batch(weight, self.mesh), jax.random.fold_in(key, index)))
       for name, value in sums.items():
         totals[name] = totals.get(name, 0.0) + float(value)
-    return {name: total / labels.size for name, total in totals.items()}
+    return {name: total / n for name, total in totals.items()}

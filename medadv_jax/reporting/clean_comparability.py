@@ -1,0 +1,126 @@
+"""Are the model sizes' clean accuracies comparable? The paper's claim is about
+models "of similar clean performance": where larger models are also more accurate
+on clean images, a size / robustness correlation mixes the two.
+
+Per training mode, the largest model (by parameter count) minus the smallest gets
+a 95 % bootstrap interval (`statistics.bootstrap_difference`, over seeds and the
+test images). Sizes count as comparable when that interval contains 0 and the
+spread of clean accuracy over all sizes (best minus worst mean) is at most
+SPREAD_TOLERANCE.
+"""
+
+import dataclasses
+
+from medadv_jax.reporting import grouping, statistics
+from medadv_jax.reporting.stats import wilson_interval
+
+SPREAD_TOLERANCE = 0.05
+
+
+@dataclasses.dataclass
+class CleanAccuracy:
+  """One model's clean test accuracy over seeds, as fractions of `n_test` images."""
+  mean: float
+  low: float  # 95 % Wilson interval with one seed, mean - std with several.
+  high: float
+  per_seed: list
+  n_test: int
+
+
+def clean_accuracy(rows, size, mode) -> CleanAccuracy:
+  """Clean test accuracy of one model size and training mode."""
+  per_seed = grouping.per_seed(rows, size, mode, 'clean_test_accuracy')
+  n_test = test_set_size(rows)
+  mean = sum(per_seed) / len(per_seed)
+  below, above = grouping.seed_error(mean, per_seed,
+                                     *wilson_interval(round(mean * n_test), n_test))
+  return CleanAccuracy(mean, mean - below, mean + above, per_seed, n_test)
+
+
+def test_set_size(rows) -> int:
+  """Images the clean test accuracy is measured on. Rows from before `clean_test_n`
+  was recorded fall back to the attacked subset's n, a lower bound (wider intervals)."""
+  r = rows[0]
+  return int(r.get('clean_test_n') or r['n'])
+
+
+@dataclasses.dataclass
+class Comparison:
+  """Clean accuracies of one training mode's sizes, smallest model first."""
+  mode: str
+  labels: list  # Size labels, by parameter count.
+  accuracies: list  # CleanAccuracy per size.
+  difference: tuple  # Largest minus smallest: (difference, 95 % low, high).
+  spread: float  # Best minus worst mean over all sizes.
+
+  @property
+  def comparable(self) -> bool:
+    _, low, high = self.difference
+    return low <= 0 <= high and self.spread <= SPREAD_TOLERANCE
+
+
+def compare(rows, mode) -> Comparison | None:
+  """The clean accuracies of `mode`'s sizes; None with fewer than two sizes."""
+  sizes = grouping.sizes_by_params([r for r in rows if r['train_mode'] == mode])
+  if len(sizes) < 2:
+    return None
+  accuracies = [clean_accuracy(rows, s, mode) for s in sizes]
+  difference = statistics.bootstrap_difference(
+      accuracies[-1].per_seed, accuracies[0].per_seed, accuracies[0].n_test)
+  means = [a.mean for a in accuracies]
+  return Comparison(mode, [grouping.size_label(grouping.first(rows, s)) for s in sizes],
+                    accuracies, difference, max(means) - min(means))
+
+
+def section_lines(rows, modes) -> list[str]:
+  """The report's 'Are clean accuracies comparable?' section."""
+  comparisons = [c for c in (compare(rows, m) for m in modes) if c is not None]
+  if not comparisons:
+    return ['Fewer than two model sizes: nothing to compare.']
+  n_test = test_set_size(rows)
+  source = (f'the {n_test} test images' if rows[0].get('clean_test_n')
+            else f'n = {n_test}, the attacked images (these results predate recording the '
+                 'test-set size, so the intervals are wider than the full test set would give)')
+  present = {label for c in comparisons for label in c.labels}
+  labels = [label for label in (grouping.size_label(grouping.first(rows, s))
+                                for s in grouping.sizes_by_params(rows)) if label in present]
+  lines = ['Clean test accuracy per size: with one seed, a 95 % Wilson interval on '
+           f'{source}; with several, mean ± std over seeds. "largest − '
+           'smallest" is the largest model (by parameter count) minus the smallest, with '
+           'a 95 % bootstrap interval. Sizes count as comparable when that interval '
+           f'contains 0 and the spread (best minus worst size) is at most '
+           f'{SPREAD_TOLERANCE:g}.', '',
+           '| train mode | ' + ' | '.join(labels)
+           + ' | largest − smallest | spread | comparable? |',
+           '|---|' + '---:|' * (len(labels) + 2) + '---|']
+  for c in comparisons:
+    by_label = dict(zip(c.labels, c.accuracies))
+    cells = [f'{by_label[l].mean:.3f} [{by_label[l].low:.2f}, {by_label[l].high:.2f}]'
+             if l in by_label else '-' for l in labels]
+    d, low, high = c.difference
+    lines.append(f'| {c.mode} | ' + ' | '.join(cells) + f' | {d:+.3f} [{low:+.2f}, '
+                 f'{high:+.2f}] | {c.spread:.3f} | {"yes" if c.comparable else "**no**"} |')
+  lines.append('')
+  lines += [f'- {_sentence(c)}' for c in comparisons]
+  return lines
+
+
+def _sentence(c: Comparison) -> str:
+  d, low, high = c.difference
+  small, large = c.accuracies[0].mean, c.accuracies[-1].mean
+  facts = (f'clean accuracy {small:.3f} ({c.labels[0]}) to {large:.3f} ({c.labels[-1]}), '
+           f'difference {d:+.3f} [{low:+.2f}, {high:+.2f}], spread {c.spread:.3f}')
+  if c.comparable:
+    return (f'**{c.mode}: comparable** ({facts}). Within what this test set resolves, '
+            'size is not confounded with clean accuracy, so a size / robustness '
+            'correlation for this mode can be read as an effect of size.')
+  reasons = []
+  if not low <= 0 <= high:
+    reasons.append('the interval of the difference excludes 0')
+  if c.spread > SPREAD_TOLERANCE:
+    reasons.append(f'the spread exceeds {SPREAD_TOLERANCE:g}')
+  return (f'**{c.mode}: not comparable** ({facts}; {" and ".join(reasons)}). An image '
+          'misclassified when clean counts as non-robust at every eps, so a size / '
+          'robustness correlation for this mode partly reflects clean accuracy, not '
+          'size alone; the minimal-eps distributions of clean-correct images '
+          '(min_eps_distributions.png, where drawn) remove that part.')

@@ -1,0 +1,30 @@
+"""Reads the cells' per_image.json (`robustness.per_image_min_eps`): each attacked
+image's smallest fooling radius per attack, and whether it was right when clean."""
+
+import json
+import pathlib
+
+from medadv_jax.reporting import grouping
+from medadv_jax.study import cells as cells_lib
+
+FILE_NAME = 'per_image.json'
+
+
+def load(workdir: pathlib.Path, rows) -> dict:
+  """{(size key, train mode, seed): per_image dict} for the cells of `rows` that have
+  a FILE_NAME in workdir/cells/<cell name>/; cells finished before the file
+  existed are left out (an empty dict if none has it)."""
+  out, seen = {}, set()
+  for r in rows:
+    key = (grouping.size_key(r), r['train_mode'], r['seed'])
+    if key in seen:
+      continue
+    seen.add(key)
+    depth = r.get('depth')
+    cell = cells_lib.Cell(r['dataset'], r['model'], float(r['width']),
+                          None if depth in (None, '') else int(depth), r['train_mode'],
+                          int(r['seed']))
+    path = pathlib.Path(workdir) / 'cells' / cell.name / FILE_NAME
+    if path.exists():
+      out[key] = json.loads(path.read_text())
+  return out
