@@ -127,7 +127,7 @@ def _box_rule(eqn, inputs):
       los = [v.lo if isinstance(v, _Box) else v for v in inputs]
       his = [v.hi if isinstance(v, _Box) else v for v in inputs]
       return _Box(bind(*los), bind(*his))
-    if name != 'concatenate' and len(inputs) == 1:
+    if len(inputs) == 1:
       (box,) = inputs
       return _Box(bind(box.lo), bind(box.hi))
   if name == 'sub':

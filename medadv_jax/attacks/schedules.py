@@ -113,21 +113,15 @@ def certified_at(apply_fn, variables, images, labels, indices: np.ndarray, radiu
                  max_images_per_program: int) -> Optional[np.ndarray]:
   """Whether interval bounds prove each example robust in the L-inf ball of `radius`,
   bool (M,); None when the model has an operation the bounds do not cover."""
-  out = np.zeros(indices.size, bool)
-  start = 0
+  def run(idx, start, size):
+    del start  # One radius for every example.
+    return _certified_jit(apply_fn, variables, eps_grid.padded(images[idx], size)[0],
+                          eps_grid.padded(labels[idx], size)[0], np.float32(radius))
   try:
-    while start < indices.size:  # Chunks as `correct_at`'s: few compiled shapes.
-      size = chunk_size(indices.size - start, max_images_per_program)
-      idx = indices[start:start + size]
-      x, valid = eps_grid.padded(images[idx], size)
-      y, _ = eps_grid.padded(labels[idx], size)
-      out[start:start + valid] = np.asarray(
-          _certified_jit(apply_fn, variables, x, y, np.float32(radius)))[:valid]
-      start += valid
+    return _over_chunks(indices, max_images_per_program, run)
   except interval_bounds.UnsupportedModel as error:
     logging.log_first_n(logging.INFO, 'interval bounds off for this model: %s', 1, error)
     return None
-  return out
 
 
 def _linf_box_scale(attack) -> Optional[float]:
@@ -155,18 +149,24 @@ def correct_at(attack, apply_fn, variables, images, labels, indices: np.ndarray,
   Returns:
     bool (M,).
   """
+  def run(idx, start, size):
+    pad = lambda array: eps_grid.padded(array, size)[0]
+    return _correct_at_jit(attack, apply_fn, variables, pad(images[idx]), pad(labels[idx]),
+                           pad(radii[start:start + idx.size].astype(np.float32)), key,
+                           pad(idx.astype(np.int32)))
+  return _over_chunks(indices, max_images_per_program, run)
+
+
+def _over_chunks(indices: np.ndarray, cap: int, run) -> np.ndarray:
+  """bool (M,): `run(idx, start, size)` over consecutive chunks `idx` of `indices`,
+  each padded by `run` to `size` (see `chunk_size`: few compiled shapes)."""
   out = np.zeros(indices.size, bool)
   start = 0
   while start < indices.size:
-    size = chunk_size(indices.size - start, max_images_per_program)
+    size = chunk_size(indices.size - start, cap)
     idx = indices[start:start + size]
-    x, valid = eps_grid.padded(images[idx], size)
-    y, _ = eps_grid.padded(labels[idx], size)
-    r, _ = eps_grid.padded(radii[start:start + idx.size].astype(np.float32), size)
-    ids, _ = eps_grid.padded(idx.astype(np.int32), size)
-    out[start:start + valid] = np.asarray(
-        _correct_at_jit(attack, apply_fn, variables, x, y, r, key, ids))[:valid]
-    start += valid
+    out[start:start + idx.size] = np.asarray(run(idx, start, size))[:idx.size]
+    start += idx.size
   return out
 
 
