@@ -51,7 +51,10 @@ def test_bounds_of_an_affine_model_are_the_exact_extremes_over_the_clipped_box()
 def test_every_point_of_the_ball_lands_inside_the_bounds(name, shape):
   model = model_registry.get_model(name, num_classes=3, width=0.25)
   x = _images(2, shape)
-  variables = model.init(jax.random.key(1), x, train=False)
+  # Compiled at XLA's lowest optimisation level: run eagerly (or fully optimised)
+  # the initialisers take seconds per model to compile on a CPU.
+  variables = jax.jit(lambda k: model.init(k, x, train=False)).lower(
+      jax.random.key(1)).compile({'xla_backend_optimization_level': 0})(jax.random.key(1))
   # Random weights everywhere (some families zero-initialise their last layers) and
   # non-trivial running statistics, so eval-mode BatchNorm is a real affine map.
   leaves, tree = jax.tree_util.tree_flatten(variables['params'])
@@ -63,13 +66,16 @@ def test_every_point_of_the_ball_lands_inside_the_bounds(name, shape):
         lambda a: a + 0.3, variables['batch_stats']))
   apply_fn = lambda z: EvalApply(model)(variables, z)
   eps = 0.02
-  lo, hi = interval_bounds.logit_bounds(apply_fn, x, eps)
+  lo, hi = jax.jit(lambda z: interval_bounds.logit_bounds(apply_fn, z, eps))(x)
   rng = np.random.default_rng(2)
-  for _ in range(20):
-    # Random points and random corners of the (clipped) ball.
-    delta = rng.choice([-eps, eps], size=x.shape) * rng.uniform(0.5, 1, size=x.shape)
-    logits = apply_fn(jnp.clip(x + delta, 0, 1))
-    assert np.all(logits >= lo - 1e-4) and np.all(logits <= hi + 1e-4)
+  draws = 20
+  # Random points and random corners of the (clipped) ball, all in one batch:
+  # eval-mode models treat each example on its own.
+  delta = rng.choice([-eps, eps], size=(draws,) + x.shape) * rng.uniform(
+      0.5, 1, size=(draws,) + x.shape)
+  points = jnp.clip(x[None] + delta, 0, 1).reshape((-1,) + x.shape[1:])
+  logits = np.asarray(jax.jit(apply_fn)(points)).reshape((draws,) + lo.shape)
+  assert np.all(logits >= lo - 1e-4) and np.all(logits <= hi + 1e-4)
   assert np.all(hi - lo > 0)
 
 
