@@ -17,6 +17,7 @@ faster way ever reports a higher accuracy than the loop. "cold" is the first
 call after `jax.clear_caches()` (compilation included), "warm" the second.
 """
 
+import contextlib
 import pathlib
 import sys
 
@@ -67,20 +68,46 @@ def build_model(name: str, num_classes: int, width: float):
   return models_registry.get_model(name, num_classes=num_classes, width=width)
 
 
+@contextlib.contextmanager
+def counting_work():
+  """Counts the examples the schedules attack (`correct_at`) and try to certify
+  (`certified_at`), and the seconds certifying takes, while the block runs."""
+  counts = {'attacked_examples': 0, 'certify_tried_examples': 0, 'certify_s': 0.0}
+  attack, certify = schedules.correct_at, schedules.certified_at
+
+  def counted_attack(*args):
+    counts['attacked_examples'] += len(args[5])
+    return attack(*args)
+
+  def timed_certify(*args):
+    counts['certify_tried_examples'] += len(args[4])
+    proven, seconds = common.timed(lambda: certify(*args))
+    counts['certify_s'] += seconds
+    return proven
+
+  schedules.correct_at, schedules.certified_at = counted_attack, timed_certify
+  try:
+    yield counts
+  finally:
+    schedules.correct_at, schedules.certified_at = attack, certify
+
+
 def run_schedule(schedule, spec, apply_fn, variables, images, labels, eps, key,
                  batch) -> dict:
-  """Cold and warm wall time of one way, and its verdicts cumulated over radii."""
+  """Cold and warm wall time of one way, its verdicts cumulated over radii, and
+  the work of its cold call (examples attacked, certifying tried and its time)."""
   run = lambda: schedules.evaluate(schedule, spec, apply_fn, variables, images, labels,
                                    eps, key, batch)
   jax.clear_caches()  # Each way's cold time pays its own compilations.
-  verdicts, cold = common.timed(run)
+  with counting_work() as work:
+    verdicts, cold = common.timed(run)
   # --nowarm halves the run time of a full-size curve: the "warm" figure is then
   # the cold call's, compilation (seconds per way) included.
   warm = common.timed(run)[1] if _WARM.value else cold
   # 'cascade' verdicts are already the worst case up to eps; cumulating them is a no-op.
   worst = eps_grid.worst_case_so_far(np.asarray(verdicts))
   return {'cold_s': cold, 'warm_s': warm, 'verdicts': verdicts, 'worst': worst,
-          'accuracy': worst.mean(axis=1).tolist()}
+          'accuracy': worst.mean(axis=1).tolist(), **work}
 
 
 def compare_to_baseline(runs: dict, baseline: str) -> None:
@@ -133,7 +160,7 @@ def print_curve(result: dict, machine: dict) -> None:
   reference = (f'{TORCHATTACKS_REFERENCE_S:.0f}/warm' if
                result['comparable_to_torchattacks_reference'] else None)
   headers = ['way', 'cold s', 'warm s', f'warm vs {base}', 'differing verdicts',
-             f'higher acc than {base}?']
+             f'higher acc than {base}?', 'examples attacked', 'certify s (tried)']
   if reference:
     headers.append(f'torchattacks {reference}')
   rows = []
@@ -141,7 +168,10 @@ def print_curve(result: dict, machine: dict) -> None:
     row = [name, f'{r["cold_s"]:.1f}', f'{r["warm_s"]:.1f}',
            f'{r["speedup_vs_baseline"]:.2f}x', r['differing_verdicts'],
            f'yes (+{r["max_accuracy_above_baseline"]:.4f})'
-           if r['ever_higher_than_baseline'] else 'no']
+           if r['ever_higher_than_baseline'] else 'no',
+           # 'vmap' attacks inside eps_grid, not through correct_at.
+           r['attacked_examples'] if r['attacked_examples'] else '-',
+           f'{r["certify_s"]:.1f} ({r["certify_tried_examples"]})']
     if reference:
       row.append(f'{r["torchattacks_s_over_warm_s"]:.2f}x')
     rows.append(row)

@@ -108,7 +108,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.attack = ml_collections.ConfigDict()
   # Any of 'fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr' (margin loss on binary
   # tasks), 'square' (gradient-free); each is run for every target below, and
-  # the report adds their per-image worst case ('ensemble').
+  # the report adds their per-image worst case ('ensemble'). At least one must
+  # be L-inf (all but pgd_l2): the report's tables and verdicts are L-inf.
   config.attack.names = ('fgsm', 'pgd')
   config.attack.targets = ('least_likely', 'untargeted')
   config.attack.eps_255 = PAPER_EPS_255

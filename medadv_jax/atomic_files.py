@@ -25,3 +25,12 @@ def atomic_path(path: pathlib.Path):
 def write_text(path: pathlib.Path, text: str) -> None:
   with atomic_path(path) as tmp:
     tmp.write_text(text)
+
+
+def save_figure(fig, path: pathlib.Path, dpi: int = 110) -> None:
+  """Writes a matplotlib figure as PNG, atomically, and closes it (figures
+  left open accumulate over a long study)."""
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  with atomic_path(path) as tmp:
+    fig.savefig(tmp, dpi=dpi, format='png')
+  plt.close(fig)

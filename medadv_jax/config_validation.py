@@ -139,15 +139,21 @@ def _validate_attack(attack) -> None:
   for name in _non_empty_sequence('attack.names', attack.names):
     if name not in attack_registry.ATTACK_NAMES:
       raise ConfigError('attack.names', name, ', '.join(attack_registry.ATTACK_NAMES))
+  linf = [n for n in attack_registry.ATTACK_NAMES if attack_registry.AttackSpec(n).norm == 'linf']
+  if not any(name in linf for name in attack.names):
+    # The report's tables, figures and verdicts are about L-inf robustness.
+    raise ConfigError('attack.names', tuple(attack.names),
+                      f'at least one L-inf attack ({", ".join(linf)})')
   for target in _non_empty_sequence('attack.targets', attack.targets):
     if target not in objectives.TARGET_MODES:
       raise ConfigError('attack.targets', target, ', '.join(objectives.TARGET_MODES))
   grid = _non_empty_sequence('attack.eps_255', attack.eps_255)
   if not all(_is_number(e) and 0 <= e <= 255 for e in grid):
     raise ConfigError('attack.eps_255', tuple(grid), 'numbers in [0, 255] (units of 1/255)')
-  if list(grid) != sorted(set(grid)) or grid[0] != 0:
+  if list(grid) != sorted(set(grid)) or grid[0] != 0 or len(grid) < 2:
     raise ConfigError('attack.eps_255', tuple(grid),
-                      'strictly ascending values starting at 0 (clean accuracy)')
+                      'strictly ascending values starting at 0 (clean accuracy), '
+                      'with at least one radius above 0')
   for field in ('pgd_steps', 'restarts', 'apgd_steps', 'square_queries',
                 'max_images_per_program'):
     _int_at_least(f'attack.{field}', attack[field], 1)

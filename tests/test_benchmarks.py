@@ -111,6 +111,9 @@ def test_robustness_curve_ways_agree(tmp_path):
       assert positive(run[key]), key
     # Not the reference's settings: no ratio to its time.
     assert run['torchattacks_s_over_warm_s'] is None
+  # The cascade attacks only survivors; vmap attacks inside one program, uncounted.
+  assert runs['loop']['attacked_examples'] >= runs['cascade']['attacked_examples'] > 0
+  assert runs['vmap']['attacked_examples'] == 0
   assert not model['comparable_to_torchattacks_reference']
   assert out['external_reference']['seconds'] == 171.0
   assert 'differing verdicts' in stdout

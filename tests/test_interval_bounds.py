@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import bounds_helpers
 from medadv_jax.attacks import interval_bounds, registry as attack_registry, schedules
 from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.models import registry as model_registry
 
 
 class _Linear(nn.Module):
@@ -49,22 +49,8 @@ def test_bounds_of_an_affine_model_are_the_exact_extremes_over_the_clipped_box()
                                          ('resnet8', (16, 16, 3)),
                                          ('resnet18', (32, 32, 3))])
 def test_every_point_of_the_ball_lands_inside_the_bounds(name, shape):
-  model = model_registry.get_model(name, num_classes=3, width=0.25)
+  apply_fn = bounds_helpers.perturbed_model(name, shape)
   x = _images(2, shape)
-  # Compiled at XLA's lowest optimisation level: run eagerly (or fully optimised)
-  # the initialisers take seconds per model to compile on a CPU.
-  variables = jax.jit(lambda k: model.init(k, x, train=False)).lower(
-      jax.random.key(1)).compile({'xla_backend_optimization_level': 0})(jax.random.key(1))
-  # Random weights everywhere (some families zero-initialise their last layers) and
-  # non-trivial running statistics, so eval-mode BatchNorm is a real affine map.
-  leaves, tree = jax.tree_util.tree_flatten(variables['params'])
-  noise = np.random.default_rng(3)
-  variables = dict(variables, params=jax.tree_util.tree_unflatten(tree, [
-      a + 0.1 * noise.standard_normal(a.shape).astype(np.float32) for a in leaves]))
-  if 'batch_stats' in variables:
-    variables = dict(variables, batch_stats=jax.tree_util.tree_map(
-        lambda a: a + 0.3, variables['batch_stats']))
-  apply_fn = lambda z: EvalApply(model)(variables, z)
   eps = 0.02
   lo, hi = jax.jit(lambda z: interval_bounds.logit_bounds(apply_fn, z, eps))(x)
   rng = np.random.default_rng(2)

@@ -2,7 +2,9 @@
 
 import itertools
 
-from medadv_jax.reporting import figures, grouping, report, results_table
+import pytest
+
+from medadv_jax.reporting import figures, grouping, report, results_table, statistics, verdict
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -221,7 +223,26 @@ def test_small_difference_beyond_the_tolerance_is_not_comparable_even_if_noisy()
                                           clean={0: 0.86, 1: 0.9, 2: 0.92}, n=100))
   section = _section(text, 'Are clean accuracies comparable?')
   assert 'the spread exceeds 0.05' in section
-  assert 'the interval of the difference excludes 0' not in section
+  assert 'reaches beyond ±0.05' in section
+
+
+def test_equal_clean_accuracies_on_too_few_images_are_not_shown_comparable():
+  # Equal accuracies, but on 40 images the interval of the difference is wider
+  # than +-0.05: equivalence is not shown, however close the means are.
+  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                                          n=40))
+  section = _section(text, 'Are clean accuracies comparable?')
+  assert '**standard: not comparable**' in section and 'reaches beyond ±0.05' in section
+  assert 'the spread exceeds' not in section
+
+
+def test_a_verdict_needs_more_than_half_of_the_radii_and_none_against_it():
+  a, d, i = verdict.AGREES, verdict.DISAGREES, verdict.INCONCLUSIVE
+  assert verdict.overall({1: a, 2: a, 4: i}) == a
+  assert verdict.overall({1: a, 2: i, 4: i}) == i  # One radius of three.
+  assert verdict.overall({1: d, 2: d, 4: i, 8: i}) == i  # Half is not more than half.
+  assert verdict.overall({1: d, 2: d, 4: d, 8: a}) == i  # Both sides reached.
+  assert verdict.overall({1: d, 2: d, 4: d, 8: i}) == d
 
 
 def test_standard_spearman_of_minus_one_with_tight_intervals_agrees_with_the_paper():
@@ -272,3 +293,17 @@ def test_report_sections_come_in_reading_order_and_list_files():
                     'What adversarial training buys (PGD-trained minus standard)',
                     'Agreement with the paper', 'Sanity checks', 'Files']
   assert text.rstrip().endswith('- `summary.csv`: means over seeds')
+
+
+def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
+  row = dict(model='cnn', depth=None, width=1.0, train_mode='standard', eps_255=2.0,
+             attack='ensemble', norm='linf', n=200)
+  one = [dict(row, seed=0, accuracy=0.6, ci_low=0.53, ci_high=0.67)]
+  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(one).values()
+  assert (accuracy, low, high, per_seed) == (0.6, 0.53, 0.67, [0.6])  # Wilson, as given.
+  two = one + [dict(row, seed=1, accuracy=0.8, ci_low=0.74, ci_high=0.85)]
+  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(two).values()
+  assert accuracy == pytest.approx(0.7) and per_seed == [0.6, 0.8]
+  # Not the average of the seeds' Wilson bounds (0.635, 0.76): the seed spread counts.
+  assert (low, high) == statistics.bootstrap_mean([0.6, 0.8], 200)[1:]
+  assert low < 0.62 and high > 0.78

@@ -68,3 +68,15 @@ def test_mostly_tied_resamples_give_no_interval_rather_than_a_false_one():
                                                  n=200)
   assert rho == pytest.approx(-0.258, abs=1e-3)
   assert np.isnan(low) and np.isnan(high)
+
+
+def test_mean_interval_over_seeds_and_images():
+  # Two seeds at 0.6 and 0.8 on 200 images: the seed spread dominates, so the
+  # interval is far wider than either seed's own binomial noise (about +-0.07)
+  # and its ends sit near the two seeds' values.
+  mean, low, high = statistics.bootstrap_mean([0.6, 0.8], 200)
+  assert mean == pytest.approx(0.7)
+  assert 0.52 < low < 0.62 and 0.78 < high < 0.88
+  # One seed: only the images are resampled, about the Wilson width.
+  _, low, high = statistics.bootstrap_mean([0.7], 200)
+  assert high - low == pytest.approx(2 * 1.96 * (0.7 * 0.3 / 200) ** 0.5, rel=0.15)

@@ -15,11 +15,12 @@ def test_kl_to_clean_matches_the_closed_form():
   np.testing.assert_allclose(losses.kl_to_clean(other, other), [0.0], atol=1e-7)
 
 
-def test_multi_label_kl_sums_the_bernoulli_kls_of_the_labels():
-  # Label 1: p = 1/2 vs q = 3/4; label 2: p = q = 1/4 (contributes 0).
+def test_multi_label_kl_averages_the_bernoulli_kls_of_the_labels():
+  # Label 1: p = 1/2 vs q = 3/4; label 2: p = q = 1/4 (contributes 0). Averaged
+  # over the 2 labels, like the multi-label cross-entropy.
   clean = jnp.array([[0.0, -jnp.log(3.0)]])
   other = jnp.array([[jnp.log(3.0), -jnp.log(3.0)]])
-  expected = 0.5 * np.log(0.5 / 0.75) + 0.5 * np.log(0.5 / 0.25)
+  expected = (0.5 * np.log(0.5 / 0.75) + 0.5 * np.log(0.5 / 0.25)) / 2
   np.testing.assert_allclose(losses.kl_to_clean(clean, other, multi_label=True),
                              [expected], rtol=1e-6)
 

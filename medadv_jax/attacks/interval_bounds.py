@@ -28,7 +28,7 @@ class UnsupportedModel(Exception):
   """The model uses an operation the interval rules do not cover."""
 
 
-class _Box:
+class Box:
   """An interval [lo, hi] holding every value the activation can take."""
 
   def __init__(self, lo, hi):
@@ -50,11 +50,9 @@ def logit_bounds(logits_fn, x: jnp.ndarray, eps) -> tuple[jnp.ndarray, jnp.ndarr
   `eps` is a scalar or (N,). Raises UnsupportedModel (at trace time) for
   operations without an interval rule.
   """
-  eps = jnp.reshape(jnp.asarray(eps, x.dtype), (-1,) + (1,) * (x.ndim - 1))
   closed = jax.make_jaxpr(logits_fn)(x)
-  box = _Box(jnp.clip(x - eps, 0.0, 1.0), jnp.clip(x + eps, 0.0, 1.0))
-  (out,) = _interpret(closed.jaxpr, closed.consts, [box])
-  if not isinstance(out, _Box):
+  (out,) = propagate(closed.jaxpr, closed.consts, [input_box(x, eps)])
+  if not isinstance(out, Box):
     return out, out
   return out.lo, out.hi
 
@@ -67,13 +65,23 @@ def certified(logits_fn, x: jnp.ndarray, y: jnp.ndarray, eps) -> jnp.ndarray:
   side of 0. Never True for an image misclassified at its centre.
   """
   lo, hi = logit_bounds(logits_fn, x, eps)
-  slack = _RELATIVE_SLACK * jnp.maximum(jnp.max(jnp.abs(lo), -1), jnp.max(jnp.abs(hi), -1))
+  return certified_from_bounds(lo, hi, y)
+
+
+def certified_from_bounds(lo: jnp.ndarray, hi: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
+  """`certified` from logit bounds lo, hi (N, K)."""
+  slack = rounding_slack(lo, hi)
   if y.ndim == 2:
     worst = jnp.where(y > 0, lo, -hi)  # Signed logit, smallest over the box.
     return jnp.all(worst > slack[:, None], axis=-1)
   true_lo = jnp.take_along_axis(lo, y[:, None], axis=-1)[:, 0]
   others_hi = jnp.max(jnp.where(jnp.arange(hi.shape[-1]) == y[:, None], -jnp.inf, hi), -1)
   return true_lo - others_hi > slack
+
+
+def rounding_slack(lo: jnp.ndarray, hi: jnp.ndarray) -> jnp.ndarray:
+  """(N,) smallest margin trusted as positive, given logit bounds lo, hi (N, K)."""
+  return _RELATIVE_SLACK * jnp.maximum(jnp.max(jnp.abs(lo), -1), jnp.max(jnp.abs(hi), -1))
 
 
 # Shape and layout changes, applied to both ends of the interval.
@@ -86,11 +94,22 @@ _MONOTONE = {'max', 'min', 'reduce_max', 'reduce_min', 'reduce_window_max', 'exp
              'log1p', 'expm1', 'erf', 'reduce_window_sum'}
 # Bilinear: linear in the interval operand when the other is a constant.
 _BILINEAR = {'conv_general_dilated', 'dot_general', 'mul'}
-_CALLS = {'pjit', 'jit', 'closed_call', 'core_call', 'custom_jvp_call', 'custom_vjp_call',
-          'custom_vjp_call_jaxpr', 'remat', 'checkpoint'}
+CALLS = {'pjit', 'jit', 'closed_call', 'core_call', 'custom_jvp_call', 'custom_vjp_call',
+         'custom_vjp_call_jaxpr', 'remat', 'checkpoint'}
 
 
-def _interpret(jaxpr, consts, args):
+def input_box(x: jnp.ndarray, eps) -> Box:
+  """The L-inf ball of radius `eps` (scalar or (N,)) around each image of x,
+  intersected with [0, 1]."""
+  eps = jnp.reshape(jnp.asarray(eps, x.dtype), (-1,) + (1,) * (x.ndim - 1))
+  return Box(jnp.clip(x - eps, 0.0, 1.0), jnp.clip(x + eps, 0.0, 1.0))
+
+
+def propagate(jaxpr, consts, args, trace=None):
+  """Runs `jaxpr` on `args`, some of them Boxes: the outputs, Boxes where they
+  depend on one. With a dict `trace`, records every variable's value or Box in
+  trace['env'] and each call's own trace under its equation's index (what
+  `linear_bounds` walks back through)."""
   env = {}
 
   def read(var):
@@ -100,63 +119,74 @@ def _interpret(jaxpr, consts, args):
     env[var] = value
   for var, value in zip(jaxpr.invars, args):
     env[var] = value
-  for eqn in jaxpr.eqns:
+  for index, eqn in enumerate(jaxpr.eqns):
     inputs = [read(v) for v in eqn.invars]
-    if not any(isinstance(v, _Box) for v in inputs):
+    if not any(isinstance(v, Box) for v in inputs):
       outputs = eqn.primitive.bind(*inputs, **eqn.params)
+    elif eqn.primitive.name in CALLS:
+      inner = inner_program(eqn)
+      inner_trace = None if trace is None else {}
+      outputs = propagate(inner.jaxpr, inner.consts, inputs, inner_trace)
+      if trace is not None:
+        trace[index] = inner_trace
     else:
       outputs = _box_rule(eqn, inputs)
     if not eqn.primitive.multiple_results:
       outputs = [outputs]
     for var, value in zip(eqn.outvars, outputs):
       env[var] = value
+  if trace is not None:
+    trace['env'] = env
   return [read(v) for v in jaxpr.outvars]
+
+
+def inner_program(eqn) -> core.ClosedJaxpr:
+  """The program a call equation (jit, custom_jvp_call, ...) runs."""
+  params = eqn.params
+  inner = params.get('jaxpr') or params.get('call_jaxpr') or params.get('fun_jaxpr')
+  if inner is None:
+    raise UnsupportedModel(f'no inner program in {eqn.primitive.name}')
+  return inner if hasattr(inner, 'consts') else core.ClosedJaxpr(inner, ())
 
 
 def _box_rule(eqn, inputs):
   name, params = eqn.primitive.name, eqn.params
-  if name in _CALLS:
-    inner = params.get('jaxpr') or params.get('call_jaxpr') or params.get('fun_jaxpr')
-    if inner is None:
-      raise UnsupportedModel(f'no inner program in {name}')
-    closed = inner if hasattr(inner, 'consts') else core.ClosedJaxpr(inner, ())
-    return _interpret(closed.jaxpr, closed.consts, inputs)
   bind = lambda *args: eqn.primitive.bind(*args, **params)
   if name in _STRUCTURAL or name in _MONOTONE:
     if name == 'concatenate' or name in ('add', 'max', 'min'):
-      los = [v.lo if isinstance(v, _Box) else v for v in inputs]
-      his = [v.hi if isinstance(v, _Box) else v for v in inputs]
-      return _Box(bind(*los), bind(*his))
+      los = [v.lo if isinstance(v, Box) else v for v in inputs]
+      his = [v.hi if isinstance(v, Box) else v for v in inputs]
+      return Box(bind(*los), bind(*his))
     if len(inputs) == 1:
       (box,) = inputs
-      return _Box(bind(box.lo), bind(box.hi))
+      return Box(bind(box.lo), bind(box.hi))
   if name == 'sub':
     a, b = inputs
-    a_lo, a_hi = (a.lo, a.hi) if isinstance(a, _Box) else (a, a)
-    b_lo, b_hi = (b.lo, b.hi) if isinstance(b, _Box) else (b, b)
-    return _Box(a_lo - b_hi, a_hi - b_lo)
+    a_lo, a_hi = (a.lo, a.hi) if isinstance(a, Box) else (a, a)
+    b_lo, b_hi = (b.lo, b.hi) if isinstance(b, Box) else (b, b)
+    return Box(a_lo - b_hi, a_hi - b_lo)
   if name == 'neg':
     (box,) = inputs
-    return _Box(-box.hi, -box.lo)
-  if name == 'div' and not isinstance(inputs[1], _Box):
+    return Box(-box.hi, -box.lo)
+  if name == 'div' and not isinstance(inputs[1], Box):
     box, d = inputs
     lo, hi = box.lo / d, box.hi / d
-    return _Box(jnp.minimum(lo, hi), jnp.maximum(lo, hi))
+    return Box(jnp.minimum(lo, hi), jnp.maximum(lo, hi))
   if name in _BILINEAR:
-    boxes = [isinstance(v, _Box) for v in inputs]
+    boxes = [isinstance(v, Box) for v in inputs]
     if sum(boxes) != 1:
       raise UnsupportedModel(f'{name} of two bounded operands')
     # Centre-radius form: W c +- |W| r is the tightest box of an affine image.
-    centre_args = [v.centre if isinstance(v, _Box) else v for v in inputs]
-    radius_args = [v.radius if isinstance(v, _Box) else jnp.abs(v) for v in inputs]
+    centre_args = [v.centre if isinstance(v, Box) else v for v in inputs]
+    radius_args = [v.radius if isinstance(v, Box) else jnp.abs(v) for v in inputs]
     centre, radius = bind(*centre_args), bind(*radius_args)
-    return _Box(centre - radius, centre + radius)
-  if name == 'select_n' and not isinstance(inputs[0], _Box):
+    return Box(centre - radius, centre + radius)
+  if name == 'select_n' and not isinstance(inputs[0], Box):
     which, *cases = inputs
-    los = [c.lo if isinstance(c, _Box) else c for c in cases]
-    his = [c.hi if isinstance(c, _Box) else c for c in cases]
-    return _Box(lax.select_n(which, *los), lax.select_n(which, *his))
-  if name == 'pad' and not isinstance(inputs[1], _Box):
+    los = [c.lo if isinstance(c, Box) else c for c in cases]
+    his = [c.hi if isinstance(c, Box) else c for c in cases]
+    return Box(lax.select_n(which, *los), lax.select_n(which, *his))
+  if name == 'pad' and not isinstance(inputs[1], Box):
     box, value = inputs
-    return _Box(bind(box.lo, value), bind(box.hi, value))
+    return Box(bind(box.lo, value), bind(box.hi, value))
   raise UnsupportedModel(f'no interval rule for {name}')

@@ -1,10 +1,11 @@
 """A few attacked test images of one trained model, for the gallery and saliency figures.
 
 `compute_examples` picks a small, model-independent set of attack-subset images
-(so cells of the same seed show the same images), runs the study's own
-untargeted PGD on them at a few radii with the study's keys (so each
-adversarial image is the one the study's PGD run produced for that image and
-radius), and takes a gradient saliency map of each clean image. Everything
+(so cells of the same seed show the same images), runs the study's untargeted
+PGD settings on them at a few radii with the study's per-image keys (the attack
+the study runs at that radius, even where the study's own config has no
+untargeted PGD, or its cascade stopped attacking an image already fooled at a
+smaller radius), and takes a gradient saliency map of each clean image. Everything
 comes back as numpy arrays; `save_examples` / `load_examples` keep them in one
 compressed npz per cell.
 """

@@ -36,9 +36,12 @@ def max_pool_2x2(x):
 
   Written as a reshape and a max over the window axes because XLA's CPU
   gradient of reduce_window (the backward pass every attack step takes) is
-  ~6x slower than this form's. Values are identical; gradients differ only
-  where a window holds tied maxima (this form shares the gradient among them),
-  which after a ReLU happens only at 0, where the ReLU passes no gradient.
+  ~6x slower than this form's. Values are identical; gradients differ where a
+  window holds tied maxima: this form shares the gradient among them, nn.max_pool
+  gives it to one. Ties happen at 0 after a ReLU (no gradient passes there) but
+  also at positive values, e.g. a convolution over a constant region such as an
+  X-ray's black border; so weights trained with either pool are not
+  bit-for-bit the same, though the function each computes is.
   """
   n, height, width, channels = x.shape
   x = x[:, :height // 2 * 2, :width // 2 * 2]

@@ -31,9 +31,8 @@ def representative_cells(rows) -> list[str]:
   sizes = {}  # (mode, size key) -> (params, cell name); one entry per cell.
   for row in rows:
     if row['dataset'] == dataset and row['seed'] == seed:
-      cell = cells_lib.Cell(row['dataset'], row['model'], float(row['width']), row['depth'],
-                            row['train_mode'], int(row['seed']))
-      sizes[(row['train_mode'], grouping.size_key(row))] = (row['params'], cell.name)
+      sizes[(row['train_mode'], grouping.size_key(row))] = (
+          row['params'], cells_lib.Cell.from_row(row).name)
   names = []
   for mode in grouping.ordered_modes(mode for mode, _ in sizes):
     by_params = sorted(v for (m, _), v in sizes.items() if m == mode)
@@ -59,10 +58,7 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
   written = []
   for figure_fn, file_name in ((gallery_figure, GALLERY_FILE),
                                (saliency_figure, SALIENCY_FILE)):
-    fig = figure_fn(found)
-    with atomic_files.atomic_path(workdir / file_name) as tmp:
-      fig.savefig(tmp, dpi=100, format='png')
-    plt.close(fig)
+    atomic_files.save_figure(figure_fn(found), workdir / file_name, dpi=100)
     written.append(workdir / file_name)
   return written
 

@@ -42,6 +42,4 @@ def plot_robustness_curves(rows, path: pathlib.Path) -> None:
   fig.suptitle('Accuracy under attack vs eps (bands: 95% Wilson interval, or +-std over seeds)',
                fontsize=11)
   fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # Room for the title.
-  with atomic_files.atomic_path(path) as tmp:
-    fig.savefig(tmp, dpi=110, format='png')
-  plt.close(fig)
+  atomic_files.save_figure(fig, path)

@@ -4,6 +4,8 @@ import collections
 
 import numpy as np
 
+from medadv_jax.reporting import statistics
+
 
 def size_label(row) -> str:
   """Human name of a model size, e.g. 'cnn w=0.5' or 'resnet d=20 w=1'."""
@@ -122,7 +124,9 @@ def per_seed(rows, size, mode, column) -> list[float]:
 def worst_attack_accuracy(rows):
   """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
   L-inf ensemble (the per-image worst case) where the rows have one, else of the
-  lowest-accuracy attack; accuracy and interval are averaged over seeds."""
+  lowest-accuracy attack. The accuracy is the mean over seeds; the interval is the
+  95 % Wilson interval on the n images with one seed, else a 95 % bootstrap
+  interval of the seed mean over seeds and images (`statistics.bootstrap_mean`)."""
   by_cell = collections.defaultdict(list)
   for r in rows:
     if is_linf(r):
@@ -132,10 +136,17 @@ def worst_attack_accuracy(rows):
     ensemble = [r for r in candidates if is_ensemble(r)]
     lowest = min(ensemble or candidates, key=lambda r: r['accuracy'])
     seeds[(size, mode, eps)].append(
-        (lowest['accuracy'], lowest['ci_low'], lowest['ci_high']))
-  # The per-seed accuracies ride along for the bootstrap statistics.
-  return {key: (*np.mean(values, axis=0), [v[0] for v in values])
-          for key, values in seeds.items()}
+        (lowest['accuracy'], lowest['ci_low'], lowest['ci_high'], lowest['n']))
+  out = {}
+  for key, values in seeds.items():
+    accuracies = [v[0] for v in values]
+    if len(values) == 1:
+      interval = values[0][:3]
+    else:  # Averaging per-seed Wilson bounds would be no interval of the mean.
+      interval = statistics.bootstrap_mean(accuracies, int(values[0][3]))
+    # The per-seed accuracies ride along for the bootstrap statistics.
+    out[key] = (*interval, accuracies)
+  return out
 
 
 def seed_error(mean: float, per_seed_values, low: float, high: float) -> tuple[float, float]:

@@ -3,9 +3,10 @@
 For every image a model classifies correctly when clean, the smallest grid radius
 at which the L-inf ensemble (every attack, per image) fools it, from the cells'
 per_image.json; drawn as an ECDF per size, one panel per training mode, pooled
-over seeds. Restricting to clean-correct images takes clean accuracy out of the
-comparison between sizes. Images no radius of the grid fools sit in a band beyond
-the grid's end.
+over seeds. Each curve is conditional on its own model's clean-correct images:
+a more accurate size also counts the harder, borderline images the others get
+wrong, so the curves separate size from clean accuracy only in part. Images no
+radius of the grid fools sit in a band beyond the grid's end.
 """
 
 import pathlib
@@ -81,9 +82,7 @@ def plot_min_eps_distributions(rows, per_image: dict,
   axes[0][0].set_ylabel('fraction of clean-correct images\nfooled at radius <= eps')
   fig.suptitle('Per-image minimal fooling radius, L-inf ensemble (ECDF over clean-correct '
                'attacked images, pooled over seeds)', fontsize=10)
-  with atomic_files.atomic_path(path) as tmp:
-    fig.savefig(tmp, dpi=110, format='png')
-  plt.close(fig)
+  atomic_files.save_figure(fig, path)
   return fig
 
 

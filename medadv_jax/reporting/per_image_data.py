@@ -20,11 +20,7 @@ def load(workdir: pathlib.Path, rows) -> dict:
     if key in seen:
       continue
     seen.add(key)
-    depth = r.get('depth')
-    cell = cells_lib.Cell(r['dataset'], r['model'], float(r['width']),
-                          None if depth in (None, '') else int(depth), r['train_mode'],
-                          int(r['seed']))
-    path = pathlib.Path(workdir) / 'cells' / cell.name / FILE_NAME
+    path = pathlib.Path(workdir) / 'cells' / cells_lib.Cell.from_row(r).name / FILE_NAME
     if path.exists():
       out[key] = json.loads(path.read_text())
   return out

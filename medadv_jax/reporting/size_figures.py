@@ -115,7 +115,5 @@ def _bar_note(values) -> str:
 
 
 def _save(fig, path):
-  with atomic_files.atomic_path(path) as tmp:
-    fig.savefig(tmp, dpi=110, format='png')
-  plt.close(fig)
+  atomic_files.save_figure(fig, path)
   return fig

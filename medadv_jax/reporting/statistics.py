@@ -74,6 +74,18 @@ def bootstrap_spearman(sizes: Sequence[float], accuracies: Sequence[Sequence[flo
   return rho, float(low), float(high)
 
 
+def bootstrap_mean(accuracies: Sequence[float], n: int, seed: int = 0,
+                   replicates: int = DEFAULT_REPLICATES, level: float = 0.95):
+  """Mean accuracy over seeds with a bootstrap interval (seeds and images).
+
+  Returns (mean, interval low, interval high).
+  """
+  draws = _resampled_means(accuracies, n, np.random.default_rng(seed), replicates)
+  tail = (1 - level) / 2 * 100
+  low, high = np.percentile(draws, [tail, 100 - tail])
+  return float(np.mean(accuracies)), float(low), float(high)
+
+
 def bootstrap_difference(accuracies_a: Sequence[float], accuracies_b: Sequence[float],
                          n: int, seed: int = 0, replicates: int = DEFAULT_REPLICATES,
                          level: float = 0.95):

@@ -66,9 +66,14 @@ def training_claim(gains: dict, eps_list) -> dict:
 
 
 def overall(by_eps: dict) -> str:
-  """One verdict over the eps range: the one that occurs, else inconclusive."""
-  found = set(by_eps.values()) - {INCONCLUSIVE}
-  return found.pop() if len(found) == 1 else INCONCLUSIVE
+  """One verdict over the eps range: the one reached at more than half of the
+  radii, the opposite at none; else inconclusive. Each radius has its own 95 %
+  interval, so one radius out of several can fall on a side by chance."""
+  verdicts = list(by_eps.values())
+  for verdict, opposite in ((AGREES, DISAGREES), (DISAGREES, AGREES)):
+    if verdicts.count(verdict) * 2 > len(verdicts) and opposite not in verdicts:
+      return verdict
+  return INCONCLUSIVE
 
 
 def section_lines(rows, worst, modes, headline) -> list[str]:
@@ -79,8 +84,9 @@ def section_lines(rows, worst, modes, headline) -> list[str]:
            '95 % bootstrap intervals of the tables above: **agrees** where the interval '
            'lies wholly on the claimed side of 0, **disagrees** where it lies wholly on '
            'the other side, **inconclusive** where it contains 0 (or ties leave it '
-           'undefined); over the range, the verdict that occurs, inconclusive if none '
-           'or both do.', '']
+           'undefined); over the range, the verdict reached at more than half of the '
+           'radii with the opposite one at none, else inconclusive (one radius alone can '
+           'fall on a side by chance).', '']
   if 'standard' not in modes:
     return lines + ['No standard-trained models: neither claim can be tested.']
   if len([s for s in grouping.sizes(rows) if any(

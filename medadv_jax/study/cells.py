@@ -21,6 +21,15 @@ class Cell:
     return (f'{self.dataset}_{self.model}{depth}_w{self.width:g}_{self.train_mode}'
             f'_s{self.seed}')
 
+  @classmethod
+  def from_row(cls, row) -> 'Cell':
+    """The cell a results row came from (JSON rows and CSV rows, whose empty
+    depth is '')."""
+    depth = row.get('depth')
+    return cls(row['dataset'], row['model'], float(row['width']),
+               None if depth in (None, '') else int(depth), row['train_mode'],
+               int(row['seed']))
+
 
 def expand_cells(config) -> list[Cell]:
   """Every cell the config asks for, in a fixed order."""

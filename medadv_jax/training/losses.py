@@ -36,14 +36,15 @@ def kl_to_clean(clean_logits: jnp.ndarray, logits: jnp.ndarray,
                 multi_label: bool = False) -> jnp.ndarray:
   """Per-example KL(p_clean || p) in nats, (N, K) x (N, K) -> (N,).
 
-  Multi-label: the sum over labels of the KL between Bernoulli outputs, since
-  the labels' sigmoids are independent distributions.
+  Multi-label: the KL between the labels' independent Bernoulli outputs,
+  averaged over labels (not summed) like `cross_entropy`, so TRADES' beta weighs
+  it against the natural loss on the same scale as for single-label tasks.
   """
   if multi_label:
     def bernoulli_kl(log_p, log_q):
       return jnp.exp(log_p) * (log_p - log_q)
     log_p, log_q = jax.nn.log_sigmoid(clean_logits), jax.nn.log_sigmoid(logits)
     log_not_p, log_not_q = jax.nn.log_sigmoid(-clean_logits), jax.nn.log_sigmoid(-logits)
-    return jnp.sum(bernoulli_kl(log_p, log_q) + bernoulli_kl(log_not_p, log_not_q), -1)
+    return jnp.mean(bernoulli_kl(log_p, log_q) + bernoulli_kl(log_not_p, log_not_q), -1)
   log_p = jax.nn.log_softmax(clean_logits)
   return jnp.sum(jnp.exp(log_p) * (log_p - jax.nn.log_softmax(logits)), axis=-1)
