@@ -172,7 +172,7 @@ def _affine(eqn, inputs, out_coeff):
   if name in _BILINEAR:
     # Linear: no offset. Transposing without evaluating at a constant point
     # also spares XLA from constant-folding a convolution of zeros.
-    at_zero, transpose = 0.0, jax.linear_transpose(apply, *shapes)
+    at_zero, transpose = None, jax.linear_transpose(apply, *shapes)
   else:  # Cheap ops: evaluating them at zero costs nothing worth avoiding.
     at_zero, transpose = jax.vjp(apply, *(jnp.zeros(s.shape, s.dtype) for s in shapes))
     if at_zero.shape[:1] != out_coeff.shape[1:2]:
@@ -180,6 +180,8 @@ def _affine(eqn, inputs, out_coeff):
   in_coeffs = [None] * len(inputs)
   for k, coeff in zip(bounded, jax.vmap(transpose)(out_coeff)):
     in_coeffs[k] = coeff
+  if name in _BILINEAR:
+    return in_coeffs, 0.0
   return in_coeffs, _weighted_sum(out_coeff, jnp.broadcast_to(at_zero, out_coeff.shape))
 
 
@@ -222,7 +224,7 @@ def _max_over(box: Box, out_coeff, axes):
   highest = jnp.max(box.hi, axis=axes)
   constant = jnp.where(out_coeff >= 0, 0.0, out_coeff * highest[None])
   constant = jnp.where(jnp.squeeze(exact, axes)[None], 0.0, constant)
-  return [in_coeff], _weighted_sum(constant, jnp.ones_like(constant))
+  return [in_coeff], _weighted_sum(constant, 1.0)
 
 
 def _window_max(box: Box, out_coeff, params):
