@@ -26,6 +26,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 # pylint: disable=g-import-not-at-top
 from benchmarks import common, machine_peak
+from medadv_jax import xla_options
 from medadv_jax.attacks import eps_grid, objectives, registry as attacks_registry
 from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import complexity, registry as models_registry
@@ -65,7 +66,8 @@ def attack_program(spec, apply_fn):
     logits_fn = lambda images: apply_fn(variables, images)
     x_adv = spec(logits_fn, x, y, radii, eps_grid.keys_of(jax.random.key(0), ids))
     return objectives.correct(logits_fn(x_adv), y)
-  return jax.jit(run)
+  # The study's options (XLA optimisation level 1 on a CPU, see xla_options).
+  return jax.jit(run, compiler_options=xla_options.compiler_options())
 
 
 def step_program(apply_fn):

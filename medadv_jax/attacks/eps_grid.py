@@ -14,6 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from medadv_jax import xla_options
 from medadv_jax.attacks import objectives
 
 
@@ -51,7 +52,7 @@ def keys_of(key: jax.Array, indices: jnp.ndarray) -> jax.Array:
   return jax.vmap(jax.random.fold_in, (None, 0))(key, indices)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@xla_options.jit(static_argnums=(0, 1))
 def _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key, indices):
   logits_fn = lambda images: apply_fn(variables, images)
   return correct_over_eps(attack, logits_fn, x, y, eps_grid, keys_of(key, indices))

@@ -23,7 +23,6 @@ Memory is bounded by attacking at most `max_images_per_program` images (times
 E for 'vmap') per compiled program.
 """
 
-import functools
 import math
 from typing import Optional
 
@@ -31,6 +30,7 @@ import jax
 import numpy as np
 from absl import logging
 
+from medadv_jax import xla_options
 from medadv_jax.attacks import (eps_grid, interval_bounds, linear_bounds, min_eps, objectives,
                                 registry)
 
@@ -194,7 +194,7 @@ def _linf_box_scale(attack) -> Optional[float]:
   return attack.eps_scale if attack.norm == 'l2' else 1.0
 
 
-@functools.partial(jax.jit, static_argnums=0)
+@xla_options.jit(static_argnums=0)
 def _certified_jit(apply_fn, variables, x, y, radius):
   return linear_bounds.certified(lambda images: apply_fn(variables, images), x, y, radius)
 
@@ -247,7 +247,7 @@ def chunk_size(remaining: int, cap: int) -> int:
   return min(cap, size)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@xla_options.jit(static_argnums=(0, 1))
 def _correct_at_jit(attack, apply_fn, variables, x, y, radii, key, indices):
   logits_fn = lambda images: apply_fn(variables, images)
   x_adv = attack(logits_fn, x, y, radii, eps_grid.keys_of(key, indices))

@@ -10,7 +10,6 @@ comes back as numpy arrays; `save_examples` / `load_examples` keep them in one
 compressed npz per cell.
 """
 
-import functools
 import pathlib
 from typing import Optional, Sequence
 
@@ -20,7 +19,7 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from medadv_jax import atomic_files
+from medadv_jax import atomic_files, xla_options
 from medadv_jax.attacks import eps_grid
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.errors import ConfigError
@@ -93,7 +92,7 @@ def saliency_map(logits_fn, x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
   return jnp.max(jnp.abs(jax.grad(true_logit_sum)(x)), axis=-1)
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
+@xla_options.jit(static_argnums=(0, 1))
 def _attack_and_saliency(spec, apply_fn, variables, x, y, radii, keys):
   logits_fn = lambda images: apply_fn(variables, images)
 

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from medadv_jax import xla_options
 from medadv_jax.data import augment as augment_lib
 from medadv_jax.training import attacks, losses, parallel
 from medadv_jax.training.optim import is_kernel
@@ -162,4 +163,5 @@ def make_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_epoch:
                            augment=augment)
   replicated, batch = parallel.replicated(mesh), parallel.batch_sharded(mesh)
   return jax.jit(step, in_shardings=(replicated, batch, batch, replicated),
-                 out_shardings=(replicated, replicated), donate_argnums=0)
+                 out_shardings=(replicated, replicated), donate_argnums=0,
+                 compiler_options=xla_options.compiler_options())
