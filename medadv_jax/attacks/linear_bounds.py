@@ -42,15 +42,10 @@ def certified(logits_fn, x: jnp.ndarray, y: jnp.ndarray, eps) -> jnp.ndarray:
   y: int (N,) labels (the true logit beats every other), or 0/1 (N, L)
   multi-label targets (every sigmoid logit on its label's side of 0).
   """
-  closed = jax.make_jaxpr(logits_fn)(x)
-  box = interval_bounds.input_box(x, eps)
-  trace = {}
-  (out,) = interval_bounds.propagate(closed.jaxpr, closed.consts, [box], trace)
-  if not isinstance(out, Box):
-    out = Box(out, out)
+  jaxpr, trace, box, out = _intervals(logits_fn, x, eps)
   by_intervals = interval_bounds.certified_from_bounds(out.lo, out.hi, y)
   try:
-    margins = _lower_bounds(closed.jaxpr, trace, box, margin_specs(y, out.lo.shape[-1]))
+    margins = _lower_bounds(jaxpr, trace, box, margin_specs(y, out.lo.shape[-1]))
   except UnsupportedModel:
     return by_intervals
   slack = interval_bounds.rounding_slack(out.lo, out.hi)
@@ -60,11 +55,18 @@ def certified(logits_fn, x: jnp.ndarray, y: jnp.ndarray, eps) -> jnp.ndarray:
 def margin_lower_bounds(logits_fn, x: jnp.ndarray, specs: jnp.ndarray, eps) -> jnp.ndarray:
   """Lower bounds (N, S) of specs[n, s] . logits(x') over x' in the eps-ball
   around x[n]; specs (N, S, K). Raises UnsupportedModel."""
+  jaxpr, trace, box, _ = _intervals(logits_fn, x, eps)
+  return _lower_bounds(jaxpr, trace, box, specs)
+
+
+def _intervals(logits_fn, x: jnp.ndarray, eps):
+  """Interval propagation over the eps-ball, recorded for the backward pass:
+  (jaxpr, its trace, the input box, the logits' Box)."""
   closed = jax.make_jaxpr(logits_fn)(x)
   box = interval_bounds.input_box(x, eps)
   trace = {}
-  interval_bounds.propagate(closed.jaxpr, closed.consts, [box], trace)
-  return _lower_bounds(closed.jaxpr, trace, box, specs)
+  (out,) = interval_bounds.propagate(closed.jaxpr, closed.consts, [box], trace)
+  return closed.jaxpr, trace, box, out if isinstance(out, Box) else Box(out, out)
 
 
 def margin_specs(y: jnp.ndarray, num_logits: int) -> jnp.ndarray:

@@ -45,6 +45,13 @@ def _resampled_means(accuracies_by_seed: np.ndarray, n: int, rng: np.random.Gene
   return redrawn.mean(axis=1)
 
 
+def _percentile_interval(draws: np.ndarray, level: float) -> tuple[float, float]:
+  """The central `level` interval of bootstrap draws (percentile method)."""
+  tail = (1 - level) / 2 * 100
+  low, high = np.percentile(draws, [tail, 100 - tail])
+  return float(low), float(high)
+
+
 def bootstrap_spearman(sizes: Sequence[float], accuracies: Sequence[Sequence[float]],
                        n: int, seed: int = 0, replicates: int = DEFAULT_REPLICATES,
                        level: float = 0.95):
@@ -69,9 +76,8 @@ def bootstrap_spearman(sizes: Sequence[float], accuracies: Sequence[Sequence[flo
   if np.mean(np.isnan(rhos)) > MAX_UNDEFINED_FRACTION:
     return rho, float('nan'), float('nan')
   rhos = rhos[~np.isnan(rhos)]
-  tail = (1 - level) / 2 * 100
-  low, high = np.percentile(rhos, [tail, 100 - tail])
-  return rho, float(low), float(high)
+  low, high = _percentile_interval(rhos, level)
+  return rho, low, high
 
 
 def bootstrap_mean(accuracies: Sequence[float], n: int, seed: int = 0,
@@ -81,9 +87,8 @@ def bootstrap_mean(accuracies: Sequence[float], n: int, seed: int = 0,
   Returns (mean, interval low, interval high).
   """
   draws = _resampled_means(accuracies, n, np.random.default_rng(seed), replicates)
-  tail = (1 - level) / 2 * 100
-  low, high = np.percentile(draws, [tail, 100 - tail])
-  return float(np.mean(accuracies)), float(low), float(high)
+  low, high = _percentile_interval(draws, level)
+  return float(np.mean(accuracies)), low, high
 
 
 def bootstrap_difference(accuracies_a: Sequence[float], accuracies_b: Sequence[float],
@@ -96,6 +101,5 @@ def bootstrap_difference(accuracies_a: Sequence[float], accuracies_b: Sequence[f
   rng = np.random.default_rng(seed)
   draws = (_resampled_means(accuracies_a, n, rng, replicates)
            - _resampled_means(accuracies_b, n, rng, replicates))
-  tail = (1 - level) / 2 * 100
-  low, high = np.percentile(draws, [tail, 100 - tail])
-  return float(np.mean(accuracies_a) - np.mean(accuracies_b)), float(low), float(high)
+  low, high = _percentile_interval(draws, level)
+  return float(np.mean(accuracies_a) - np.mean(accuracies_b)), low, high
