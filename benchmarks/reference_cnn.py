@@ -27,7 +27,7 @@ class ReferenceCNN(nn.Module):
   def __call__(self, x: jnp.ndarray, train: bool = False) -> jnp.ndarray:
     del train  # No dropout or BatchNorm: the same function in both modes.
     for base in (32, 64):
-      x = nn.Conv(layers.scaled_channels(base, self.width), (3, 3), padding='VALID')(x)
+      x = layers.Conv(layers.scaled_channels(base, self.width), (3, 3), padding='VALID')(x)
       x = layers.max_pool_2x2(nn.relu(x))
     x = nn.relu(nn.Dense(layers.scaled_channels(128, self.width))(layers.flatten(x)))
     return nn.Dense(self.num_classes)(x).astype(jnp.float32)

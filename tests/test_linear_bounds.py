@@ -127,14 +127,15 @@ def test_models_with_uncovered_operations_fall_back_to_intervals():
 
 
 def test_certifying_is_worth_it_only_where_the_bisection_costs_little():
-  # 29 radii: 5 bisection passes x 2 steps = 10 steps per example, at most 1/8
-  # of the attack steps of the whole curve.
+  # 29 radii: 5 bisection passes x 3.5 steps = 17.5 steps per example, at most
+  # 1/8 of the attack steps of the whole curve.
   spec = attack_registry.AttackSpec
   assert schedules.worth_certifying(spec('pgd', steps=20), 29)
-  assert schedules.worth_certifying(spec('pgd', steps=3), 29)  # 10 <= 10.9
-  assert not schedules.worth_certifying(spec('pgd', steps=2), 29)  # 10 > 7.25
+  assert schedules.worth_certifying(spec('pgd', steps=5), 29)  # 17.5 <= 18.1
+  assert not schedules.worth_certifying(spec('pgd', steps=4), 29)  # 17.5 > 14.5
   assert not schedules.worth_certifying(spec('fgsm'), 29)
-  assert schedules.worth_certifying(spec('pgd', steps=1, restarts=4), 29)
+  assert schedules.worth_certifying(spec('pgd', steps=1, restarts=5), 29)
+  assert not schedules.worth_certifying(spec('pgd', steps=1, restarts=4), 29)
 
 
 def test_bisection_finds_the_largest_certified_radius_when_bounds_are_monotone():
@@ -153,3 +154,24 @@ def test_bisection_finds_the_largest_certified_radius_when_bounds_are_monotone()
   reach = schedules.certified_reach(apply_fn, variables, np.asarray(x), labels, indices,
                                     radii, 32)
   np.testing.assert_array_equal(reach, expected)
+
+
+def test_bisection_pads_every_pass_to_one_shape_that_fits_all_examples(monkeypatch):
+  # One compiled shape for every pass, however few examples a pass has left:
+  # 37 examples at most 32 per program go as 2 chunks of 32; with room for all,
+  # as one call of 48, not three of 16 (and 523 examples as one call of 528,
+  # not three of 256: 245 padded examples certified in vain).
+  model, x = _Linear(), _images(37, (6, 6, 1), seed=5)
+  variables = model.init(jax.random.key(3), x)
+  apply_fn = EvalApply(model)
+  labels = np.asarray(jnp.argmax(apply_fn(variables, x), -1)).astype(np.int32)
+  sizes, certify = [], schedules._certified_jit
+  monkeypatch.setattr(schedules, '_certified_jit',
+                      lambda *args: sizes.append(args[2].shape[0]) or certify(*args))
+  schedules.certified_reach(apply_fn, variables, np.asarray(x), labels, np.arange(37),
+                            np.linspace(0, 0.1, 21).astype(np.float32), 32)
+  assert len(sizes) > 2 and set(sizes) == {32}
+  sizes.clear()
+  schedules.certified_reach(apply_fn, variables, np.asarray(x), labels, np.arange(37),
+                            np.linspace(0, 0.1, 21).astype(np.float32), 1024)
+  assert set(sizes) == {48}  # 37 rounded up to a multiple of MIN_BUCKET (16).

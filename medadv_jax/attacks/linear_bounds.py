@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from jax.extend import core
 
+from medadv_jax import fast_conv_gradient
 from medadv_jax.attacks import interval_bounds
 from medadv_jax.attacks.interval_bounds import Box, UnsupportedModel
 
@@ -164,11 +165,19 @@ def _affine(eqn, inputs, out_coeff):
   elif name not in _AFFINE or (name == 'select_n' and 0 in bounded):
     raise UnsupportedModel(f'no linear rule for {name}')
 
+  params = dict(eqn.params)
+  fixed = list(inputs)
+  if name == 'conv_general_dilated' and bounded == [0] and jax.default_backend() == 'cpu':
+    # The same convolution with its kernel's feature axes swapped, which XLA's
+    # CPU backend transposes several times faster (see fast_conv_gradient).
+    fixed[1], params['dimension_numbers'] = fast_conv_gradient.kernel_with_features_swapped(
+        inputs[1], params['dimension_numbers'])
+
   def apply(*bounded_values):
-    args = list(inputs)
+    args = list(fixed)
     for k, v in zip(bounded, bounded_values):
       args[k] = v
-    return eqn.primitive.bind(*args, **eqn.params)
+    return eqn.primitive.bind(*args, **params)
 
   shapes = [jax.ShapeDtypeStruct(inputs[k].lo.shape, inputs[k].lo.dtype) for k in bounded]
   if name in _BILINEAR:

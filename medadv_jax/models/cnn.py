@@ -32,8 +32,8 @@ class WidthCNN(nn.Module):
       if stage > 0:
         x = layers.max_pool_2x2(x)
       features = layers.scaled_channels(base, self.width)
-      x = nn.Conv(features, (3, 3), use_bias=False,
-                  kernel_init=nn.initializers.he_normal())(x)
+      x = layers.Conv(features, (3, 3), use_bias=False,
+                      kernel_init=nn.initializers.he_normal())(x)
       x = layers.batch_norm(train)(x)
       x = nn.relu(x)
     x = jnp.mean(x, axis=(1, 2))

@@ -1,0 +1,100 @@
+"""fast_conv_gradient: the same convolution and gradients as lax's, with the image
+gradient's kernel in the usual feature order on CPUs."""
+
+import re
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax import lax
+
+from medadv_jax import fast_conv_gradient
+from medadv_jax.models import layers, registry
+
+NHWC = ('NHWC', 'HWIO', 'NHWC')
+
+# (image shape, kernel shape, strides, padding, kernel dilation, feature groups)
+CASES = [
+    ((3, 9, 9, 1), (3, 3, 1, 4), (1, 1), 'VALID', (1, 1), 1),
+    ((2, 8, 8, 3), (3, 3, 3, 5), (2, 2), 'SAME', (1, 1), 1),
+    ((2, 7, 7, 4), (1, 1, 4, 6), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),
+    ((2, 12, 12, 2), (7, 7, 2, 3), (2, 2), ((3, 3), (3, 3)), (1, 1), 1),
+    ((2, 9, 9, 4), (3, 3, 2, 6), (1, 1), ((1, 2), (0, 1)), (2, 2), 2),
+]
+
+
+def both_convs(image_shape, kernel_shape, strides, padding, dilation, groups):
+  rng = np.random.default_rng(0)
+  image = jnp.asarray(rng.normal(size=image_shape), jnp.float32)
+  kernel = jnp.asarray(rng.normal(size=kernel_shape), jnp.float32)
+
+  def conv_with(conv):
+    return lambda x, k: conv(x, k, strides, padding, rhs_dilation=dilation,
+                             dimension_numbers=NHWC, feature_group_count=groups)
+  return image, kernel, conv_with(lax.conv_general_dilated), conv_with(
+      fast_conv_gradient.conv_general_dilated)
+
+
+@pytest.mark.parametrize('case', CASES, ids=lambda case: f'{case[1]}-{case[2]}-{case[3]}')
+def test_values_and_both_gradients_are_lax_s(case):
+  image, kernel, reference, fast = both_convs(*case)
+  np.testing.assert_allclose(fast(image, kernel), reference(image, kernel), rtol=1e-5,
+                             atol=1e-5)
+  # A cotangent that is not all ones, so a transposed or flipped kernel shows.
+  weights = jnp.asarray(np.random.default_rng(1).normal(
+      size=reference(image, kernel).shape), jnp.float32)
+  loss = lambda conv: lambda x, k: jnp.sum(jnp.tanh(conv(x, k)) * weights)
+  for argnum in (0, 1):
+    np.testing.assert_allclose(jax.grad(loss(fast), argnum)(image, kernel),
+                               jax.grad(loss(reference), argnum)(image, kernel),
+                               rtol=1e-4, atol=1e-5)
+
+
+def test_second_order_gradients_are_lax_s():
+  # Training of a TRADES-like objective differentiates through an image gradient.
+  image, kernel, reference, fast = both_convs(*CASES[1])
+
+  def grad_norm(conv):
+    return lambda k: jnp.sum(jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k))))(image) ** 2)
+  np.testing.assert_allclose(jax.grad(grad_norm(fast))(kernel),
+                             jax.grad(grad_norm(reference))(kernel), rtol=1e-4, atol=1e-5)
+
+
+def kernel_dim_labels(fun, *args) -> list:
+  """The kernel part of the dim labels of every convolution XLA compiles for `fun`."""
+  text = jax.jit(fun).lower(*args).compile().as_text()
+  return re.findall(r'dim_labels=\w+_(\w+)->', text)
+
+
+def test_the_image_gradient_runs_with_the_kernel_in_the_usual_feature_order():
+  assert jax.default_backend() == 'cpu'  # The test machines have no accelerator.
+  image, kernel, reference, fast = both_convs(*CASES[0])
+
+  def ascent(conv):  # A few gradient steps in a loop, as an attack takes them.
+    def run(x, k):
+      step = lambda _, x: x + 0.1 * jax.grad(lambda x: jnp.sum(conv(x, k) ** 2))(x)
+      return lax.fori_loop(0, 3, step, x)
+    return run
+  # JAX's own gradient hands XLA the kernel with its features swapped, 'oi'...
+  assert 'oi' in [labels[-2:] for labels in kernel_dim_labels(ascent(reference), image,
+                                                              kernel)]
+  # ...this one never does: every convolution reads its kernel as 'io'.
+  labels = kernel_dim_labels(ascent(fast), image, kernel)
+  assert labels and all(label.endswith('io') for label in labels)
+
+
+def test_other_backends_keep_lax_s_convolution(monkeypatch):
+  monkeypatch.setattr(jax, 'default_backend', lambda: 'gpu')
+  image, kernel, _, fast = both_convs(*CASES[0])
+  jaxpr = jax.make_jaxpr(jax.grad(lambda x: jnp.sum(fast(x, kernel))))(image)
+  assert 'custom_vjp' not in str(jaxpr)
+
+
+def test_models_keep_their_parameter_names():
+  # Checkpoints written before the change must still load: nn.Conv's names.
+  model = registry.get_model('cnn', num_classes=2, width=0.25)
+  params = model.init(jax.random.key(0), jnp.zeros((1, 28, 28, 1)))['params']
+  assert {'Conv_0', 'Conv_1', 'Conv_2'} <= set(params)
+  assert isinstance(layers.conv(4, 3), nn.Conv)
