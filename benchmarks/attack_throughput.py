@@ -66,7 +66,7 @@ def attack_program(spec, apply_fn):
     logits_fn = lambda images: apply_fn(variables, images)
     x_adv = spec(logits_fn, x, y, radii, eps_grid.keys_of(jax.random.key(0), ids))
     return objectives.correct(logits_fn(x_adv), y)
-  # The study's options (XLA optimisation level 1 on a CPU, see xla_options).
+  # The study's options (on a CPU: level 1, no YNNPACK fusions; see xla_options).
   return jax.jit(run, compiler_options=xla_options.compiler_options())
 
 
