@@ -22,6 +22,12 @@ CASES = [
     ((2, 7, 7, 4), (1, 1, 4, 6), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),
     ((2, 12, 12, 2), (7, 7, 2, 3), (2, 2), ((3, 3), (3, 3)), (1, 1), 1),
     ((2, 9, 9, 4), (3, 3, 2, 6), (1, 1), ((1, 2), (0, 1)), (2, 2), 2),
+    # Kernels larger than the map (padded explicitly, see _padded_for_small_map).
+    ((2, 4, 4, 3), (5, 5, 3, 4), (1, 1), 'SAME', (1, 1), 1),
+    ((2, 2, 2, 3), (7, 7, 3, 4), (1, 1), 'SAME', (1, 1), 1),
+    ((2, 1, 1, 2), (3, 3, 2, 5), (1, 1), 'SAME', (1, 1), 1),
+    ((2, 5, 5, 2), (7, 7, 2, 3), (2, 2), ((3, 3), (3, 3)), (1, 1), 1),
+    ((2, 2, 3, 2), (3, 3, 2, 5), (2, 2), ((1, 0), (2, 1)), (1, 1), 1),
 ]
 
 
@@ -83,6 +89,22 @@ def test_the_image_gradient_runs_with_the_kernel_in_the_usual_feature_order():
   # ...this one never does: every convolution reads its kernel as 'io'.
   labels = kernel_dim_labels(ascent(fast), image, kernel)
   assert labels and all(label.endswith('io') for label in labels)
+
+
+def test_a_kernel_larger_than_the_map_keeps_the_usual_convolution_form():
+  # XLA swaps image and kernel where the kernel is the larger (the CBR models'
+  # last stages at 28 px) and runs that form on a slow generic path.
+  image, kernel, reference, fast = both_convs(*CASES[5])
+
+  def ascent(conv):
+    def run(x, k):
+      step = lambda _, x: x + 0.1 * jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k))))(x)
+      return lax.fori_loop(0, 3, step, x)
+    return run
+  usual = 'b01f_01io->b01f'
+  text = lambda conv: jax.jit(ascent(conv)).lower(image, kernel).compile().as_text()
+  assert set(re.findall(r'dim_labels=(\S+?),', text(reference))) - {usual}
+  assert set(re.findall(r'dim_labels=(\S+?),', text(fast))) == {usual}
 
 
 def test_other_backends_keep_lax_s_convolution(monkeypatch):

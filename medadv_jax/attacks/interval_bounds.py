@@ -94,6 +94,9 @@ _MONOTONE = {'max', 'min', 'reduce_max', 'reduce_min', 'reduce_window_max', 'exp
              'log1p', 'expm1', 'erf', 'reduce_window_sum'}
 # Bilinear: linear in the interval operand when the other is a constant.
 _BILINEAR = {'conv_general_dilated', 'dot_general', 'mul'}
+# Returns its operands unchanged (it only stops XLA from rewriting across it;
+# see fast_conv_gradient).
+IDENTITY = 'optimization_barrier'
 CALLS = {'pjit', 'jit', 'closed_call', 'core_call', 'custom_jvp_call', 'custom_vjp_call',
          'custom_vjp_call_jaxpr', 'remat', 'checkpoint'}
 
@@ -123,6 +126,8 @@ def propagate(jaxpr, consts, args, trace=None):
     inputs = [read(v) for v in eqn.invars]
     if not any(isinstance(v, Box) for v in inputs):
       outputs = eqn.primitive.bind(*inputs, **eqn.params)
+    elif eqn.primitive.name == IDENTITY:  # Its operands, unchanged.
+      outputs = inputs
     elif eqn.primitive.name in CALLS:
       inner = inner_program(eqn)
       inner_trace = None if trace is None else {}

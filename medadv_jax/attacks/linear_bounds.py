@@ -130,7 +130,9 @@ def _backward(jaxpr, trace, out_coeffs):
         if coeff is not None:
           bias = bias + _weighted_sum(coeff, env[var])
       continue
-    if name in interval_bounds.CALLS:
+    if name == interval_bounds.IDENTITY:
+      in_coeffs, inner_bias = outs, 0.0
+    elif name in interval_bounds.CALLS:
       in_coeffs, inner_bias = _backward(interval_bounds.inner_program(eqn).jaxpr,
                                         trace[index], outs)
     elif len(outs) != 1:
