@@ -37,7 +37,7 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
 
   Pass it to flax as `nn.Conv(..., conv_general_dilated=conv_general_dilated)`.
   """
-  if jax.default_backend() != 'cpu' or preferred_element_type is not None:
+  if not applies() or preferred_element_type is not None:
     return lax.conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation,
                                     rhs_dilation, dimension_numbers, feature_group_count,
                                     batch_group_count, precision, preferred_element_type)
@@ -51,6 +51,11 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
   return _conv(lhs, rhs, tuple(window_strides), padding, as_tuple(lhs_dilation),
                as_tuple(rhs_dilation), dimension_numbers, feature_group_count,
                batch_group_count, precision)
+
+
+def applies() -> bool:
+  """Whether this module changes anything on the default backend: CPUs only."""
+  return jax.default_backend() == 'cpu'
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=tuple(range(2, 10)))

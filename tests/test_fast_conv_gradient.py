@@ -68,6 +68,14 @@ def test_second_order_gradients_are_lax_s():
                              jax.grad(grad_norm(reference))(kernel), rtol=1e-4, atol=1e-5)
 
 
+def ascent(conv):
+  """(x, k) -> x after a few gradient steps in a loop, as an attack takes them."""
+  def run(x, k):
+    step = lambda _, x: x + 0.1 * jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k))))(x)
+    return lax.fori_loop(0, 3, step, x)
+  return run
+
+
 def kernel_dim_labels(fun, *args) -> list:
   """The kernel part of the dim labels of every convolution XLA compiles for `fun`."""
   text = jax.jit(fun).lower(*args).compile().as_text()
@@ -78,11 +86,6 @@ def test_the_image_gradient_runs_with_the_kernel_in_the_usual_feature_order():
   assert jax.default_backend() == 'cpu'  # The test machines have no accelerator.
   image, kernel, reference, fast = both_convs(*CASES[0])
 
-  def ascent(conv):  # A few gradient steps in a loop, as an attack takes them.
-    def run(x, k):
-      step = lambda _, x: x + 0.1 * jax.grad(lambda x: jnp.sum(conv(x, k) ** 2))(x)
-      return lax.fori_loop(0, 3, step, x)
-    return run
   # JAX's own gradient hands XLA the kernel with its features swapped, 'oi'...
   assert 'oi' in [labels[-2:] for labels in kernel_dim_labels(ascent(reference), image,
                                                               kernel)]
@@ -96,11 +99,6 @@ def test_a_kernel_larger_than_the_map_keeps_the_usual_convolution_form():
   # last stages at 28 px) and runs that form on a slow generic path.
   image, kernel, reference, fast = both_convs(*CASES[5])
 
-  def ascent(conv):
-    def run(x, k):
-      step = lambda _, x: x + 0.1 * jax.grad(lambda x: jnp.sum(jnp.tanh(conv(x, k))))(x)
-      return lax.fori_loop(0, 3, step, x)
-    return run
   usual = 'b01f_01io->b01f'
   text = lambda conv: jax.jit(ascent(conv)).lower(image, kernel).compile().as_text()
   assert set(re.findall(r'dim_labels=(\S+?),', text(reference))) - {usual}

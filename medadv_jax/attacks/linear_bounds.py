@@ -169,7 +169,7 @@ def _affine(eqn, inputs, out_coeff):
 
   params = dict(eqn.params)
   fixed = list(inputs)
-  if name == 'conv_general_dilated' and bounded == [0] and jax.default_backend() == 'cpu':
+  if name == 'conv_general_dilated' and bounded == [0] and fast_conv_gradient.applies():
     # The same convolution with its kernel's feature axes swapped, which XLA's
     # CPU backend transposes several times faster (see fast_conv_gradient).
     fixed[1], params['dimension_numbers'] = fast_conv_gradient.kernel_with_features_swapped(
