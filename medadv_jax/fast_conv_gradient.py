@@ -84,15 +84,20 @@ def _few_feature_form(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilat
   else None."""
   del precision  # XLA on a CPU computes float32 products in full either way.
   numbers = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
-  if isinstance(padding, str):
-    padding = lax.padtype_to_pads([lhs.shape[axis] for axis in numbers.lhs_spec[2:]],
-                                  [rhs.shape[axis] for axis in numbers.rhs_spec[2:]],
-                                  window_strides, padding)
-  padding = tuple(tuple(pair) for pair in padding)
+  padding = _padding_pairs(lhs, rhs, window_strides, padding, numbers)
   if not few_feature_conv.applies(lhs.shape, rhs.shape, padding, lhs_dilation, rhs_dilation,
                                   numbers, feature_group_count, batch_group_count):
     return None
   return tuple(window_strides), padding, numbers
+
+
+def _padding_pairs(lhs, rhs, window_strides, padding, numbers) -> tuple:
+  """`padding` as (low, high) pairs per spatial axis: 'SAME' and 'VALID' resolved."""
+  if isinstance(padding, str):
+    padding = lax.padtype_to_pads([lhs.shape[axis] for axis in numbers.lhs_spec[2:]],
+                                  [rhs.shape[axis] for axis in numbers.rhs_spec[2:]],
+                                  window_strides, padding)
+  return tuple(tuple(pair) for pair in padding)
 
 
 def _padded_for_small_map(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilation,
@@ -116,8 +121,7 @@ def _padded_for_small_map(lhs, rhs, window_strides, padding, lhs_dilation, rhs_d
       or any(d != 1 for d in (lhs_dilation or ())) or any(d != 1 for d in (rhs_dilation or ()))
       or feature_group_count != 1 or batch_group_count != 1):
     return None
-  if isinstance(padding, str):
-    padding = lax.padtype_to_pads(image_sizes, kernel_sizes, window_strides, padding)
+  padding = _padding_pairs(lhs, rhs, window_strides, padding, numbers)
   if any(low < 0 or high < 0 for low, high in padding):
     return None
   widths = [(0, 0)] * lhs.ndim
@@ -136,6 +140,10 @@ def _conv_backward(*args):
   *static, (lhs, rhs), cotangent = args
   (window_strides, padding, lhs_dilation, rhs_dilation, dimension_numbers,
    feature_group_count, batch_group_count, precision) = static
+  few_features = _few_feature_form(lhs, rhs, *static)
+  if few_features is not None:
+    return (few_feature_conv.image_gradient(cotangent, rhs, lhs.shape, *few_features),
+            few_feature_conv.kernel_gradient(lhs, cotangent, rhs.shape, *few_features))
   numbers = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
   swapped, swapped_numbers = kernel_with_features_swapped(rhs, numbers)
 
@@ -144,10 +152,6 @@ def _conv_backward(*args):
                                     rhs_dilation, kernel_numbers, feature_group_count,
                                     batch_group_count, precision)
 
-  few_features = _few_feature_form(lhs, rhs, *static)
-  if few_features is not None:
-    return (few_feature_conv.image_gradient(cotangent, rhs, lhs.shape, *few_features),
-            few_feature_conv.kernel_gradient(lhs, cotangent, rhs.shape, *few_features))
   kernel_gradient = jax.vjp(lambda kernel: conv_with(lhs, kernel, numbers),
                             rhs)[1](cotangent)[0]
   padded = _padded_for_small_map(lhs, rhs, *static)

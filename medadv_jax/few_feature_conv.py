@@ -14,8 +14,8 @@ wider layers. Written out instead:
 Measured on the project's 2-core CPU, PGD-20 on 624 images at 28 px (best of
 3, the rest of the model unchanged; runs vary): cnn width 1 2.41-2.57 ->
 1.54-2.02 s, width 2 5.25 -> 4.38 s, the reference CNN 2.94 -> 2.53 s, cnn
-width 1 on RGB images 2.87 -> 2.49 s; PGD-5 adversarial training at width 1, batch 64, 507-578 ->
-707-728 images/s.
+width 1 on RGB images 2.87 -> 2.49 s; PGD-5 adversarial training at width 1,
+batch 64, 507-578 -> 707-728 images/s.
 `fast_conv_gradient` uses this on CPUs.
 
 For one to MAX_FEATURES image features and at most MAX_TAPS kernel taps, no
