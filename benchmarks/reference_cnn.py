@@ -15,8 +15,8 @@ class ReferenceCNN(nn.Module):
   3x3 kernels with 'VALID' padding and 2x2 stride-2 max-pools, as PyTorch's
   `Conv2d(c_in, c_out, 3)` / `MaxPool2d(2)` defaults: 28 -> 26 -> 13 -> 11 -> 5,
   so the first dense layer sees 5 x 5 x 64 = 1,600 features. No BatchNorm and no
-  input centring. The pools are the project's `layers.max_pool_2x2`: the same
-  values as `nn.max_pool`, with a gradient XLA computes faster on a CPU.
+  input centring. The pools are the project's `layers.max_pool_2x2`: the values
+  and gradient of `nn.max_pool`, computed faster on a CPU.
   Images (N, H, W, C) in [0, 1] -> logits (N, num_classes), float32.
   `train` is accepted (and unused) so the project's training loop can drive it.
   """

@@ -18,7 +18,6 @@ NHWC = ('NHWC', 'HWIO', 'NHWC')
 
 # (image shape, kernel shape, strides, padding, dimension numbers)
 CASES = [
-    ((3, 9, 9, 1), (3, 3, 1, 4), (1, 1), 'VALID', NHWC),
     ((3, 9, 9, 1), (3, 3, 1, 4), (1, 1), 'SAME', NHWC),
     ((2, 8, 8, 3), (3, 3, 3, 5), (1, 1), ((2, 1), (0, 2)), NHWC),
     ((2, 9, 9, 3), (3, 3, 3, 4), (2, 2), 'SAME', NHWC),
@@ -50,7 +49,7 @@ def test_values_and_both_gradients_are_lax_s_without_a_convolution(case):
 
 
 def test_second_order_gradients_are_lax_s():
-  image, kernel, reference, fast = both_convs(*CASES[3])
+  image, kernel, reference, fast = both_convs(*CASES[2])
   # Sums over taps in another order: differences of a few float32 roundings.
   conv_helpers.assert_second_order_gradients_match(fast, reference, image, kernel,
                                                    atol=1e-4)

@@ -3,9 +3,9 @@
 import functools
 
 import flax.linen as nn
-import jax.numpy as jnp
 
 from medadv_jax import fast_conv_gradient
+from medadv_jax.models import max_pool
 
 # nn.Conv with the image gradient XLA's CPU backend runs fastest (see
 # fast_conv_gradient); every model's convolutions are built with it.
@@ -39,23 +39,8 @@ def conv(features: int, kernel_size: int, strides: int = 1,
               kernel_init=nn.initializers.he_normal())
 
 
-def max_pool_2x2(x):
-  """2x2 stride-2 max-pool ('VALID': an odd last row or column is dropped), as
-  nn.max_pool(x, (2, 2), strides=(2, 2)) computes it.
-
-  Written as a reshape and a max over the window axes because XLA's CPU
-  gradient of reduce_window (the backward pass every attack step takes) is
-  ~6x slower than this form's. Values are identical; gradients differ where a
-  window holds tied maxima: this form shares the gradient among them, nn.max_pool
-  gives it to one. Ties happen at 0 after a ReLU (no gradient passes there) but
-  also at positive values, e.g. a convolution over a constant region such as an
-  X-ray's black border; so weights trained with either pool are not
-  bit-for-bit the same, though the function each computes is.
-  """
-  n, height, width, channels = x.shape
-  x = x[:, :height // 2 * 2, :width // 2 * 2]
-  x = x.reshape(n, height // 2, 2, width // 2, 2, channels)
-  return jnp.max(x, axis=(2, 4))
+# nn.max_pool(x, (2, 2), strides=(2, 2)) with a faster gradient (see max_pool).
+max_pool_2x2 = max_pool.max_pool_2x2
 
 
 def max_pool_3x3_s2(x):
