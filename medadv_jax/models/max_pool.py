@@ -23,21 +23,26 @@ import jax
 import jax.numpy as jnp
 
 
+def max_pool_2x2(x):
+  """2x2 stride-2 max-pool of x (N, H, W, C), as nn.max_pool(x, (2, 2), strides=(2, 2)).
+
+  An odd last row or column is dropped ('VALID'), as nn.max_pool does; it
+  gets no gradient.
+  """
+  _, height, width, _ = x.shape
+  return _max_pool_even(x[:, :height // 2 * 2, :width // 2 * 2])
+
+
 def _windows(x):
-  """(N, H, W, C) -> (N, H//2, 2, W//2, 2, C); an odd last row or column is
-  dropped ('VALID'), as nn.max_pool does."""
+  """(N, H, W, C) with even H and W -> (N, H/2, 2, W/2, 2, C)."""
   n, height, width, channels = x.shape
-  x = x[:, :height // 2 * 2, :width // 2 * 2]
   return x.reshape(n, height // 2, 2, width // 2, 2, channels)
 
 
 @jax.custom_vjp
-def max_pool_2x2(x):
-  """2x2 stride-2 max-pool of x (N, H, W, C), as nn.max_pool(x, (2, 2), strides=(2, 2)).
-
-  Undifferentiated, it is a reshape and a `reduce_max`: the form bound
-  propagation (`attacks.linear_bounds`) reads and relaxes as a max-pool.
-  """
+def _max_pool_even(x):
+  # Undifferentiated, a reshape and a `reduce_max`: the form bound propagation
+  # (`attacks.linear_bounds`) reads and relaxes as a max-pool.
   return jnp.max(_windows(x), axis=(2, 4))
 
 
@@ -51,20 +56,17 @@ def _max_pool_forward(x):
   winner = jnp.full(pooled.shape, 3, jnp.int8)
   for position in (2, 1, 0):  # The earliest maximum is assigned last and wins.
     winner = jnp.where(corners[position] == pooled, jnp.int8(position), winner)
-  return pooled, (winner, x.shape)
+  return pooled, winner
 
 
-def _max_pool_backward(residuals, cotangent):
-  winner, shape = residuals
-  n, height, width, channels = shape
+def _max_pool_backward(winner, cotangent):
+  n, half_height, half_width, channels = cotangent.shape
   position = (2 * jnp.arange(2, dtype=jnp.int8)[:, None]
               + jnp.arange(2, dtype=jnp.int8)[None, :])[None, None, :, None, :, None]
   expand = lambda a: a[:, :, None, :, None, :]
   gradient = jnp.where(position == expand(winner), expand(cotangent),
                        jnp.zeros((), cotangent.dtype))
-  gradient = gradient.reshape(n, height // 2 * 2, width // 2 * 2, channels)
-  # The dropped odd row or column gets no gradient.
-  return (jnp.pad(gradient, ((0, 0), (0, height % 2), (0, width % 2), (0, 0))),)
+  return (gradient.reshape(n, 2 * half_height, 2 * half_width, channels),)
 
 
-max_pool_2x2.defvjp(_max_pool_forward, _max_pool_backward)
+_max_pool_even.defvjp(_max_pool_forward, _max_pool_backward)
