@@ -1,8 +1,12 @@
 """Study cells: a family as widths, depths or named presets; fingerprints."""
 
+import json
+
+import pytest
+
 from configs import default
 from medadv_jax import config_validation
-from medadv_jax.study import cells
+from medadv_jax.study import cells, runner
 
 
 def _config(**model):
@@ -45,3 +49,30 @@ def test_fingerprint_ignores_where_data_lives_but_not_what_changes_numbers():
   config.attack.pgd_steps = 7
   assert cells.fingerprint_differences(before, cells.cell_fingerprint(config, cell)) == [
       'attack.pgd_steps: 3 -> 7']
+
+
+def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path):
+  """A cell folder from before RESULTS_VERSION (its fingerprint has none) or
+  from another results version is not resumed or aggregated with new cells."""
+  config = default.get_config('smoke')
+  cell = cells.expand_cells(config)[0]
+  fingerprint = cells.cell_fingerprint(config, cell)
+  assert fingerprint[cells.RESULTS_VERSION_FIELD] == cells.RESULTS_VERSION
+  for old_version in (None, cells.RESULTS_VERSION - 1):
+    old = dict(fingerprint)
+    if old_version is None:
+      del old[cells.RESULTS_VERSION_FIELD]
+    else:
+      old[cells.RESULTS_VERSION_FIELD] = old_version
+    cell_dir = tmp_path / str(old_version) / 'cells' / cell.name
+    cell_dir.mkdir(parents=True)
+    stored = json.dumps(old)
+    (cell_dir / runner.FINGERPRINT_FILE).write_text(stored)
+    with pytest.raises(runner.StaleCellError) as error:
+      runner.run_study(config, tmp_path / str(old_version))
+    message = str(error.value)
+    assert (f'{cells.RESULTS_VERSION_FIELD}: {old_version!r} -> {cells.RESULTS_VERSION}'
+            in message)
+    assert 'another version of medadv-jax' in message and 'new --workdir' in message
+    assert (cell_dir / runner.FINGERPRINT_FILE).read_text() == stored
+    assert not (cell_dir / runner.RESULTS_FILE).exists()

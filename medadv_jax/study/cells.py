@@ -4,6 +4,16 @@ import dataclasses
 import json
 from typing import Optional
 
+# Bumped by every code change that alters a cell's numbers for the same config,
+# so that a workdir resumed across such a change stops (`runner.StaleCellError`)
+# instead of mixing cells the old and new code made. Cells made before the field
+# existed record none.
+#   2: a 2x2 max-pool gives a tied window's gradient to its first maximum, as
+#      nn.max_pool does (it was shared among the tied maxima).
+RESULTS_VERSION = 2
+# Fingerprint field that holds RESULTS_VERSION.
+RESULTS_VERSION_FIELD = 'results_version'
+
 
 @dataclasses.dataclass(frozen=True)
 class Cell:
@@ -45,9 +55,10 @@ def expand_cells(config) -> list[Cell]:
 def cell_fingerprint(config, cell: Cell) -> dict:
   """Everything that determines a cell's numbers, as plain JSON data.
 
-  Where the data file lives and whether it may be downloaded do not change the
-  numbers (the file's MD5 is checked), so they are left out, as are the sweep
-  lists that only say which cells exist.
+  That includes RESULTS_VERSION, since code changes alter numbers too. Where the
+  data file lives and whether it may be downloaded do not change the numbers
+  (the file's MD5 is checked), so they are left out, as are the sweep lists that
+  only say which cells exist.
   """
   data = config.data.to_dict()
   for field in ('dir', 'cache_dir', 'download', 'tfds_dir'):
@@ -57,6 +68,7 @@ def cell_fingerprint(config, cell: Cell) -> dict:
   for field in ('modes', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps'):
     train.pop(field, None)
   return json.loads(json.dumps({
+      RESULTS_VERSION_FIELD: RESULTS_VERSION,
       'cell': dataclasses.asdict(cell),
       'data': data,
       'train': train,

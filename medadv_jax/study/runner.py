@@ -126,8 +126,12 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
     differences = cells_lib.fingerprint_differences(json.loads(path.read_text()),
                                                     fingerprint)
     if differences:
+      code_changed = any(d.startswith(cells_lib.RESULTS_VERSION_FIELD + ':')
+                         for d in differences)
+      why = ('Its results version differs: another version of medadv-jax, whose numbers '
+             'differ from this one\'s, made it. ' if code_changed else '')
       raise StaleCellError(
-          f'{cell_dir} was made with other settings ({"; ".join(differences)}). '
+          f'{cell_dir} was made with other settings ({"; ".join(differences)}). {why}'
           'Use a new --workdir for the new settings, or delete that folder to redo it.')
   else:
     _write_json_atomic(path, fingerprint)
