@@ -17,6 +17,7 @@ faster way ever reports a higher accuracy than the loop. "cold" is the first
 call after `jax.clear_caches()` (compilation included), "warm" the second.
 """
 
+import collections
 import contextlib
 import pathlib
 import sys
@@ -70,13 +71,16 @@ def build_model(name: str, num_classes: int, width: float):
 
 @contextlib.contextmanager
 def counting_work():
-  """Counts the examples the schedules attack (`correct_at`) and try to certify
+  """Counts the examples the schedules attack (`correct_at`; in total and per
+  image, `attacks_per_image`: {image index: attacks}) and try to certify
   (`certified_at`), and the seconds certifying takes, while the block runs."""
-  counts = {'attacked_examples': 0, 'certify_tried_examples': 0, 'certify_s': 0.0}
+  counts = {'attacked_examples': 0, 'attacks_per_image': collections.Counter(),
+            'certify_tried_examples': 0, 'certify_s': 0.0}
   attack, certify = schedules.correct_at, schedules.certified_at
 
   def counted_attack(*args):
     counts['attacked_examples'] += len(args[5])
+    counts['attacks_per_image'].update(np.asarray(args[5]).tolist())
     return attack(*args)
 
   def timed_certify(*args):
@@ -106,8 +110,14 @@ def run_schedule(schedule, spec, apply_fn, variables, images, labels, eps, key,
   warm = common.timed(run)[1] if _WARM.value else cold
   # 'cascade' verdicts are already the worst case up to eps; cumulating them is a no-op.
   worst = eps_grid.worst_case_so_far(np.asarray(verdicts))
+  # Where the attacks go: the images no radius of the grid fools are attacked
+  # at every radius the bounds do not certify, whatever the way.
+  never_fooled = np.flatnonzero(worst[-1])
+  per_image = work.pop('attacks_per_image')
   return {'cold_s': cold, 'warm_s': warm, 'verdicts': verdicts, 'worst': worst,
-          'accuracy': worst.mean(axis=1).tolist(), **work}
+          'accuracy': worst.mean(axis=1).tolist(), **work,
+          'never_fooled_images': int(never_fooled.size),
+          'attacks_on_never_fooled': int(sum(per_image[i] for i in never_fooled.tolist()))}
 
 
 def compare_to_baseline(runs: dict, baseline: str) -> None:
@@ -160,7 +170,8 @@ def print_curve(result: dict, machine: dict) -> None:
   reference = (f'{TORCHATTACKS_REFERENCE_S:.0f}/warm' if
                result['comparable_to_torchattacks_reference'] else None)
   headers = ['way', 'cold s', 'warm s', f'warm vs {base}', 'differing verdicts',
-             f'higher acc than {base}?', 'examples attacked', 'certify s (tried)']
+             f'higher acc than {base}?', 'examples attacked (on never fooled)',
+             'certify s (tried)']
   if reference:
     headers.append(f'torchattacks {reference}')
   rows = []
@@ -170,7 +181,8 @@ def print_curve(result: dict, machine: dict) -> None:
            f'yes (+{r["max_accuracy_above_baseline"]:.4f})'
            if r['ever_higher_than_baseline'] else 'no',
            # 'vmap' attacks inside eps_grid, not through correct_at.
-           r['attacked_examples'] if r['attacked_examples'] else '-',
+           (f'{r["attacked_examples"]} ({r["attacks_on_never_fooled"]})'
+            if r['attacked_examples'] else '-'),
            f'{r["certify_s"]:.1f} ({r["certify_tried_examples"]})']
     if reference:
       row.append(f'{r["torchattacks_s_over_warm_s"]:.2f}x')
@@ -179,6 +191,9 @@ def print_curve(result: dict, machine: dict) -> None:
   if reference:
     print(f'torchattacks: external reference ({TORCHATTACKS_REFERENCE_S:.0f} s for this '
           'curve, measured elsewhere, not in this run); > 1x means faster than it.')
+  print(f'{runs[base]["never_fooled_images"]} of the {result["images"]} images are never '
+        f'fooled up to {result["eps_255"][-1]:g}/255 ("on never fooled": the attacks '
+        'spent on them).')
   print(common.table(['eps x 1/255'] + [f'{n} acc' for n in runs],
                      [[f'{e:g}'] + [f'{r["accuracy"][i]:.4f}' for r in runs.values()]
                       for i, e in enumerate(result['eps_255'])]))

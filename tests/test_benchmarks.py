@@ -97,7 +97,7 @@ def test_robustness_curve_ways_agree(tmp_path):
   # Untrained weights (--epochs=0) still lose accuracy as eps grows, so the
   # verdicts compared are not all the same.
   out, stdout = run_script('robustness_curve', tmp_path / 'c.json', '--models=reference',
-                           '--images=32', '--steps=2', '--eps_255=0,16,64', '--epochs=0')
+                           '--images=32', '--steps=2', '--eps_255=0,4,16', '--epochs=0')
   assert MACHINE_KEYS <= set(out['machine'])
   (model,) = out['models']
   runs = model['schedules']
@@ -114,6 +114,13 @@ def test_robustness_curve_ways_agree(tmp_path):
   # The cascade attacks only survivors; vmap attacks inside one program, uncounted.
   assert runs['loop']['attacked_examples'] >= runs['cascade']['attacked_examples'] > 0
   assert runs['vmap']['attacked_examples'] == 0
+  # The images no radius fools: the loop attacks them at all 3 radii, the cascade
+  # at the 2 above 0 (PGD-2 over 3 radii is not worth certifying).
+  never = runs['loop']['never_fooled_images']
+  assert never == round(accuracies[0][-1] * 32) > 0
+  assert runs['loop']['attacks_on_never_fooled'] == never * 3
+  assert runs['cascade']['certify_tried_examples'] == 0
+  assert runs['cascade']['attacks_on_never_fooled'] == never * 2
   assert not model['comparable_to_torchattacks_reference']
   assert out['external_reference']['seconds'] == 171.0
   assert 'differing verdicts' in stdout
