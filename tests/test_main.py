@@ -49,7 +49,13 @@ def test_smoke_study_writes_every_artefact(smoke_workdir):
   params = {r['width']: int(r['params']) for r in rows}
   assert params['0.5'] > 2 * params['0.25']
   assert (smoke_workdir / 'robustness_curves.png').read_bytes()[:4] == b'\x89PNG'
-  assert '## Sanity checks' in (smoke_workdir / 'report.md').read_text()
+  report = (smoke_workdir / 'report.md').read_text()
+  assert '## Sanity checks' in report
+  # Every cell records the environment that made it; the report says it is shared.
+  for cell_dir in sorted((smoke_workdir / 'cells').iterdir()):
+    assert json.loads((cell_dir / 'environment.json').read_text())['backend'] == 'cpu'
+  assert f'Every cell that recorded it ({N_CELLS}): results_version' in report
+  assert 'Cells differ' not in report and 'without environment.json' not in report
 
 
 def test_results_json_holds_the_csv_rows(smoke_workdir):

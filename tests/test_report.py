@@ -1,10 +1,15 @@
 """Report and figure on constructed results with known answers."""
 
+import importlib.metadata
 import itertools
+import json
 
 import pytest
 
-from medadv_jax.reporting import figures, grouping, report, results_table, statistics, verdict
+from medadv_jax import environment
+from medadv_jax.reporting import (figures, grouping, provenance, report, results_table,
+                                  statistics, verdict, write_outputs)
+from medadv_jax.study import cells
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -307,3 +312,22 @@ def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
   # Not the average of the seeds' Wilson bounds (0.635, 0.76): the seed spread counts.
   assert (low, high) == statistics.bootstrap_mean([0.6, 0.8], 200)[1:]
   assert low < 0.62 and high > 0.78
+
+
+def test_report_from_a_workdir_shows_its_cells_environments(tmp_path):
+  rows = _rows()
+  names = list(dict.fromkeys(cells.Cell.from_row(r).name for r in rows))
+  for name in names[:-1]:  # The last cell finished before environment.json existed.
+    (tmp_path / 'cells' / name).mkdir(parents=True)
+    (tmp_path / 'cells' / name / environment.FILE_NAME).write_text(
+        json.dumps(environment.describe()))
+  loaded = provenance.load(tmp_path, rows)
+  assert list(loaded) == names and loaded[names[-1]] is None
+  text = report.render_report(rows, environments=loaded)
+  section = text.split('## Software and hardware')[1]
+  assert f'({len(names) - 1}): results_version {cells.RESULTS_VERSION};' in section
+  assert f'packages.jax {importlib.metadata.version("jax")}' in section
+  assert f'without environment.json (finished before it was written): {names[-1]}' in section
+  assert '## Software and hardware' not in report.render_report(rows)
+  write_outputs.write_all(rows, tmp_path)
+  assert '## Software and hardware' in (tmp_path / 'report.md').read_text()

@@ -4,14 +4,16 @@ import collections
 
 import numpy as np
 
-from medadv_jax.reporting import clean_comparability, grouping, summary_table, verdict
+from medadv_jax.reporting import (clean_comparability, grouping, provenance, summary_table,
+                                  verdict)
 
 
-def render_report(rows, files=()) -> str:
+def render_report(rows, files=(), environments=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
   `files`: (file name, description) of each artefact written beside report.md,
-  listed at the end.
+  listed at the end. `environments`: `provenance.load`'s {cell name: environment}
+  for the "Software and hardware" section (left out when None).
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
@@ -74,6 +76,8 @@ def render_report(rows, files=()) -> str:
   lines += ['', '## Agreement with the paper', '']
   lines += verdict.section_lines(rows, worst, modes, headline)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
+  if environments is not None:
+    lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
   lines += _files_lines(files)
   return '\n'.join(lines) + '\n'
 

@@ -4,8 +4,8 @@ import pathlib
 
 from medadv_jax import atomic_files
 from medadv_jax.reporting import (example_figures, figures, min_eps_figures,
-                                  per_image_data, report, results_table, size_figures,
-                                  summary_table)
+                                  per_image_data, provenance, report, results_table,
+                                  size_figures, summary_table)
 
 
 def write_all(rows, workdir: pathlib.Path) -> None:
@@ -50,4 +50,5 @@ def write_all(rows, workdir: pathlib.Path) -> None:
                         'the same images and models')):
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
-  atomic_files.write_text(workdir / 'report.md', report.render_report(rows, files))
+  atomic_files.write_text(workdir / 'report.md', report.render_report(
+      rows, files, provenance.load(workdir, rows)))

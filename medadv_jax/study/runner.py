@@ -9,7 +9,7 @@ import time
 import jax
 from absl import logging
 
-from medadv_jax import atomic_files, config_validation
+from medadv_jax import atomic_files, config_validation, environment
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, MedAdvError
@@ -99,7 +99,8 @@ def _selected_cells(config, cells):
 def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
   """Trains the cell's model (resuming if possible) and attacks it.
 
-  Writes the per-image minimal radii to PER_IMAGE_FILE; returns the results rows,
+  Writes the per-image minimal radii to PER_IMAGE_FILE and the software and
+  hardware to environment.FILE_NAME; returns the results rows,
   which the caller writes last (RESULTS_FILE marks the cell finished).
   """
   model = registry.get_model(cell.model, num_classes=dataset.num_classes,
@@ -114,6 +115,8 @@ def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> l
   rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
                                                 cell.seed)
   _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
+  # The environment that attacked the model (and finished training it).
+  _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
   if _writes_files():  # A few attacked images and saliency maps for the figures.
     examples.write_cell_examples(cell_dir / examples.EXAMPLES_FILE, model, variables,
                                  dataset, config, cell.seed)

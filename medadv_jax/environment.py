@@ -1,0 +1,64 @@
+"""The software and hardware that made a cell's numbers.
+
+Written next to each cell's results (`FILE_NAME`) and summarised in the
+report, so that a published number can be traced to the code, packages and
+devices that produced it, and a study whose cells were made in different
+environments says so.
+"""
+
+import importlib.metadata
+import pathlib
+import platform
+import subprocess
+from typing import Optional
+
+import jax
+
+from medadv_jax.study import cells
+
+FILE_NAME = 'environment.json'
+# The packages whose versions can move a cell's numbers or read its files.
+PACKAGES = ('jax', 'jaxlib', 'flax', 'optax', 'orbax-checkpoint', 'numpy',
+            'tensorflow-datasets', 'ml-collections')
+_REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def describe() -> dict:
+  """This process's environment, as plain JSON data.
+
+  git_commit is None outside a git checkout (an installed copy); git_dirty says
+  whether tracked files differ from that commit, so the commit alone does not
+  name the code.
+  """
+  commit = _git('rev-parse', 'HEAD')
+  status = _git('status', '--porcelain', '--untracked-files=no') if commit else None
+  devices = jax.devices()
+  return {
+      'results_version': cells.RESULTS_VERSION,
+      'git_commit': commit,
+      'git_dirty': None if status is None else bool(status),
+      'python': platform.python_version(),
+      'packages': {name: _version(name) for name in PACKAGES},
+      'backend': jax.default_backend(),
+      'devices': f'{len(devices)} x {devices[0].device_kind}',
+      'processes': jax.process_count(),
+  }
+
+
+def _version(package: str) -> Optional[str]:
+  try:
+    return importlib.metadata.version(package)
+  except importlib.metadata.PackageNotFoundError:
+    return None
+
+
+def _git(*args: str) -> Optional[str]:
+  """git's stripped output in the code's own checkout; None without one."""
+  if not (_REPO_ROOT / '.git').exists():
+    return None
+  try:
+    result = subprocess.run(['git', '-C', str(_REPO_ROOT), *args], capture_output=True,
+                            text=True, timeout=30, check=False)
+  except (OSError, subprocess.TimeoutExpired):  # No git program, or a hung one.
+    return None
+  return result.stdout.strip() if result.returncode == 0 else None

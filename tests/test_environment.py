@@ -1,0 +1,47 @@
+"""A cell's environment.json and the report's "Software and hardware" section."""
+
+import importlib.metadata
+import json
+import pathlib
+import subprocess
+
+from medadv_jax import environment
+from medadv_jax.reporting import provenance
+from medadv_jax.study import cells
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def test_describe_names_code_version_packages_and_devices():
+  env = environment.describe()
+  assert env['results_version'] == cells.RESULTS_VERSION
+  assert env['packages']['jax'] == importlib.metadata.version('jax')
+  assert env['packages']['flax'] == importlib.metadata.version('flax')
+  assert env['backend'] == 'cpu' and env['devices'].endswith('x cpu')
+  assert env['processes'] == 1
+  if (REPO_ROOT / '.git').exists():  # A checkout (CI runs on a clone): its commit.
+    head = subprocess.run(['git', '-C', str(REPO_ROOT), 'rev-parse', 'HEAD'],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    assert env['git_commit'] == head and isinstance(env['git_dirty'], bool)
+  else:
+    assert env['git_commit'] is None and env['git_dirty'] is None
+  json.dumps(env)  # Plain JSON data.
+
+
+def _environments():
+  base = {'results_version': 2, 'git_commit': 'abc', 'git_dirty': False,
+          'packages': {'jax': '0.10.2', 'flax': '0.12.8'}, 'backend': 'cpu'}
+  newer = dict(base, packages={'jax': '0.10.3', 'flax': '0.12.8'})
+  return {'cell_a': base, 'cell_b': newer, 'cell_c': base, 'cell_d': None}
+
+
+def test_section_lists_shared_fields_differences_with_their_cells_and_missing_files():
+  lines = provenance.section_lines(_environments())
+  text = '\n'.join(lines)
+  assert lines[0] == ('Every cell that recorded it (3): results_version 2; git_commit abc; '
+                      'git_dirty False; packages.flax 0.12.8; backend cpu.')
+  assert ('**Cells differ in packages.jax:** 0.10.2 (cell_a, cell_c); 0.10.3 (cell_b)'
+          in lines)
+  assert '1 cell(s) without environment.json' in text and 'cell_d' in text
+  same = provenance.section_lines({'cell_a': _environments()['cell_a']})
+  assert not any('differ' in line or 'without' in line for line in same)
