@@ -119,11 +119,12 @@ def test_first_fooled_index_and_min_eps_read_the_curve():
 
 
 def test_chunks_are_few_shapes_with_little_padding():
-  sizes, remaining = [], 154
+  sizes, remaining = [], 300
   while remaining > 0:
     sizes.append(schedules.chunk_size(remaining, 1024))
     remaining -= sizes[-1]
-  assert sizes == [64, 64, 16, 16]
+  assert sizes == [256, 16, 16, 16]
+  assert schedules.chunk_size(255, 1024) == schedules.MIN_BUCKET
   assert schedules.chunk_size(5000, 1024) == 1024
   assert schedules.chunk_size(3, 1024) == schedules.MIN_BUCKET
   assert schedules.chunk_size(100, 8) == 8
