@@ -71,15 +71,14 @@ def build_model(name: str, num_classes: int, width: float):
 
 @contextlib.contextmanager
 def counting_work():
-  """Counts the examples the schedules attack (`correct_at`; in total and per
-  image, `attacks_per_image`: {image index: attacks}) and try to certify
+  """Counts the examples the schedules attack (`correct_at`), per image
+  (`attacks_per_image`: {image index: attacks}), and try to certify
   (`certified_at`), and the seconds certifying takes, while the block runs."""
-  counts = {'attacked_examples': 0, 'attacks_per_image': collections.Counter(),
-            'certify_tried_examples': 0, 'certify_s': 0.0}
+  counts = {'attacks_per_image': collections.Counter(), 'certify_tried_examples': 0,
+            'certify_s': 0.0}
   attack, certify = schedules.correct_at, schedules.certified_at
 
   def counted_attack(*args):
-    counts['attacked_examples'] += len(args[5])
     counts['attacks_per_image'].update(np.asarray(args[5]).tolist())
     return attack(*args)
 
@@ -115,7 +114,8 @@ def run_schedule(schedule, spec, apply_fn, variables, images, labels, eps, key,
   never_fooled = np.flatnonzero(worst[-1])
   per_image = work.pop('attacks_per_image')
   return {'cold_s': cold, 'warm_s': warm, 'verdicts': verdicts, 'worst': worst,
-          'accuracy': worst.mean(axis=1).tolist(), **work,
+          'accuracy': worst.mean(axis=1).tolist(),
+          'attacked_examples': int(sum(per_image.values())), **work,
           'never_fooled_images': int(never_fooled.size),
           'attacks_on_never_fooled': int(sum(per_image[i] for i in never_fooled.tolist()))}
 

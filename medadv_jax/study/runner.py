@@ -126,13 +126,13 @@ def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> l
 def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
   path = cell_dir / FINGERPRINT_FILE
   if path.exists():
-    differences = cells_lib.fingerprint_differences(json.loads(path.read_text()),
-                                                    fingerprint)
+    stored = json.loads(path.read_text())
+    differences = cells_lib.fingerprint_differences(stored, fingerprint)
     if differences:
-      code_changed = any(d.startswith(cells_lib.RESULTS_VERSION_FIELD + ':')
-                         for d in differences)
+      field = cells_lib.RESULTS_VERSION_FIELD
       why = ('Its results version differs: another version of medadv-jax, whose numbers '
-             'differ from this one\'s, made it. ' if code_changed else '')
+             'differ from this one\'s, made it. '
+             if stored.get(field) != fingerprint[field] else '')
       raise StaleCellError(
           f'{cell_dir} was made with other settings ({"; ".join(differences)}). {why}'
           'Use a new --workdir for the new settings, or delete that folder to redo it.')
