@@ -31,7 +31,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.data.name = 'pneumoniamnist'
   config.data.size = 28  # MedMNIST: 28, 64, 128 or 224; image folders: resized to this.
   config.data.dir = ''  # Folder with the official npz; else $MEDMNIST_DIR, the cache.
-  config.data.grey_to_rgb = False  # Image folders: stack grey images to 3 channels.
+  config.data.grey_to_rgb = False  # Stack grey images to 3 channels (every source).
   # Non-empty: prepare and read the data through the tensorflow-datasets builders
   # (array_record files in this folder) instead of reading the npz / images directly.
   config.data.tfds_dir = ''

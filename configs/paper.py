@@ -56,11 +56,20 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     raise ValueError(f'configs/paper.py: dataset={dataset!r}; allowed: {sorted(DATASETS)}')
   if family not in FAMILIES:
     raise ValueError(f'configs/paper.py: family={family!r}; allowed: {sorted(FAMILIES)}')
+  size = options.get('size', '224')
+  if not size.isdigit():
+    raise ValueError(f'configs/paper.py: size={size!r}; allowed: an image side in pixels '
+                     '(MedMNIST: 28, 64, 128 or 224)')
+  runlocal = options.get('runlocal', 'false')
+  if runlocal not in ('true', 'false'):
+    # Anything else silently meaning "no" would launch the full 100-epoch study.
+    raise ValueError(f"configs/paper.py: runlocal={runlocal!r}; allowed: 'runlocal' "
+                     "alone, runlocal=true or runlocal=false")
 
   config = default.get_config()
   config.seeds = tuple(range(10))
   config.data.name = DATASETS[dataset]
-  config.data.size = int(options.get('size', 224))
+  config.data.size = int(size)
   config.data.grey_to_rgb = True  # Grey stacked to 3 channels, as the paper.
   config.data.split = 'pooled'  # 71 / 14.5 / 14.5 re-split per seed.
   config.data.attack_per_class = 150
@@ -86,7 +95,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.attack.pgd_steps = 20
   config.attack.pgd_step_size_frac = 0.1
 
-  if options.get('runlocal') == 'true':
+  if runlocal == 'true':
     config.seeds = (0, 1)
     config.data.size = 28 if config.data.name.endswith('mnist') else 32
     config.data.train_limit = 512

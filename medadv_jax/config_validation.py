@@ -3,6 +3,7 @@
 Each check raises `ConfigError` naming the field, the value and what is allowed.
 """
 
+import math
 import numbers
 
 from medadv_jax.attacks import objectives, schedules
@@ -11,18 +12,25 @@ from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist
 from medadv_jax.data import splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
+from medadv_jax.study import cells
 from medadv_jax.training import loop, optim, steps
 
 
 def validate(config) -> None:
   """Raises ConfigError for the first invalid field of `config`."""
-  _non_empty_ints('seeds', config.seeds, minimum=0)
+  _non_empty_ints('seeds', config.seeds, minimum=0, maximum=MAX_SEED)
+  _distinct('seeds', config.seeds)
   _int_at_least('cell', config.cell, -1)
   _validate_data(config.data)
   _validate_model(config.model)
   _validate_train(config.train)
   _validate_attack(config.attack)
   _validate_task(config)
+  _validate_cell_names(config)
+
+
+# Seeds become jax.random.key(seed) and numpy generators: a uint32.
+MAX_SEED = 2**32 - 1
 
 
 def _validate_data(data) -> None:
@@ -60,7 +68,13 @@ def _validate_data(data) -> None:
 def _validate_model(model) -> None:
   names = _non_empty_sequence('model.names', model.names)
   widths = _non_empty_sequence('model.widths', model.widths)
+  for width in widths:
+    if not _is_number(width) or width <= 0:
+      raise ConfigError('model.widths', width, 'finite positive numbers')
   depths = tuple(model.depths) or (None,)
+  for field, values in (('model.names', names), ('model.widths', widths),
+                        ('model.depths', depths)):
+    _distinct(field, values)
   # Building the (uninitialised) modules is cheap and checks every name, width
   # and depth with the registry's own rules.
   for name in names:
@@ -74,6 +88,7 @@ def _validate_train(train) -> None:
   for mode in _non_empty_sequence('train.modes', train.modes):
     if mode not in loop.TRAIN_MODES:
       raise ConfigError('train.modes', mode, ', '.join(loop.TRAIN_MODES))
+  _distinct('train.modes', train.modes)
   for field in ('epochs', 'batch_size', 'eval_batch_size', 'keep_checkpoints'):
     _int_at_least(f'train.{field}', train[field], 1)
   for field in ('early_stopping_patience', 'checkpoint_every_steps', 'log_every_steps'):
@@ -99,6 +114,11 @@ def _validate_train(train) -> None:
   _fraction('train.plateau.factor', train.plateau.factor)
   _positive('train.plateau.min_delta', train.plateau.min_delta)
   _positive('train.plateau.min_learning_rate', train.plateau.min_learning_rate)
+  if train.plateau.patience > 0 and train.plateau.min_learning_rate > train.learning_rate:
+    # Reduce-on-plateau's floor would raise the learning rate, not lower it.
+    raise ConfigError('train.plateau.min_learning_rate', train.plateau.min_learning_rate,
+                      f'a number <= train.learning_rate ({train.learning_rate:g}) when '
+                      'train.plateau.patience > 0')
   _positive('train.adv.eps_255', train.adv.eps_255)
   _int_at_least('train.adv.steps', train.adv.steps, 1)
   _positive('train.adv.step_size_frac', train.adv.step_size_frac)
@@ -120,6 +140,26 @@ def _validate_task(config) -> None:
                       'least-likely target needs one class per image')
 
 
+def _validate_cell_names(config) -> None:
+  """Each cell needs a folder of its own: two sizes printed alike (widths 0.5 and
+  0.5000001 are both w0.5) would share one, and its checkpoints."""
+  seen = {}
+  for cell in cells.expand_cells(config):
+    if cell.name in seen and seen[cell.name] != cell:
+      raise ConfigError('model.widths', tuple(config.model.widths),
+                        f'widths that differ in their first 6 significant digits (two '
+                        f'cells would share the folder {cell.name})')
+    seen[cell.name] = cell
+
+
+def _distinct(field, values) -> None:
+  """Repeated values would repeat cells (counted twice in means over seeds) or rows."""
+  repeated = sorted({str(v) for i, v in enumerate(values) if v in list(values)[:i]})
+  if repeated:
+    raise ConfigError(field, tuple(values), f'distinct values ({", ".join(repeated)} '
+                      'given more than once)')
+
+
 def _one_of(field, value, allowed) -> None:
   if value not in allowed:
     raise ConfigError(field, value, ', '.join(allowed))
@@ -139,6 +179,7 @@ def _validate_attack(attack) -> None:
   for name in _non_empty_sequence('attack.names', attack.names):
     if name not in attack_registry.ATTACK_NAMES:
       raise ConfigError('attack.names', name, ', '.join(attack_registry.ATTACK_NAMES))
+  _distinct('attack.names', attack.names)
   linf = [n for n in attack_registry.ATTACK_NAMES if attack_registry.AttackSpec(n).norm == 'linf']
   if not any(name in linf for name in attack.names):
     # The report's tables, figures and verdicts are about L-inf robustness.
@@ -147,6 +188,7 @@ def _validate_attack(attack) -> None:
   for target in _non_empty_sequence('attack.targets', attack.targets):
     if target not in objectives.TARGET_MODES:
       raise ConfigError('attack.targets', target, ', '.join(objectives.TARGET_MODES))
+  _distinct('attack.targets', attack.targets)
   grid = _non_empty_sequence('attack.eps_255', attack.eps_255)
   if not all(_is_number(e) and 0 <= e <= 255 for e in grid):
     raise ConfigError('attack.eps_255', tuple(grid), 'numbers in [0, 255] (units of 1/255)')
@@ -182,7 +224,9 @@ def _validate_attack(attack) -> None:
 
 
 def _is_number(value) -> bool:
-  return isinstance(value, numbers.Real) and not isinstance(value, bool)
+  """A finite real number (not a bool, nan or inf)."""
+  return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value))
 
 
 def _non_empty_sequence(field, value):
@@ -191,16 +235,18 @@ def _non_empty_sequence(field, value):
   return value
 
 
-def _non_empty_ints(field, value, minimum):
+def _non_empty_ints(field, value, minimum, maximum=None):
   for item in _non_empty_sequence(field, value):
-    _int_at_least(field, item, minimum)
+    _int_at_least(field, item, minimum, maximum)
 
 
-def _int_at_least(field, value, minimum) -> None:
-  if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-    raise ConfigError(field, value, f'an integer >= {minimum}')
+def _int_at_least(field, value, minimum, maximum=None) -> None:
+  if (not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum
+      or (maximum is not None and value > maximum)):
+    raise ConfigError(field, value, f'an integer >= {minimum}' if maximum is None
+                      else f'an integer in [{minimum}, {maximum}]')
 
 
 def _positive(field, value) -> None:
   if not _is_number(value) or value <= 0:
-    raise ConfigError(field, value, 'a number > 0')
+    raise ConfigError(field, value, 'a finite number > 0')

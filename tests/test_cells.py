@@ -51,6 +51,37 @@ def test_fingerprint_ignores_where_data_lives_but_not_what_changes_numbers():
       'attack.pgd_steps: 3 -> 7']
 
 
+def test_fingerprint_holds_the_folder_of_data_without_a_checksum(tmp_path):
+  # An image folder, or a file read with verify_md5 off, has nothing else that
+  # says which data made a cell.
+  config = default.get_config('smoke')
+  config.data.name, config.data.dir = 'chest_xray_folder', str(tmp_path / 'xray')
+  cell = cells.expand_cells(config)[0]
+  assert cells.cell_fingerprint(config, cell)['data']['dir'] == str(tmp_path / 'xray')
+  config.data.name, config.data.verify_md5 = 'pneumoniamnist', False
+  before = cells.cell_fingerprint(config, cell)
+  config.data.dir = str(tmp_path / 'other')
+  assert cells.fingerprint_differences(before, cells.cell_fingerprint(config, cell)) == [
+      f"data.dir: '{tmp_path / 'xray'}' -> '{tmp_path / 'other'}'"]
+
+
+def test_refused_runs_write_nothing(tmp_path):
+  config = default.get_config('smoke')
+  config.cell = 99
+  with pytest.raises(Exception, match='cell'):
+    runner.run_study(config, tmp_path / 'out_of_range')
+  assert not (tmp_path / 'out_of_range').exists()
+  # Results without a fingerprint: nothing says what made them.
+  config.cell = -1
+  cell_dir = tmp_path / 'orphan' / 'cells' / cells.expand_cells(config)[1].name
+  cell_dir.mkdir(parents=True)
+  (cell_dir / runner.RESULTS_FILE).write_text('[]')
+  with pytest.raises(runner.StaleCellError, match='holds results but no cell_config.json'):
+    runner.run_study(config, tmp_path / 'orphan')
+  assert sorted(p.name for p in (tmp_path / 'orphan').rglob('*')) == [
+      'cells', cell_dir.name, runner.RESULTS_FILE]
+
+
 def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path):
   """A cell folder from before RESULTS_VERSION (its fingerprint has none) or
   from another results version is not resumed or aggregated with new cells."""
@@ -76,3 +107,4 @@ def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path
     assert 'another version of medadv-jax' in message and 'new --workdir' in message
     assert (cell_dir / runner.FINGERPRINT_FILE).read_text() == stored
     assert not (cell_dir / runner.RESULTS_FILE).exists()
+    assert not (tmp_path / str(old_version) / 'config.json').exists()

@@ -31,13 +31,20 @@ def test_default_grid_is_the_papers_29_values():
 
 @pytest.mark.parametrize('field, value, allowed', [
     ('seeds', (), 'non-empty'),
+    ('seeds', (0, 1, 0), 'distinct values (0 given more than once)'),
+    ('seeds', (2**32,), 'an integer in [0, 4294967295]'),
     ('data.name', 'chestxray', 'pneumoniamnist'),
     ('data.size', 32, '[28, 64, 128, 224]'),
     ('data.attack_per_class', -1, 'integer >= 0'),
     ('model.names', ('cnn', 'vgg'), 'resnet20'),
     ('model.widths', (0.5, 0.0), 'positive'),
+    ('model.widths', (float('inf'),), 'finite positive'),
+    ('model.widths', (0.5, 1.0, 0.5), 'distinct values'),
+    ('model.widths', (0.5, 0.5000001), 'would share the folder'),
+    ('train.learning_rate', float('nan'), 'a finite number > 0'),
     ('model.depths', (20,), 'no depth knob'),
     ('train.modes', ('standard', 'mart'), 'standard, pgd'),
+    ('train.modes', ('pgd', 'pgd'), 'distinct values'),
     ('train.epochs', 0, 'integer >= 1'),
     ('train.adv.bn_mode', 'frozen', 'batch, running'),
     ('attack.names', ('pgd', 'cw'), 'fgsm, pgd'),
@@ -46,6 +53,7 @@ def test_default_grid_is_the_papers_29_values():
     ('attack.eps_255', (1.0, 2.0), 'starting at 0'),
     ('attack.eps_255', (0.0,), 'at least one radius above 0'),
     ('attack.pgd_steps', 0, 'integer >= 1'),
+    ('attack.targets', ('untargeted', 'untargeted'), 'distinct values'),
     ('attack.names', ('apgd',), 'apgd_ce, apgd_dlr, square'),
     ('attack.restarts', 0, 'integer >= 1'),
     ('attack.square_queries', 0, 'integer >= 1'),
@@ -75,4 +83,16 @@ def test_invalid_resnet_depth_is_caught_before_any_work():
   config.model.names = ('resnet',)
   config.model.depths = (8, 21)
   with pytest.raises(ConfigError, match=r'model.depths.*21.*6n\+2'):
+    config_validation.validate(config)
+
+
+def test_a_plateau_floor_above_the_learning_rate_is_refused():
+  # optax's reduce_on_plateau would raise the learning rate to its floor.
+  config = _load_default('smoke')
+  config.train.learning_rate = 1e-7
+  config.train.plateau.min_learning_rate = 5e-7
+  config_validation.validate(config)  # No plateau, so the floor is never used.
+  config.train.plateau.patience = 3
+  with pytest.raises(ConfigError, match=r'train.plateau.min_learning_rate.*<= '
+                     r'train.learning_rate \(1e-07\)'):
     config_validation.validate(config)

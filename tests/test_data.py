@@ -37,6 +37,16 @@ def test_generated_file_loads_as_float_images_in_unit_range(tmp_path):
   assert data.test_labels.dtype == np.int32 and data.num_classes == 2
 
 
+def test_grey_to_rgb_stacks_medmnist_images_too(tmp_path):
+  # The paper's input is 3 stacked grey channels, whatever the source.
+  _write_npz(tmp_path / 'pneumoniamnist.npz')
+  grey = dataset.load_dataset(_data_config(tmp_path))
+  rgb = dataset.load_dataset(_data_config(tmp_path, grey_to_rgb=True))
+  assert rgb.image_shape == (8, 8, 3)
+  for channel in range(3):
+    np.testing.assert_array_equal(rgb.test_images[..., channel], grey.test_images[..., 0])
+
+
 def test_official_file_from_shared_folder_passes_md5(monkeypatch):
   # MEDMNIST_DIR points at ../shared/medmnist (tests/conftest.py).
   config = _data_config(pathlib.Path('/nonexistent'), dir='', verify_md5=True)

@@ -69,7 +69,7 @@ def test_folder_builder_reads_back_the_decoded_folder(tmp_path):
   val = tfds.data_source('paper_image_folders/chest_xray_folder_28', split='val',
                          data_dir=tmp_path / 'data')
   expected = image_folder.load_folder(image_folder.FOLDER_DATASETS['chest_xray_folder'],
-                                      str(root), 28, grey_to_rgb=False)['val']
+                                      str(root), 28)['val']
   assert len(val) == 4
   np.testing.assert_array_equal(np.stack([val[i]['image'] for i in range(4)]),
                                 expected.images)

@@ -128,3 +128,44 @@ def test_chunks_are_few_shapes_with_little_padding():
   assert schedules.chunk_size(5000, 1024) == 1024
   assert schedules.chunk_size(3, 1024) == schedules.MIN_BUCKET
   assert schedules.chunk_size(100, 8) == 8
+
+
+@dataclasses.dataclass(frozen=True)
+class ReluMlpApply:
+  """A hashable ReLU classifier, which linear bounds cover (MlpApply's tanh is not)."""
+
+  def __call__(self, variables, x):
+    hidden = jax.nn.relu(x.reshape(x.shape[0], -1) @ variables['w1'] + variables['b1'])
+    return hidden @ variables['w2']
+
+
+def test_cascade_certificates_skip_attacks_and_change_no_verdict(monkeypatch):
+  # PGD-20 over 29 radii is worth certifying: examples proven robust up to a
+  # radius are not attacked there, and the verdicts stay the loop's worst case.
+  k1, k2, k3, k4 = jax.random.split(jax.random.key(0), 4)
+  variables = {'w1': jax.random.normal(k1, (16, 12)), 'b1': jax.random.normal(k4, (12,)),
+               'w2': jax.random.normal(k2, (12, 3))}
+  images = np.asarray(jax.random.uniform(k3, (48, 4, 4, 1)))
+  labels = np.asarray(jnp.argmax(ReluMlpApply()(variables, images), -1)).astype(np.int32)
+  labels[::7] = (labels[::7] + 1) % 3
+  attack = registry.AttackSpec('pgd', steps=20, step_size_frac=0.1)
+  grid = np.linspace(0, 0.3, 29).astype(np.float32)
+  assert schedules.worth_certifying(attack, grid.size)
+  attacked, correct_at = [], schedules.correct_at
+  monkeypatch.setattr(schedules, 'correct_at',
+                      lambda *args: attacked.append(args[5].size) or correct_at(*args))
+  args = (attack, ReluMlpApply(), variables, images, labels, grid, jax.random.key(1), 64)
+  worst = eps_grid.worst_case_so_far(schedules.evaluate_looped(*args))
+  attacked.clear()
+  certified = schedules.evaluate_cascade(*args)
+  with_certificates = sum(attacked)
+  attacked.clear()
+  np.testing.assert_array_equal(schedules.evaluate_cascade(*args, certify=False), worst)
+  np.testing.assert_array_equal(certified, worst)
+  assert with_certificates < 0.5 * sum(attacked), (with_certificates, sum(attacked))
+  assert 0 < worst[-1].mean() < worst[1].mean()  # Some fooled, some not.
+  # Every certificate is one no attack contradicts.
+  reach = schedules.certified_reach(ReluMlpApply(), variables, images, labels,
+                                    np.arange(48), grid, 64)
+  proven = np.flatnonzero(reach >= 0)
+  assert proven.size > 10 and np.all(worst[reach[proven], proven])

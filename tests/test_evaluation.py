@@ -80,8 +80,9 @@ def evaluated():
     params, opt_state = step(params, opt_state)
   dataset = Dataset('toy', 'multi-class', ('a', 'b', 'c'), images, labels, images, labels,
                     images, labels)
-  rows, per_image = robustness.evaluate_model_with_details(model, params, dataset,
-                                                          _config(), seed=0)
+  # 'vmap' keeps each radius's own verdicts, so every sanity check applies.
+  rows, per_image = robustness.evaluate_model_with_details(
+      model, params, dataset, _config(schedule='vmap'), seed=0)
   return model, params, dataset, rows, per_image
 
 
@@ -132,7 +133,11 @@ def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
   model, params, dataset, rows = trained
   cascade = robustness.evaluate_model(
       model, params, dataset, _config(names=('pgd',), schedule='cascade'), seed=0)
-  assert {r['schedule'] for r in cascade} == {'cascade'}
+  assert {r['schedule'] for r in rows} == {'vmap'} and {r['schedule'] for r in cascade} == {
+      'cascade'}
+  # Cumulated verdicts would pass these two by construction: not applicable.
+  summary = robustness.sanity_summary(cascade)
+  assert summary['eps0_clean']['ok'] is None and summary['non_increasing']['ok'] is None
   # An attack's key depends on its name and target, not on the other attacks, so
   # cascade reproduces the vmapped worst case exactly.
   for attack in ('pgd', 'ensemble'):

@@ -78,12 +78,14 @@ def test_second_run_skips_finished_cells(smoke_workdir):
 
 
 def test_changed_settings_on_same_workdir_fail_without_touching_results(smoke_workdir):
-  before = (smoke_workdir / 'results.csv').read_bytes()
+  before = {name: (smoke_workdir / name).read_bytes() for name in ('results.csv',
+                                                                   'config.json')}
   result = run_main(smoke_workdir, '--config.train.epochs=3')
   assert result.returncode != 0
   assert 'train.epochs: 2 -> 3' in result.stderr and 'new --workdir' in result.stderr
   assert 'Traceback' not in result.stderr
-  assert (smoke_workdir / 'results.csv').read_bytes() == before
+  # config.json still describes the results beside it.
+  assert {name: (smoke_workdir / name).read_bytes() for name in before} == before
 
 
 def test_bad_config_value_names_field_value_and_allowed(tmp_path):

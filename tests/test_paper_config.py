@@ -43,6 +43,8 @@ def test_image_folder_variant_needs_its_folder():
     ('dataset=xray', "dataset='xray'"),
     ('family=vit', "family='vit'"),
     ('depth=3', "unknown key 'depth'"),
+    ('size=abc', "size='abc'; allowed: an image side in pixels"),
+    ('runlocal=1', "runlocal='1'; allowed: 'runlocal' alone"),
 ])
 def test_bad_arg_names_the_key_and_allowed_values(arg, message):
   with pytest.raises(ValueError, match=message):

@@ -15,7 +15,7 @@ EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
 
 
-def _rows(pgd_beats_fgsm=True):
+def _rows(pgd_beats_fgsm=True, schedule='vmap'):
   """Standard training: accuracy falls with size; PGD training: rises with size."""
   rows = []
   for (width, params), mode, attack, target in itertools.product(
@@ -30,7 +30,8 @@ def _rows(pgd_beats_fgsm=True):
                        target=target, steps=20 if attack == 'pgd' else 1, eps=e / 255,
                        eps_255=e, accuracy=acc, n=100, ci_low=acc - 0.05,
                        ci_high=acc + 0.05, accuracy_single_eps=acc,
-                       clean_test_accuracy=0.9, best_epoch=1, val_score=0.9))
+                       clean_test_accuracy=0.9, best_epoch=1, val_score=0.9,
+                       schedule=schedule))
   return rows
 
 
@@ -71,6 +72,23 @@ def test_sanity_section_counts_pgd_weaker_than_fgsm():
       row['accuracy'] += 0.5
   # 3 sizes x 2 modes x 2 targets at eps 8 are now violated.
   assert '60/72 comparisons hold' in report.render_report(bad_rows)
+
+
+def test_single_radius_checks_are_reported_only_where_the_schedule_has_them():
+  rows = _rows()
+  rises = [r for r in rows if r['attack'] == 'fgsm' and r['eps_255'] == 8.0]
+  for r in rises:  # FGSM's accuracy at 8/255 alone above that at 4/255.
+    r['accuracy_single_eps'] = 0.95
+  text = report.render_report(rows)
+  assert 'eps = 0 gives the same accuracy under every attack' in text
+  assert f'accuracy rose with eps in {len(rises)} of ' in text
+  for r in rows:
+    r['schedule'] = 'cascade'
+  text = report.render_report(rows)
+  # Cumulated verdicts would pass both by construction: no "yes", no count.
+  assert 'eps = 0 and the attacks run at each eps alone: not checked.' in text
+  assert 'accuracy rose with eps' not in text and 'gives the same accuracy' not in text
+  assert 'PGD at least as strong as FGSM' in text
 
 
 def test_curves_group_by_attack_and_mode_with_one_line_per_size():

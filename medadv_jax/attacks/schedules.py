@@ -35,6 +35,8 @@ from medadv_jax.attacks import (eps_grid, interval_bounds, linear_bounds, min_ep
                                 registry)
 
 SCHEDULES = ('auto', 'vmap', 'loop', 'cascade', 'min_eps')
+# Those whose verdicts are each radius's own; the others return them cumulated.
+SINGLE_RADIUS_SCHEDULES = ('vmap', 'loop')
 # Smallest chunk of `correct_at` (see `chunk_size`).
 MIN_BUCKET = 16
 # Ratio of consecutive chunk sizes below the cap: 16, 256, 4096 ... Every size

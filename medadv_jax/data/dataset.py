@@ -111,14 +111,23 @@ def load_dataset(data_config, seed: int = 0,
 
 def load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
   """uint8 splits ('train', 'val', 'test') from an image folder, an official
-  MedMNIST file or the tfds builders, as the source splits them."""
+  MedMNIST file or the tfds builders, as the source splits them; grey images
+  stacked to 3 channels when `data_config.grey_to_rgb` is set."""
+  raw = _read_source(data_config)
+  if not data_config.get('grey_to_rgb', False):
+    return raw
+  return {name: splits.SplitArrays(np.repeat(split.images, 3, axis=-1)
+                                   if split.images.shape[-1] == 1 else split.images,
+                                   split.labels) for name, split in raw.items()}
+
+
+def _read_source(data_config) -> dict[str, splits.SplitArrays]:
   if data_config.get('tfds_dir', ''):
     from medadv_jax.data import tfds_source  # Optional dependency: import on use.
     return tfds_source.load_tfds_splits(data_config)
   if data_config.name in image_folder.FOLDER_DATASETS:
     return image_folder.load_folder(
-        image_folder.FOLDER_DATASETS[data_config.name], data_config.dir,
-        data_config.size, data_config.get('grey_to_rgb', False))
+        image_folder.FOLDER_DATASETS[data_config.name], data_config.dir, data_config.size)
   info = medmnist_source.subset_info(data_config.name)
   path = medmnist_source.locate_file(
       data_config.name, data_config.size, data_config.dir, data_config.cache_dir,

@@ -3,8 +3,8 @@
 Layout (Kermany et al.'s releases): ROOT/{train,val,test}/CLASS/*.jpeg, or
 ROOT/CLASS/*.jpeg without split folders (then only the pooled re-split can be
 used). Images are decoded with Pillow, resized to `size` x `size` (bilinear)
-and kept as uint8; grey images get 1 channel, or 3 stacked copies when
-`grey_to_rgb` is set (the paper's input).
+and kept as uint8; grey images get 1 channel (`dataset.load_raw_splits` stacks
+them to 3 when `data.grey_to_rgb` is set, for every source alike).
 """
 
 import dataclasses
@@ -45,8 +45,7 @@ def has_split_folders(root: pathlib.Path) -> bool:
   return all((root / split).is_dir() for split in SPLITS)
 
 
-def load_folder(spec: FolderDataset, root: str, size: int,
-                grey_to_rgb: bool) -> dict[str, SplitArrays]:
+def load_folder(spec: FolderDataset, root: str, size: int) -> dict[str, SplitArrays]:
   """Decodes every image under `root`; returns uint8 splits of (size, size, C).
 
   Without split folders all images land in 'train' and 'val'/'test' are empty.
@@ -58,14 +57,14 @@ def load_folder(spec: FolderDataset, root: str, size: int,
         f'--config.data.dir at the folder of {spec.source}, holding '
         f'{{train,val,test}}/{{{",".join(spec.class_dirs)}}}/ image files.')
   root = pathlib.Path(root).expanduser()
-  channels = 3 if spec.colour or grey_to_rgb else 1
+  channels = 3 if spec.colour else 1
   if has_split_folders(root):
-    return {split: _read_split(spec, root / split, size, grey_to_rgb) for split in SPLITS}
+    return {split: _read_split(spec, root / split, size) for split in SPLITS}
   empty = SplitArrays(np.zeros((0, size, size, channels), np.uint8), np.zeros((0,), np.int32))
-  return {'train': _read_split(spec, root, size, grey_to_rgb), 'val': empty, 'test': empty}
+  return {'train': _read_split(spec, root, size), 'val': empty, 'test': empty}
 
 
-def _read_split(spec, directory: pathlib.Path, size, grey_to_rgb) -> SplitArrays:
+def _read_split(spec, directory: pathlib.Path, size) -> SplitArrays:
   images, labels = [], []
   for label, class_dir in enumerate(spec.class_dirs):
     folder = directory / class_dir
@@ -79,12 +78,12 @@ def _read_split(spec, directory: pathlib.Path, size, grey_to_rgb) -> SplitArrays
     if not files:
       raise DataError(f'class folder {folder} holds no images: put the images of class '
                       f'{class_dir!r} there, or remove the dataset split.')
-    images += [_decode(path, size, spec.colour, grey_to_rgb) for path in files]
+    images += [_decode(path, size, spec.colour) for path in files]
     labels += [label] * len(files)
   return SplitArrays(np.stack(images), np.asarray(labels, np.int32))
 
 
-def _decode(path: pathlib.Path, size: int, colour: bool, grey_to_rgb: bool) -> np.ndarray:
+def _decode(path: pathlib.Path, size: int, colour: bool) -> np.ndarray:
   """One image as uint8 (size, size, C)."""
   try:
     with Image.open(path) as image:
@@ -94,8 +93,4 @@ def _decode(path: pathlib.Path, size: int, colour: bool, grey_to_rgb: bool) -> n
   except (UnidentifiedImageError, OSError, ValueError) as e:
     raise DataError(f'cannot read image {path} ({type(e).__name__}: {e}): replace or '
                     'delete the file; every file in a class folder must be an image.') from e
-  if array.ndim == 2:
-    array = array[..., None]
-    if grey_to_rgb:
-      array = np.repeat(array, 3, axis=-1)
-  return array
+  return array[..., None] if array.ndim == 2 else array

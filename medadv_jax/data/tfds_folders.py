@@ -54,7 +54,7 @@ class PaperImageFolders(tfds.core.GeneratorBasedBuilder):
 
   def _split_generators(self, dl_manager):
     splits = image_folder.load_folder(self._spec(), dl_manager.manual_dir,
-                                      self.builder_config.size, grey_to_rgb=False)
+                                      self.builder_config.size)
     return {name: self._generate_examples(split) for name, split in splits.items()
             if split.labels.size}
 

@@ -110,7 +110,8 @@ def evaluate_model_with_details(model, variables, dataset, config,
   checks = sanity.run_checks(
       runs, _ensemble(white_box).worst if white_box else None,
       ensembles['linf'].large if 'linf' in ensembles else None, clean, labels,
-      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed))
+      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed),
+      single_radius=schedule in schedules.SINGLE_RADIUS_SCHEDULES)
   logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
                ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
 
@@ -207,7 +208,8 @@ def _more_steps_pair(runs, c, eps_255, run_attack, seed):
   doubled = run_attack(run.spec.with_steps(2 * run.spec.steps), radii_255,
                        attack_key(seed, run.spec), 'loop')
   positions = [np.flatnonzero(np.isclose(eps_255, r)) for r in radii_255]
-  if schedules.resolve(c.schedule) in ('vmap', 'loop') and all(p.size for p in positions):
+  if (schedules.resolve(c.schedule) in schedules.SINGLE_RADIUS_SCHEDULES
+      and all(p.size for p in positions)):
     base = run.single[[int(p[0]) for p in positions]]
   else:  # Cascade and bisection do not keep the single-radius verdicts.
     base = run_attack(run.spec, radii_255, attack_key(seed, run.spec), 'loop')

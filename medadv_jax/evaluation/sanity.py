@@ -7,6 +7,10 @@ the measured number, 'limit': what it is compared with}:
                       (value: number of mismatched (attack, example) pairs);
   non_increasing      an attack run at each eps alone never gains accuracy by more than
                       the tolerance from one radius to the next (value: largest rise);
+                      these two need verdicts at each radius alone: not applicable
+                      under the 'cascade' and 'min_eps' schedules, which never attack
+                      at eps = 0 and keep only verdicts cumulated over radii, so both
+                      would hold by construction;
   large_eps_chance    the ensemble at a very large radius leaves at most chance accuracy,
                       the share of the most common class (value: that accuracy);
   pgd_vs_fgsm         PGD never beats FGSM (same target) by more than the tolerance
@@ -37,7 +41,7 @@ class AttackRun:
 
 def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.ndarray],
                clean: np.ndarray, labels: np.ndarray, tolerance: float,
-               more_steps: Optional[tuple] = None) -> dict:
+               more_steps: Optional[tuple] = None, single_radius: bool = True) -> dict:
   """Every check of `CHECKS`, as {name: {'ok', 'value', 'limit'}} plus 'tolerance'.
 
   Args:
@@ -50,11 +54,15 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
     tolerance: accuracy difference (fraction of images) still counted as equal.
     more_steps: (base, doubled), bool (S, N) each: the reference attack and its
       doubled-steps twin at the same radii with the same keys; None if not run.
+    single_radius: whether `run.single` holds each radius's own verdicts (False:
+      cumulated, so eps0_clean and non_increasing are not applicable).
   """
   linf = [r for r in runs if r.spec.norm == 'linf']
+  not_applicable = _result(None, None, None)
   out = {
-      'eps0_clean': _eps0_clean(runs, clean),
-      'non_increasing': _non_increasing(runs, tolerance),
+      'eps0_clean': _eps0_clean(runs, clean) if single_radius else not_applicable,
+      'non_increasing': (_non_increasing(runs, tolerance) if single_radius
+                         else not_applicable),
       'large_eps_chance': _large_eps_chance(ensemble_large, labels),
       'pgd_vs_fgsm': _stronger_by(linf, 'pgd', 'fgsm', tolerance),
       'more_steps': _more_steps(more_steps, tolerance),

@@ -2,7 +2,10 @@
 
 import dataclasses
 import json
+import os
 from typing import Optional
+
+from medadv_jax.data import image_folder
 
 # Bumped by every code change that alters a cell's numbers for the same config,
 # so that a workdir resumed across such a change stops (`runner.StaleCellError`)
@@ -10,7 +13,9 @@ from typing import Optional
 # existed record none.
 #   2: a 2x2 max-pool gives a tied window's gradient to its first maximum, as
 #      nn.max_pool does (it was shared among the tied maxima).
-RESULTS_VERSION = 2
+#   3: data.grey_to_rgb stacks grey MedMNIST images (npz and tfds) to 3
+#      channels too; it used to apply to image folders only.
+RESULTS_VERSION = 3
 # Fingerprint field that holds RESULTS_VERSION.
 RESULTS_VERSION_FIELD = 'results_version'
 
@@ -55,14 +60,19 @@ def expand_cells(config) -> list[Cell]:
 def cell_fingerprint(config, cell: Cell) -> dict:
   """Everything that determines a cell's numbers, as plain JSON data.
 
-  That includes RESULTS_VERSION, since code changes alter numbers too. Where the
-  data file lives and whether it may be downloaded do not change the numbers
+  That includes RESULTS_VERSION, since code changes alter numbers too. Where a
+  MedMNIST file lives and whether it may be downloaded do not change the numbers
   (the file's MD5 is checked), so they are left out, as are the sweep lists that
-  only say which cells exist.
+  only say which cells exist. An image folder has no checksum, nor has a file
+  read with verify_md5 off: there the folder (absolute path) is part of it.
   """
   data = config.data.to_dict()
-  for field in ('dir', 'cache_dir', 'download', 'tfds_dir'):
+  for field in ('cache_dir', 'download', 'tfds_dir'):
     data.pop(field, None)
+  if data.get('verify_md5', True) and data['name'] not in image_folder.FOLDER_DATASETS:
+    data.pop('dir', None)
+  elif data.get('dir'):
+    data['dir'] = os.path.abspath(os.path.expanduser(data['dir']))
   train = config.train.to_dict()
   # Which cells exist, and how often to save or log, do not change the numbers.
   for field in ('modes', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps'):

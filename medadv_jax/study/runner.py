@@ -37,19 +37,28 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   """
   config_validation.validate(config)
   workdir = pathlib.Path(workdir)
+  cells = cells_lib.expand_cells(config)
+  selected = _selected_cells(config, cells)
+  fingerprints = {cell: cells_lib.cell_fingerprint(config, cell) for cell in cells}
+  # Every cell already in the workdir is checked before anything is written, so
+  # a refused run leaves the workdir as it was, config.json included.
+  for cell in cells:
+    _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
   workdir.mkdir(parents=True, exist_ok=True)
   _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
-  cells = cells_lib.expand_cells(config)
   # Loaded on first need: a fully finished study needs no data. The source is
   # read and decoded once; the pooled protocol re-splits it for each seed.
   raw_splits, dataset = None, None
   started = time.perf_counter()
-  for index, cell in _selected_cells(config, cells):
+  for index, cell in selected:
     cell_dir = workdir / 'cells' / cell.name
-    _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
     if (cell_dir / RESULTS_FILE).exists():
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
       continue
+    # Re-checked: another process of a sweep may have started the cell since.
+    _check_fingerprint(cell_dir, fingerprints[cell])
+    if not (cell_dir / FINGERPRINT_FILE).exists():
+      _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
     if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
       raw_splits = raw_splits or load_raw_splits(config.data)
       dataset = load_dataset(config.data, cell.seed, raw_splits)
@@ -124,20 +133,26 @@ def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> l
 
 
 def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
+  """Raises StaleCellError if the cell folder was made with other settings, or
+  holds results without saying what made them; writes nothing."""
   path = cell_dir / FINGERPRINT_FILE
-  if path.exists():
-    stored = json.loads(path.read_text())
-    differences = cells_lib.fingerprint_differences(stored, fingerprint)
-    if differences:
-      field = cells_lib.RESULTS_VERSION_FIELD
-      why = ('Its results version differs: another version of medadv-jax, whose numbers '
-             'differ from this one\'s, made it. '
-             if stored.get(field) != fingerprint[field] else '')
+  if not path.exists():
+    if (cell_dir / RESULTS_FILE).exists():
       raise StaleCellError(
-          f'{cell_dir} was made with other settings ({"; ".join(differences)}). {why}'
-          'Use a new --workdir for the new settings, or delete that folder to redo it.')
-  else:
-    _write_json_atomic(path, fingerprint)
+          f'{cell_dir} holds results but no {FINGERPRINT_FILE}, so nothing says which '
+          'settings and which version of medadv-jax made them. Use a new --workdir, or '
+          'delete that folder to redo it.')
+    return
+  stored = json.loads(path.read_text())
+  differences = cells_lib.fingerprint_differences(stored, fingerprint)
+  if differences:
+    field = cells_lib.RESULTS_VERSION_FIELD
+    why = ('Its results version differs: another version of medadv-jax, whose numbers '
+           'differ from this one\'s, made it. '
+           if stored.get(field) != fingerprint[field] else '')
+    raise StaleCellError(
+        f'{cell_dir} was made with other settings ({"; ".join(differences)}). {why}'
+        'Use a new --workdir for the new settings, or delete that folder to redo it.')
 
 
 def _writes_files() -> bool:
