@@ -65,14 +65,21 @@ def test_fingerprint_holds_the_folder_of_data_without_a_checksum(tmp_path):
       f"data.dir: '{tmp_path / 'xray'}' -> '{tmp_path / 'other'}'"]
 
 
-def test_refused_runs_write_nothing(tmp_path):
+def test_refused_runs_write_nothing(tmp_path, monkeypatch):
   config = default.get_config('smoke')
   config.cell = 99
   with pytest.raises(Exception, match='cell'):
     runner.run_study(config, tmp_path / 'out_of_range')
   assert not (tmp_path / 'out_of_range').exists()
-  # Results without a fingerprint: nothing says what made them.
+  # A batch the devices cannot share is refused before any cell, not in one.
   config.cell = -1
+  with monkeypatch.context() as patch:
+    patch.setattr(runner.jax, 'device_count', lambda: 3)
+    with pytest.raises(Exception, match=r'train.batch_size.*multiple of the number of '
+                       r'devices \(3\)'):
+      runner.run_study(config, tmp_path / 'three_devices')
+  assert not (tmp_path / 'three_devices').exists()
+  # Results without a fingerprint: nothing says what made them.
   cell_dir = tmp_path / 'orphan' / 'cells' / cells.expand_cells(config)[1].name
   cell_dir.mkdir(parents=True)
   (cell_dir / runner.RESULTS_FILE).write_text('[]')

@@ -18,7 +18,7 @@ from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, write_outputs
 from medadv_jax.study import cells as cells_lib
-from medadv_jax.training.loop import train_model
+from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
 # Each attacked image's minimal fooling radius per attack (robustness.per_image_min_eps).
@@ -36,6 +36,9 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   Returns the results rows of all cells.
   """
   config_validation.validate(config)
+  # Needs the devices of every host, so not in config_validation, which the
+  # launchers run before jax.distributed is set up.
+  check_batch_splits(config.train.batch_size, jax.device_count())
   workdir = pathlib.Path(workdir)
   cells = cells_lib.expand_cells(config)
   selected = _selected_cells(config, cells)

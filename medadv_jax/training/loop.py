@@ -61,11 +61,16 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     run.close()
 
 
-def global_batch_size(requested: int, n_train: int, n_devices: int) -> int:
-  """The batch size used: at most the training set, split evenly over the devices."""
+def check_batch_splits(requested: int, n_devices: int) -> None:
+  """Raises ConfigError unless `requested` splits evenly over `n_devices`."""
   if requested % n_devices:
     raise ConfigError('train.batch_size', requested,
                       f'a multiple of the number of devices ({n_devices})')
+
+
+def global_batch_size(requested: int, n_train: int, n_devices: int) -> int:
+  """The batch size used: at most the training set, split evenly over the devices."""
+  check_batch_splits(requested, n_devices)
   size = min(requested, n_train // n_devices * n_devices)
   if size == 0:
     raise ConfigError('train.batch_size', requested,
