@@ -1,6 +1,8 @@
 """The paper's image-folder datasets, on small folders the tests generate."""
 
 
+import shutil
+
 import ml_collections
 import numpy as np
 import pytest
@@ -35,11 +37,23 @@ def test_grey_to_rgb_stacks_three_equal_channels(tmp_path):
 
 def test_folder_without_split_folders_needs_the_pooled_protocol(tmp_path):
   root = make_chest_folder(tmp_path, per_class=(20, 0, 0), splits=False)
-  with pytest.raises(DataError, match='no train/val/test folders.*data.split=pooled'):
+  with pytest.raises(DataError, match=r"no images for the split\(s\) \['val', 'test'\].*"
+                     'data.split=pooled'):
     dataset.load_dataset(_config(root))
   data = dataset.load_dataset(_config(root, split='pooled'), seed=0)
   sizes = (data.train_labels.size, data.val_labels.size, data.test_labels.size)
   assert sizes == (28, 6, 6)  # Per class of 20: 14 / 3 / 3.
+
+
+def test_release_with_train_and_test_folders_only_pools_both(tmp_path):
+  # Kermany's Mendeley release: train/ and test/, no val/.
+  root = make_chest_folder(tmp_path, per_class=(14, 0, 6))
+  shutil.rmtree(root / 'val')
+  with pytest.raises(DataError, match=r"no images for the split\(s\) \['val'\]"):
+    dataset.load_dataset(_config(root))
+  data = dataset.load_dataset(_config(root, split='pooled'), seed=0)
+  sizes = (data.train_labels.size, data.val_labels.size, data.test_labels.size)
+  assert sizes == (28, 6, 6)  # Per class 14 + 6 = 20: 14 / 3 / 3.
 
 
 def test_missing_folder_names_the_layout(tmp_path):

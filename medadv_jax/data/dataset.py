@@ -92,10 +92,13 @@ def load_dataset(data_config, seed: int = 0,
     raw = splits.pooled_resplit(raw, tuple(data_config.split_fractions), seed)
   elif protocol != 'official':
     raise ConfigError('data.split', protocol, ', '.join(splits.PROTOCOLS))
-  elif raw['val'].labels.shape[0] == 0 or raw['test'].labels.shape[0] == 0:
+  elif any(raw[name].labels.shape[0] == 0 for name in splits.SPLITS):
+    missing = [name for name in splits.SPLITS if raw[name].labels.shape[0] == 0]
     raise DataError(
-        f'{data_config.dir} has no train/val/test folders, so it has no official split: '
-        "use --config.data.split=pooled, or sort the images into train/, val/ and test/.")
+        f'{data_config.dir} has no images for the split(s) {missing}, so it has no '
+        'official split: use --config.data.split=pooled (the paper\'s protocol: every '
+        'image re-split by data.split_fractions), or sort the images into train/, val/ '
+        'and test/ folders.')
   train = raw['train']
   if data_config.train_limit:
     train = splits.SplitArrays(train.images[:data_config.train_limit],

@@ -1,8 +1,9 @@
 """The paper's original datasets, read from folders of images.
 
-Layout (Kermany et al.'s releases): ROOT/{train,val,test}/CLASS/*.jpeg, or
-ROOT/CLASS/*.jpeg without split folders (then only the pooled re-split can be
-used). Images are decoded with Pillow, resized to `size` x `size` (bilinear)
+Layout (Kermany et al.'s releases): ROOT/{train,val,test}/CLASS/*.jpeg (the
+Kaggle copies), ROOT/{train,test}/CLASS/*.jpeg (the Mendeley release has no
+val/), or ROOT/CLASS/*.jpeg without split folders. A split without its folder
+is empty; only the pooled re-split (the paper's) can then be used. Images are decoded with Pillow, resized to `size` x `size` (bilinear)
 and kept as uint8; grey images get 1 channel (`dataset.load_raw_splits` stacks
 them to 3 when `data.grey_to_rgb` is set, for every source alike).
 """
@@ -41,14 +42,16 @@ FOLDER_DATASETS = {spec.name: spec for spec in (
 )}
 
 
-def has_split_folders(root: pathlib.Path) -> bool:
-  return all((root / split).is_dir() for split in SPLITS)
+def split_folders(root: pathlib.Path) -> list[str]:
+  """The splits of SPLITS that have a folder under `root`."""
+  return [split for split in SPLITS if (root / split).is_dir()]
 
 
 def load_folder(spec: FolderDataset, root: str, size: int) -> dict[str, SplitArrays]:
   """Decodes every image under `root`; returns uint8 splits of (size, size, C).
 
-  Without split folders all images land in 'train' and 'val'/'test' are empty.
+  A split without its folder is empty; without any split folder, all images
+  land in 'train'.
   """
   # Path('') would be the working directory: an empty data.dir is no folder.
   if not root or not pathlib.Path(root).expanduser().is_dir():
@@ -58,10 +61,12 @@ def load_folder(spec: FolderDataset, root: str, size: int) -> dict[str, SplitArr
         f'{{train,val,test}}/{{{",".join(spec.class_dirs)}}}/ image files.')
   root = pathlib.Path(root).expanduser()
   channels = 3 if spec.colour else 1
-  if has_split_folders(root):
-    return {split: _read_split(spec, root / split, size) for split in SPLITS}
   empty = SplitArrays(np.zeros((0, size, size, channels), np.uint8), np.zeros((0,), np.int32))
-  return {'train': _read_split(spec, root, size), 'val': empty, 'test': empty}
+  present = split_folders(root)
+  if not present:
+    return {'train': _read_split(spec, root, size), 'val': empty, 'test': empty}
+  return {split: _read_split(spec, root / split, size) if split in present else empty
+          for split in SPLITS}
 
 
 def _read_split(spec, directory: pathlib.Path, size) -> SplitArrays:
