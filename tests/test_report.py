@@ -89,6 +89,12 @@ def test_single_radius_checks_are_reported_only_where_the_schedule_has_them():
   assert 'eps = 0 and the attacks run at each eps alone: not checked.' in text
   assert 'accuracy rose with eps' not in text and 'gives the same accuracy' not in text
   assert 'PGD at least as strong as FGSM' in text
+  assert 'bisected' not in text
+  for r in rows:
+    r['schedule'] = 'min_eps'
+  # Bisection may miss a fooling radius: the header says so.
+  assert "Under the 'min_eps' schedule (the schedule column) the radii are bisected" in (
+      report.render_report(rows))
 
 
 def test_curves_group_by_attack_and_mode_with_one_line_per_size():
