@@ -154,9 +154,10 @@ def _validate_cell_names(config) -> None:
 
 def _distinct(field, values) -> None:
   """Repeated values would repeat cells (counted twice in means over seeds) or rows."""
-  repeated = sorted({str(v) for i, v in enumerate(values) if v in list(values)[:i]})
+  values = tuple(values)
+  repeated = sorted({str(v) for i, v in enumerate(values) if v in values[:i]})
   if repeated:
-    raise ConfigError(field, tuple(values), f'distinct values ({", ".join(repeated)} '
+    raise ConfigError(field, values, f'distinct values ({", ".join(repeated)} '
                       'given more than once)')
 
 

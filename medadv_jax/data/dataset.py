@@ -88,12 +88,12 @@ def load_dataset(data_config, seed: int = 0,
   task, label_names = describe(data_config.name)
   raw = load_raw_splits(data_config) if raw_splits is None else raw_splits
   protocol = data_config.get('split', 'official')
+  missing = [name for name in splits.SPLITS if raw[name].labels.shape[0] == 0]
   if protocol == 'pooled':
     raw = splits.pooled_resplit(raw, tuple(data_config.split_fractions), seed)
   elif protocol != 'official':
     raise ConfigError('data.split', protocol, ', '.join(splits.PROTOCOLS))
-  elif any(raw[name].labels.shape[0] == 0 for name in splits.SPLITS):
-    missing = [name for name in splits.SPLITS if raw[name].labels.shape[0] == 0]
+  elif missing:
     raise DataError(
         f'{data_config.dir} has no images for the split(s) {missing}, so it has no '
         'official split: use --config.data.split=pooled (the paper\'s protocol: every '

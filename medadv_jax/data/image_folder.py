@@ -3,9 +3,10 @@
 Layout (Kermany et al.'s releases): ROOT/{train,val,test}/CLASS/*.jpeg (the
 Kaggle copies), ROOT/{train,test}/CLASS/*.jpeg (the Mendeley release has no
 val/), or ROOT/CLASS/*.jpeg without split folders. A split without its folder
-is empty; only the pooled re-split (the paper's) can then be used. Images are decoded with Pillow, resized to `size` x `size` (bilinear)
-and kept as uint8; grey images get 1 channel (`dataset.load_raw_splits` stacks
-them to 3 when `data.grey_to_rgb` is set, for every source alike).
+is empty; only the pooled re-split (the paper's) can then be used. Images are
+decoded with Pillow, resized to `size` x `size` (bilinear) and kept as uint8;
+grey images get 1 channel (`dataset.load_raw_splits` stacks them to 3 when
+`data.grey_to_rgb` is set, for every source alike).
 """
 
 import dataclasses

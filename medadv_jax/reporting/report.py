@@ -30,9 +30,9 @@ def render_report(rows, files=(), environments=None) -> str:
       '**Accuracy under attack at eps** is the fraction of attacked test images still '
       'classified correctly by every attack iterate at every radius up to eps (an '
       'adversarial image found at a smaller radius is inside every larger ball). '
-      + _bisection_sentence(rows) + _worst_attack_sentence(rows) + ' Intervals are 95 % Wilson intervals on the n '
-      'images for one seed, and 95 % bootstrap intervals of the mean over seeds and images '
-      'for several.',
+      + _bisection_sentence(rows) + _worst_attack_sentence(rows)
+      + ' Intervals are 95 % Wilson intervals on the n images for one seed, and 95 % '
+      'bootstrap intervals of the mean over seeds and images for several.',
       '',
       '## Model sizes and clean accuracy',
       '',
