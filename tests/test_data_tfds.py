@@ -3,13 +3,16 @@
 import os
 import pathlib
 
+import shutil
+
 import numpy as np
 import pytest
+# A dependency in requirements.txt: a missing install fails here, never skips.
+import tensorflow_datasets as tfds
 
-tfds = pytest.importorskip('tensorflow_datasets')
-
-from medadv_jax.data import medmnist_source, tfds_medmnist  # pylint: disable=g-import-not-at-top
+from medadv_jax.data import dataset, medmnist_source, prepared_folder, tfds_medmnist
 from medadv_jax.errors import DataError
+from data_helpers import data_config, make_chest_folder
 
 SHARED = pathlib.Path(os.environ['MEDMNIST_DIR'])
 
@@ -78,7 +81,6 @@ def test_folder_builder_reads_back_the_decoded_folder(tmp_path):
 
 def test_load_dataset_through_tfds_equals_the_direct_read(tmp_path):
   import ml_collections  # pylint: disable=g-import-not-at-top
-  from medadv_jax.data import dataset  # pylint: disable=g-import-not-at-top
   config = ml_collections.ConfigDict(dict(
       name='retinamnist', size=28, dir='', cache_dir=str(tmp_path / 'cache'),
       download=False, verify_md5=True, train_limit=0, attack_per_class=0,
@@ -90,3 +92,37 @@ def test_load_dataset_through_tfds_equals_the_direct_read(tmp_path):
   np.testing.assert_array_equal(via_tfds.test_images, direct.test_images)
   np.testing.assert_array_equal(via_tfds.train_labels, direct.train_labels)
   assert via_tfds.is_ordinal and via_tfds.image_shape == (28, 28, 3)
+
+
+def _folder_via_tfds(root, tfds_dir):
+  return data_config(root, name='chest_xray_folder', size=28, cache_dir='',
+                     tfds_dir=str(tfds_dir))
+
+
+def test_prepared_folder_is_reused_only_for_the_folder_it_was_built_from(tmp_path):
+  root = make_chest_folder(tmp_path / 'chest_xray')
+  tfds_dir = tmp_path / 'tfds'
+  first = dataset.load_dataset(_folder_via_tfds(root, tfds_dir))
+  # A copy elsewhere lists the same files: the prepared records serve it.
+  copy = pathlib.Path(shutil.copytree(root, tmp_path / 'copy'))
+  again = dataset.load_dataset(_folder_via_tfds(copy, tfds_dir))
+  np.testing.assert_array_equal(again.test_images, first.test_images)
+  listing_files = list(tfds_dir.rglob(prepared_folder.LISTING_FILE))
+  assert len(listing_files) == 1
+  before = listing_files[0].read_bytes()
+
+  # One more image in the copy: reading the old records would be wrong data.
+  shutil.copy(copy / 'test' / 'NORMAL' / 'test_0.jpeg', copy / 'test' / 'NORMAL' / 'new.jpeg')
+  with pytest.raises(DataError, match=r"data.dir='.*copy' \(15 files\) differs from the "
+                                      r'image folder .*chest_xray, 14 files then\).*Delete'):
+    dataset.load_dataset(_folder_via_tfds(copy, tfds_dir))
+  # A replaced image of another size is caught too, and nothing was rewritten.
+  (root / 'train' / 'PNEUMONIA' / 'train_0.jpeg').write_bytes(b'not the same image')
+  with pytest.raises(DataError, match='added, removed, renamed or replaced'):
+    dataset.load_dataset(_folder_via_tfds(root, tfds_dir))
+  assert listing_files[0].read_bytes() == before
+
+  # Records whose source was never recorded are not trusted.
+  listing_files[0].unlink()
+  with pytest.raises(DataError, match='no source_folder.json, so which image folder'):
+    dataset.load_dataset(_folder_via_tfds(copy, tfds_dir))

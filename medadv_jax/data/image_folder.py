@@ -48,19 +48,24 @@ def split_folders(root: pathlib.Path) -> list[str]:
   return [split for split in SPLITS if (root / split).is_dir()]
 
 
-def load_folder(spec: FolderDataset, root: str, size: int) -> dict[str, SplitArrays]:
-  """Decodes every image under `root`; returns uint8 splits of (size, size, C).
-
-  A split without its folder is empty; without any split folder, all images
-  land in 'train'.
-  """
+def existing_root(spec: FolderDataset, root: str) -> pathlib.Path:
+  """`root` as a path; DataError naming the expected layout if it is no folder."""
   # Path('') would be the working directory: an empty data.dir is no folder.
   if not root or not pathlib.Path(root).expanduser().is_dir():
     raise DataError(
         f'image folder {str(root)!r} for {spec.name} does not exist. Point '
         f'--config.data.dir at the folder of {spec.source}, holding '
         f'{{train,val,test}}/{{{",".join(spec.class_dirs)}}}/ image files.')
-  root = pathlib.Path(root).expanduser()
+  return pathlib.Path(root).expanduser()
+
+
+def load_folder(spec: FolderDataset, root: str, size: int) -> dict[str, SplitArrays]:
+  """Decodes every image under `root`; returns uint8 splits of (size, size, C).
+
+  A split without its folder is empty; without any split folder, all images
+  land in 'train'.
+  """
+  root = existing_root(spec, root)
   channels = 3 if spec.colour else 1
   empty = SplitArrays(np.zeros((0, size, size, channels), np.uint8), np.zeros((0,), np.int32))
   present = split_folders(root)

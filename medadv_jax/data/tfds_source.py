@@ -7,11 +7,13 @@ tensorflow-datasets stays optional.
 """
 
 import os
+import pathlib
 
 import numpy as np
 import tensorflow_datasets as tfds
 
-from medadv_jax.data import image_folder, medmnist_catalog, tfds_folders, tfds_medmnist
+from medadv_jax.data import (image_folder, medmnist_catalog, prepared_folder, tfds_folders,
+                              tfds_medmnist)
 from medadv_jax.data.splits import SPLITS, SplitArrays
 from medadv_jax.errors import ConfigError, DataError
 
@@ -28,8 +30,12 @@ def load_tfds_splits(data_config) -> dict[str, SplitArrays]:
     manual_dir = data_config.dir or os.environ.get('MEDMNIST_DIR', '')
   builder = builder_cls(config=f'{name}_{size}', data_dir=os.path.expanduser(
       data_config.tfds_dir), file_format='array_record')
-  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
-      manual_dir=manual_dir or None))
+  if builder_cls is tfds_folders.PaperImageFolders:
+    _prepare_folder(builder, image_folder.existing_root(
+        image_folder.FOLDER_DATASETS[name], manual_dir))
+  else:
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=manual_dir or None))
   splits = {}
   for split in SPLITS:
     if split not in builder.info.splits:  # A folder without split folders.
@@ -45,3 +51,16 @@ def load_tfds_splits(data_config) -> dict[str, SplitArrays]:
     splits[split] = SplitArrays(np.stack([e['image'] for e in examples]),
                                 np.stack([e['label'] for e in examples]).astype(np.int32))
   return splits
+
+
+def _prepare_folder(builder, root) -> None:
+  """Prepares the folder's records once; a prepared copy is used only if it
+  was built from a folder listed as `root` is now (`prepared_folder`)."""
+  listing = prepared_folder.folder_listing(root)
+  prepared_dir = pathlib.Path(str(builder.data_dir))
+  if builder.is_prepared():
+    prepared_folder.check(prepared_dir, root, listing)
+    return
+  builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+      manual_dir=str(root)))
+  prepared_folder.record(prepared_dir, root, listing)
