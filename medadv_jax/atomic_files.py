@@ -1,12 +1,16 @@
-"""Writes files so that a reader or a kill never sees half of one.
+"""Writes files so that a reader or a kill never sees half of one, and reads
+the JSON ones back.
 
 Content goes to a temporary file beside the target, named per process because
 parallel workers share a workdir, and is renamed over the target when complete.
 """
 
 import contextlib
+import json
 import os
 import pathlib
+
+from medadv_jax.errors import DamagedFileError
 
 
 @contextlib.contextmanager
@@ -25,6 +29,21 @@ def atomic_path(path: pathlib.Path):
 def write_text(path: pathlib.Path, text: str) -> None:
   with atomic_path(path) as tmp:
     tmp.write_text(text)
+
+
+def read_json(path: pathlib.Path):
+  """The JSON value in `path`, which this project wrote with `write_text`.
+
+  Its writes are atomic, so a file that does not parse was changed from
+  outside (an edit, a failing disk): one clear error instead of a traceback.
+  """
+  try:
+    return json.loads(pathlib.Path(path).read_text(encoding='utf-8'))
+  except (UnicodeDecodeError, json.JSONDecodeError) as e:
+    raise DamagedFileError(
+        f'{path} is not valid JSON ({e}); medadv-jax writes it whole, so it was changed '
+        'from outside. Delete the folder holding it to redo that part of the run, or use '
+        'a new --workdir.') from None
 
 
 def save_figure(fig, path: pathlib.Path, dpi: int = 110) -> None:

@@ -18,3 +18,7 @@ class ConfigError(MedAdvError):
 
 class DataError(MedAdvError):
   """A data file or folder is missing, corrupt or not in the expected format."""
+
+
+class DamagedFileError(MedAdvError):
+  """A file this project wrote (atomically) no longer reads back: changed outside it."""

@@ -6,6 +6,7 @@ import pytest
 
 from configs import default
 from medadv_jax import config_validation
+from medadv_jax.errors import DamagedFileError
 from medadv_jax.study import cells, runner
 
 
@@ -87,6 +88,12 @@ def test_refused_runs_write_nothing(tmp_path, monkeypatch):
     runner.run_study(config, tmp_path / 'orphan')
   assert sorted(p.name for p in (tmp_path / 'orphan').rglob('*')) == [
       'cells', cell_dir.name, runner.RESULTS_FILE]
+  # A fingerprint damaged from outside: one clear error, and still nothing written.
+  (cell_dir / runner.FINGERPRINT_FILE).write_text('{"data": {"name": "pneumo')
+  with pytest.raises(DamagedFileError, match=f'{runner.FINGERPRINT_FILE} is not valid JSON'):
+    runner.run_study(config, tmp_path / 'orphan')
+  assert sorted(p.name for p in (tmp_path / 'orphan').rglob('*')) == sorted([
+      'cells', cell_dir.name, runner.FINGERPRINT_FILE, runner.RESULTS_FILE])
 
 
 def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path):

@@ -1,11 +1,16 @@
 """A cell's environment.json and the report's "Software and hardware" section."""
 
+import dataclasses
 import importlib.metadata
 import json
 import pathlib
 import subprocess
 
+import pytest
+
+from configs import default
 from medadv_jax import environment
+from medadv_jax.errors import DamagedFileError
 from medadv_jax.reporting import provenance
 from medadv_jax.study import cells
 
@@ -45,3 +50,18 @@ def test_section_lists_shared_fields_differences_with_their_cells_and_missing_fi
   assert '1 cell(s) without environment.json' in text and 'cell_d' in text
   same = provenance.section_lines({'cell_a': _environments()['cell_a']})
   assert not any('differ' in line or 'without' in line for line in same)
+
+
+def test_a_damaged_environment_file_is_one_clear_error(tmp_path):
+  config = default.get_config('smoke')
+  cell = cells.expand_cells(config)[0]
+  row = dict(dataclasses.asdict(cell))
+  cell_dir = tmp_path / 'cells' / cell.name
+  cell_dir.mkdir(parents=True)
+  (cell_dir / environment.FILE_NAME).write_text('{"packages": {"jax": ')  # Cut short.
+  with pytest.raises(DamagedFileError, match=f'{environment.FILE_NAME} is not valid JSON '
+                     r'\(Expecting value: line 1 column 22.*changed from outside'):
+    provenance.load(tmp_path, [row])
+  (cell_dir / environment.FILE_NAME).write_bytes(b'\xff\xfe')
+  with pytest.raises(DamagedFileError, match='utf-8'):
+    provenance.load(tmp_path, [row])

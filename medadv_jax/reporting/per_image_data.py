@@ -1,9 +1,9 @@
 """Reads the cells' per_image.json (`robustness.per_image_min_eps`): each attacked
 image's smallest fooling radius per attack, and whether it was right when clean."""
 
-import json
 import pathlib
 
+from medadv_jax import atomic_files
 from medadv_jax.reporting import grouping
 from medadv_jax.study import cells as cells_lib
 
@@ -22,5 +22,5 @@ def load(workdir: pathlib.Path, rows) -> dict:
     seen.add(key)
     path = pathlib.Path(workdir) / 'cells' / cells_lib.Cell.from_row(r).name / FILE_NAME
     if path.exists():
-      out[key] = json.loads(path.read_text())
+      out[key] = atomic_files.read_json(path)
   return out

@@ -2,11 +2,10 @@
 (`medadv_jax.environment`): what every cell shares, and where cells differ."""
 
 import collections
-import json
 import pathlib
 from typing import Optional
 
-from medadv_jax import environment
+from medadv_jax import atomic_files, environment
 from medadv_jax.study import cells as cells_lib
 
 
@@ -18,7 +17,7 @@ def load(workdir: pathlib.Path, rows) -> dict[str, Optional[dict]]:
     name = cells_lib.Cell.from_row(r).name
     if name not in out:
       path = pathlib.Path(workdir) / 'cells' / name / environment.FILE_NAME
-      out[name] = json.loads(path.read_text()) if path.exists() else None
+      out[name] = atomic_files.read_json(path) if path.exists() else None
   return out
 
 

@@ -89,7 +89,7 @@ def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:
     cell_dir = pathlib.Path(workdir) / 'cells' / cell.name
     if (cell_dir / RESULTS_FILE).exists():
       _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
-      rows += json.loads((cell_dir / RESULTS_FILE).read_text())
+      rows += atomic_files.read_json(cell_dir / RESULTS_FILE)
       finished += 1
   if finished < len(cells):
     logging.info('aggregated %d of %d cells; the others are not finished yet',
@@ -146,7 +146,7 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
           'settings and which version of medadv-jax made them. Use a new --workdir, or '
           'delete that folder to redo it.')
     return
-  stored = json.loads(path.read_text())
+  stored = atomic_files.read_json(path)
   differences = cells_lib.fingerprint_differences(stored, fingerprint)
   if differences:
     field = cells_lib.RESULTS_VERSION_FIELD
