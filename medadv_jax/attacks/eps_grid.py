@@ -5,7 +5,8 @@ sees one large batch of (eps x examples) images; the host loops only over
 chunks of examples, sized so that eps x chunk stays below a memory bound.
 Example i of `images` is attacked with key fold_in(key, i) at every eps and in
 every chunk, so chunking (and the other schedules of `schedules`) leave each
-example's verdict unchanged.
+example's verdict unchanged; each chunk is split over this process's devices
+(`devices`).
 """
 
 import functools
@@ -15,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from medadv_jax import xla_options
-from medadv_jax.attacks import objectives
+from medadv_jax.attacks import devices, objectives
 
 
 def correct_over_eps(attack, logits_fn, x, y, eps_grid, key) -> jnp.ndarray:
@@ -68,11 +69,13 @@ def clean_correct(apply_fn, variables, images: np.ndarray, labels: np.ndarray,
   """Whether each clean image is classified right, bool (N,) (multi-label: exact match)."""
   outputs = []
   # Never pad a small input up to a large batch: padding is computed too.
-  batch_size = max(1, min(batch_size, images.shape[0]))
+  batch_size = devices.round_up(max(1, min(batch_size, images.shape[0])))
+  variables = devices.replicate(variables)
   for start in range(0, images.shape[0], batch_size):
     x, valid = padded(images[start:start + batch_size], batch_size)
     y, _ = padded(labels[start:start + batch_size], batch_size)
-    outputs.append(np.asarray(_clean_correct_jit(apply_fn, variables, x, y))[:valid])
+    outputs.append(np.asarray(_clean_correct_jit(apply_fn, variables, devices.split(x),
+                                                 devices.split(y)))[:valid])
   return np.concatenate(outputs) if outputs else np.zeros((0,), bool)
 
 
@@ -90,14 +93,16 @@ def evaluate_over_eps(attack, apply_fn, variables, images: np.ndarray,
   correct = np.zeros((eps_grid.size, labels.shape[0]), bool)
   is_correct = clean_correct(apply_fn, variables, images, labels, max_images_per_program)
   to_attack = np.flatnonzero(is_correct)
-  chunk = max(1, min(max_images_per_program // max(1, eps_grid.size), to_attack.size))
+  chunk = devices.round_up(
+      max(1, min(max_images_per_program // max(1, eps_grid.size), to_attack.size)))
+  variables = devices.replicate(variables)
   for start in range(0, to_attack.size, chunk):
     idx = to_attack[start:start + chunk]
     x, valid = padded(images[idx], chunk)
     y, _ = padded(labels[idx], chunk)
     indices, _ = padded(idx.astype(np.int32), chunk)
-    verdict = _correct_over_eps_jit(attack, apply_fn, variables, x, y, eps_grid, key,
-                                    indices)
+    verdict = _correct_over_eps_jit(attack, apply_fn, variables, devices.split(x),
+                                    devices.split(y), eps_grid, key, devices.split(indices))
     correct[:, idx] = np.asarray(verdict)[:, :valid]
   return correct
 

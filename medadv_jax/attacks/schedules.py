@@ -20,7 +20,8 @@ on the same key they agree example by example:
   'auto'     'vmap' on GPU and TPU, where one wide program fills the device;
              'cascade' on CPU, where width buys little and skipping work pays.
 Memory is bounded by attacking at most `max_images_per_program` images (times
-E for 'vmap') per compiled program.
+E for 'vmap') per compiled program. Each program's images are split over this
+process's devices (`devices`), chunks padded to a multiple of their number.
 """
 
 import math
@@ -31,8 +32,8 @@ import numpy as np
 from absl import logging
 
 from medadv_jax import xla_options
-from medadv_jax.attacks import (eps_grid, interval_bounds, linear_bounds, min_eps, objectives,
-                                registry)
+from medadv_jax.attacks import (devices, eps_grid, interval_bounds, linear_bounds, min_eps,
+                                objectives, registry)
 
 SCHEDULES = ('auto', 'vmap', 'loop', 'cascade', 'min_eps')
 # Those whose verdicts are each radius's own; the others return them cumulated.
@@ -55,8 +56,8 @@ def evaluate(schedule: str, attack, apply_fn, variables, images: np.ndarray,
 
   Arguments as `eps_grid.evaluate_over_eps`.
   """
-  args = (attack, apply_fn, variables, images, labels, np.asarray(eps, np.float32), key,
-          max_images_per_program)
+  args = (attack, apply_fn, devices.replicate(variables), images, labels,
+          np.asarray(eps, np.float32), key, max_images_per_program)
   schedule = resolve(schedule)
   if schedule == 'vmap':
     return eps_grid.evaluate_over_eps(*args)
@@ -158,8 +159,8 @@ def certified_reach(apply_fn, variables, images, labels, indices: np.ndarray,
   # tracing and compiling, more than the padding's wasted work. The first pass
   # takes every example, so the chunk fits them with little padding.
   chunks = max(1, -(-indices.size // max_images_per_program))
-  chunk = min(max_images_per_program,
-              MIN_BUCKET * -(-indices.size // (chunks * MIN_BUCKET)))
+  chunk = devices.round_up(min(max_images_per_program,
+                               MIN_BUCKET * -(-indices.size // (chunks * MIN_BUCKET))))
   proven_at = np.full(indices.size, -1)  # Proven there (-1: nothing yet).
   refuted_at = np.full(indices.size, radii.size)  # Not proven there (or past the grid).
   while True:
@@ -185,7 +186,7 @@ def certified_at(apply_fn, variables, images, labels, indices: np.ndarray, radii
   radii = np.broadcast_to(np.asarray(radii, np.float32), indices.shape)
 
   def run(idx, start, size):
-    pad = lambda array: eps_grid.padded(array, size)[0]
+    pad = lambda array: devices.split(eps_grid.padded(array, size)[0])
     # Full float32 products: a GPU's TF32 or a TPU's bfloat16 passes would
     # round the bounds far beyond the slack they are trusted with.
     with jax.default_matmul_precision('highest'):
@@ -224,7 +225,7 @@ def correct_at(attack, apply_fn, variables, images, labels, indices: np.ndarray,
     bool (M,).
   """
   def run(idx, start, size):
-    pad = lambda array: eps_grid.padded(array, size)[0]
+    pad = lambda array: devices.split(eps_grid.padded(array, size)[0])
     return _correct_at_jit(attack, apply_fn, variables, pad(images[idx]), pad(labels[idx]),
                            pad(radii[start:start + idx.size].astype(np.float32)), key,
                            pad(idx.astype(np.int32)))
@@ -235,11 +236,11 @@ def _over_chunks(indices: np.ndarray, cap: int, run, fixed_size: Optional[int] =
                  ) -> np.ndarray:
   """bool (M,): `run(idx, start, size)` over consecutive chunks `idx` of `indices`,
   each padded by `run` to `size`: `fixed_size`, else `chunk_size`'s (few
-  compiled shapes)."""
+  compiled shapes), rounded up to a multiple of the devices sharing it."""
   out = np.zeros(indices.size, bool)
   start = 0
   while start < indices.size:
-    size = fixed_size or chunk_size(indices.size - start, cap)
+    size = devices.round_up(fixed_size or chunk_size(indices.size - start, cap))
     idx = indices[start:start + size]
     out[start:start + idx.size] = np.asarray(run(idx, start, size))[:idx.size]
     start += idx.size

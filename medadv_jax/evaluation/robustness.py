@@ -14,7 +14,7 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
+from medadv_jax.attacks import devices, eps_grid, min_eps, registry, schedules
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.evaluation import sanity
 from medadv_jax.evaluation.eval_apply import EvalApply
@@ -82,6 +82,7 @@ def evaluate_model_with_details(model, variables, dataset, config,
   """
   c = config.attack
   apply_fn, batch = EvalApply(model), c.max_images_per_program
+  variables = devices.replicate(variables)  # Once, for every attack program.
   clean_test_accuracy = float(np.mean(eps_grid.clean_correct(
       apply_fn, variables, dataset.test_images, dataset.test_labels, batch)))
   subset = attack_subset(dataset.test_labels, config.data.attack_per_class, seed)
