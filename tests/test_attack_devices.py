@@ -1,4 +1,4 @@
-"""Attack programs split their images over this process's devices, verdicts unchanged."""
+"""Attack programs split their images over the run's devices, verdicts unchanged."""
 
 import json
 import os
@@ -64,7 +64,7 @@ print('RESULT' + json.dumps(out))
 '''
 
 
-def test_attack_programs_spread_over_local_devices_and_keep_every_verdict():
+def test_attack_programs_spread_over_every_device_and_keep_every_verdict():
   env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=3')
   child = subprocess.run([sys.executable, '-c', CHILD], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, timeout=600)

@@ -27,19 +27,27 @@ assert jax.device_count() == 4
 variables, meta = loop.train_model(MODEL, synthetic_dataset(),
                                    train_config(1, checkpoint_every_steps=4), 'pgd', 0,
                                    pathlib.Path(sys.argv[1]))
-# Attacks run on each process's own devices (attacks.devices), after training
-# on all of them; every process must reach the same verdicts.
+# The trained model attacked with its images split over every device of the
+# run (attacks.devices), then on this process's first device alone.
 import numpy as np
-from medadv_jax.attacks import registry, schedules
+from medadv_jax.attacks import devices, registry, schedules
 from medadv_jax.evaluation.eval_apply import EvalApply
 data = synthetic_dataset()
-correct = schedules.evaluate('cascade', registry.AttackSpec('pgd', steps=3),
-                             EvalApply(MODEL), variables, data.test_images,
-                             data.test_labels, np.linspace(0, 0.3, 7).astype(np.float32),
-                             jax.random.key(0), 16)
+program, spread = schedules._correct_at_jit, set()
+def recording(*args):
+  out = program(*args)
+  spread.add(len(out.sharding.device_set))
+  return out
+schedules._correct_at_jit = recording
+attack = lambda: schedules.evaluate(
+    'cascade', registry.AttackSpec('pgd', steps=3), EvalApply(MODEL), variables,
+    data.test_images, data.test_labels, np.linspace(0, 0.3, 7).astype(np.float32),
+    jax.random.key(0), 16).tolist()
+spread_out = attack()
+devices.count = lambda: 1
 print('RESULT' + json.dumps({{'leaves': [x.tolist() for x in leaves(variables)],
-                              'loss': meta['history'][0]['loss'],
-                              'robust': correct.sum(axis=1).tolist()}}))
+                              'loss': meta['history'][0]['loss'], 'spread': sorted(spread),
+                              'verdicts': [spread_out, attack()]}}))
 '''
 
 
@@ -64,9 +72,15 @@ def test_two_hosts_of_two_devices_train_like_one_host_of_four(tmp_path):
   hosts = [_start(tmp_path / 'two_hosts', 2, i, 2, port) for i in range(2)]
   results = [_result(p) for p in hosts]
   single = _result(_start(tmp_path / 'one_host', 4, 0, 1, port))
-  # Every process ends with the same weights, and attacks them alike.
+  # Every process ends with the same weights and attacks them alike: the attack
+  # programs span both processes' devices, with one device's verdicts.
   assert results[0] == results[1]
-  assert results[0]['robust'][0] > results[0]['robust'][-1], results[0]['robust']
+  assert single['spread'] == results[0]['spread'] == [4]
+  for result in (results[0], single):
+    spread_out, one_device = result['verdicts']
+    assert spread_out == one_device
+    robust = np.sum(spread_out, axis=1)
+    assert robust[0] > robust[-1] > 0, robust
   for a, b in zip(results[0]['leaves'], single['leaves'], strict=True):
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
   assert results[0]['loss'] == pytest.approx(single['loss'], rel=1e-5)

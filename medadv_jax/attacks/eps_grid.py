@@ -5,7 +5,7 @@ sees one large batch of (eps x examples) images; the host loops only over
 chunks of examples, sized so that eps x chunk stays below a memory bound.
 Example i of `images` is attacked with key fold_in(key, i) at every eps and in
 every chunk, so chunking (and the other schedules of `schedules`) leave each
-example's verdict unchanged; each chunk is split over this process's devices
+example's verdict unchanged; each chunk is split over the run's devices
 (`devices`).
 """
 
@@ -74,8 +74,8 @@ def clean_correct(apply_fn, variables, images: np.ndarray, labels: np.ndarray,
   for start in range(0, images.shape[0], batch_size):
     x, valid = padded(images[start:start + batch_size], batch_size)
     y, _ = padded(labels[start:start + batch_size], batch_size)
-    outputs.append(np.asarray(_clean_correct_jit(apply_fn, variables, devices.split(x),
-                                                 devices.split(y)))[:valid])
+    outputs.append(devices.to_host(_clean_correct_jit(apply_fn, variables, devices.split(x),
+                                                      devices.split(y)))[:valid])
   return np.concatenate(outputs) if outputs else np.zeros((0,), bool)
 
 
@@ -103,7 +103,7 @@ def evaluate_over_eps(attack, apply_fn, variables, images: np.ndarray,
     indices, _ = padded(idx.astype(np.int32), chunk)
     verdict = _correct_over_eps_jit(attack, apply_fn, variables, devices.split(x),
                                     devices.split(y), eps_grid, key, devices.split(indices))
-    correct[:, idx] = np.asarray(verdict)[:, :valid]
+    correct[:, idx] = devices.to_host(verdict)[:, :valid]
   return correct
 
 

@@ -20,8 +20,8 @@ on the same key they agree example by example:
   'auto'     'vmap' on GPU and TPU, where one wide program fills the device;
              'cascade' on CPU, where width buys little and skipping work pays.
 Memory is bounded by attacking at most `max_images_per_program` images (times
-E for 'vmap') per compiled program. Each program's images are split over this
-process's devices (`devices`), chunks padded to a multiple of their number.
+E for 'vmap') per compiled program. Each program's images are split over the
+run's devices (`devices`), chunks padded to a multiple of their number.
 """
 
 import math
@@ -242,7 +242,7 @@ def _over_chunks(indices: np.ndarray, cap: int, run, fixed_size: Optional[int] =
   while start < indices.size:
     size = devices.round_up(fixed_size or chunk_size(indices.size - start, cap))
     idx = indices[start:start + size]
-    out[start:start + idx.size] = np.asarray(run(idx, start, size))[:idx.size]
+    out[start:start + idx.size] = devices.to_host(run(idx, start, size))[:idx.size]
     start += idx.size
   return out
 
