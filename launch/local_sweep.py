@@ -6,11 +6,14 @@
 Each cell is one `main.py --config.cell=K` process with its log in
 WORKDIR/logs/<cell>.log. Finished cells are skipped, so the sweep can simply
 be started again after a kill; the tables, figure and report are written from
-all finished cells at the end.
+all finished cells at the end. On a host with several GPUs,
+`--gpus_per_worker=K` gives each worker its own K of them (`gpu_slots`).
 """
 
 import concurrent.futures
+import os
 import pathlib
+import queue
 import subprocess
 import sys
 
@@ -18,13 +21,18 @@ from absl import app, flags, logging
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+import gpu_slots  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting import write_outputs
 from medadv_jax.study import runner
 
-_WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.')
+_WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
+_GPUS_PER_WORKER = flags.DEFINE_integer(
+    'gpus_per_worker', 0, 'GPUs each worker sees (CUDA_VISIBLE_DEVICES), taken from those '
+    'CUDA_VISIBLE_DEVICES or nvidia-smi lists; 0: every worker sees every device.',
+    lower_bound=0)
 
 
 def pending_commands(cells, forwarded: list[str], workdir: pathlib.Path):
@@ -36,9 +44,34 @@ def pending_commands(cells, forwarded: list[str], workdir: pathlib.Path):
           if not (workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()]
 
 
-def _run(cell, argv, log_dir: pathlib.Path) -> int:
+def run_in_free_slots(commands, gpu_sets, run) -> list[int]:
+  """`run(cell, argv, gpus)` for every command, as many at once as there are
+  slots in `gpu_sets`; each runs with a slot no other running command holds.
+  Returns the exit codes in command order."""
+  free = queue.SimpleQueue()
+  for gpus in gpu_sets:
+    free.put(gpus)
+
+  def in_a_slot(command):
+    gpus = free.get()
+    try:
+      return run(*command, gpus)
+    finally:
+      free.put(gpus)
+
+  with concurrent.futures.ThreadPoolExecutor(len(gpu_sets)) as pool:
+    return list(pool.map(in_a_slot, commands))
+
+
+def _run(cell, argv, gpus, log_dir: pathlib.Path) -> int:
+  env = dict(os.environ)
   with open(log_dir / f'{cell.name}.log', 'a') as log:
-    return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    if gpus is not None:
+      env['CUDA_VISIBLE_DEVICES'] = gpus
+      log.write(f'local_sweep: CUDA_VISIBLE_DEVICES={gpus}\n')
+      log.flush()
+    return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                          check=False).returncode
 
 
 def main(argv):
@@ -47,12 +80,13 @@ def main(argv):
   log_dir = workdir / 'logs'
   try:
     cells = common.validated_cells()
+    gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
     commands = pending_commands(cells, common.config_args(), workdir)
     log_dir.mkdir(parents=True, exist_ok=True)
     logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
                  len(cells), _WORKERS.value, log_dir)
-    with concurrent.futures.ThreadPoolExecutor(_WORKERS.value) as pool:
-      codes = list(pool.map(lambda command: _run(*command, log_dir), commands))
+    codes = run_in_free_slots(commands, gpu_sets,
+                              lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))
     failed = [cell.name for (cell, _), code in zip(commands, codes) if code != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
                             workdir)

@@ -1,12 +1,18 @@
 """Launchers: cell selection, partial aggregation, a killed cell re-run, dry runs."""
 
 import csv
+import importlib
 import os
 import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
+
+import pytest
+
+from medadv_jax.errors import MedAdvError
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Two tiny cells (one width, both training modes), one attack at 29 radii.
@@ -89,3 +95,47 @@ def test_launchers_reject_bad_config_with_one_clear_message():
                    '--dry_run', '--config.train.epochs=0')
   assert result.returncode == 1
   assert 'train.epochs' in result.stderr and 'Traceback' not in result.stderr
+
+
+def _launch_module(name):
+  sys.path.insert(0, str(REPO_ROOT / 'launch'))
+  try:
+    return importlib.import_module(name)
+  finally:
+    sys.path.pop(0)
+
+
+def test_gpu_slots_are_disjoint_and_checked_against_the_machine(monkeypatch):
+  gpu_slots = _launch_module('gpu_slots')
+  assert gpu_slots.worker_gpu_sets(3, 0) == [None, None, None]
+  monkeypatch.setenv('CUDA_VISIBLE_DEVICES', '3, 5,6,7')
+  assert gpu_slots.worker_gpu_sets(2, 2) == ['3,5', '6,7']
+  assert gpu_slots.worker_gpu_sets(3, 1) == ['3', '5', '6']
+  with pytest.raises(MedAdvError, match=r'--gpus_per_worker=2 with --workers=3 needs 6 GPUs, '
+                     r'but this machine lists 4 \(3,5,6,7\); allowed: at most 1 per worker'):
+    gpu_slots.worker_gpu_sets(3, 2)
+  monkeypatch.delenv('CUDA_VISIBLE_DEVICES')
+  monkeypatch.setattr(gpu_slots.shutil, 'which', lambda name: None)
+  with pytest.raises(MedAdvError, match='CUDA_VISIBLE_DEVICES is not set and nvidia-smi'):
+    gpu_slots.worker_gpu_sets(2, 1)
+
+
+def test_sweep_runs_each_cell_in_a_slot_no_running_cell_holds():
+  local_sweep = _launch_module('local_sweep')
+  lock, holding, seen = threading.Lock(), set(), []
+
+  def run(cell, argv, gpus):
+    with lock:
+      assert gpus not in holding  # No two running cells share GPUs.
+      holding.add(gpus)
+      seen.append((cell, gpus))
+    time.sleep(0.02 * (cell % 3))
+    with lock:
+      holding.remove(gpus)
+    return cell
+
+  commands = [(cell, ['main.py']) for cell in range(12)]
+  codes = local_sweep.run_in_free_slots(commands, ['0,1', '2,3', '4,5'], run)
+  assert codes == list(range(12))  # In command order, whatever finished first.
+  assert sorted(cell for cell, _ in seen) == list(range(12))
+  assert {gpus for _, gpus in seen} == {'0,1', '2,3', '4,5'}
