@@ -82,7 +82,10 @@ def main(argv):
     cells = common.validated_cells()
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
     commands = pending_commands(cells, common.config_args(), workdir)
-    log_dir.mkdir(parents=True, exist_ok=True)
+    try:
+      log_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+      raise runner.WorkdirError.unusable(workdir, e) from None
     logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
                  len(cells), _WORKERS.value, log_dir)
     codes = run_in_free_slots(commands, gpu_sets,

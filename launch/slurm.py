@@ -20,6 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from medadv_jax.errors import MedAdvError  # pylint: disable=g-import-not-at-top
+from medadv_jax.study import runner  # pylint: disable=g-import-not-at-top
 
 _DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print instead of submitting.')
 _PARTITION = flags.DEFINE_string('partition', '', 'SLURM partition; empty: the default.')
@@ -70,8 +71,12 @@ def main(argv):
     print(f'# {n_cells} cells; script {script_path}:\n{script}')
     print(f'CELLS_JOB=$({submit})\n{report}')
     return
-  (pathlib.Path(workdir) / 'logs').mkdir(parents=True, exist_ok=True)
-  script_path.write_text(script)
+  try:
+    (pathlib.Path(workdir) / 'logs').mkdir(parents=True, exist_ok=True)
+    script_path.write_text(script)
+  except OSError as e:
+    print(f'error: {runner.WorkdirError.unusable(workdir, e)}', file=sys.stderr)
+    sys.exit(1)
   cells_job = subprocess.run(submit.split(), check=True, capture_output=True,
                              text=True).stdout.strip().split(';')[0]
   subprocess.run(report.replace('$CELLS_JOB', cells_job), shell=True, check=True)

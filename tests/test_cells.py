@@ -80,6 +80,13 @@ def test_refused_runs_write_nothing(tmp_path, monkeypatch):
                        r'devices \(3\)'):
       runner.run_study(config, tmp_path / 'three_devices')
   assert not (tmp_path / 'three_devices').exists()
+  # A workdir that is a file, or lies under one: one error naming the flag.
+  (tmp_path / 'a_file').write_text('kept')
+  for workdir in (tmp_path / 'a_file', tmp_path / 'a_file' / 'study'):
+    with pytest.raises(runner.WorkdirError, match=f"--workdir='{workdir}' cannot hold the "
+                       r'study \(\[Errno \d+\] .*\); allowed: a folder'):
+      runner.run_study(config, workdir)
+  assert (tmp_path / 'a_file').read_text() == 'kept'
   # Results without a fingerprint: nothing says what made them.
   cell_dir = tmp_path / 'orphan' / 'cells' / cells.expand_cells(config)[1].name
   cell_dir.mkdir(parents=True)

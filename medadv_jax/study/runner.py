@@ -30,6 +30,15 @@ class StaleCellError(MedAdvError):
   """A workdir holds a cell made with different settings."""
 
 
+class WorkdirError(MedAdvError):
+  """The workdir is a file, or cannot be created or written."""
+
+  @classmethod
+  def unusable(cls, workdir: pathlib.Path, error: OSError) -> 'WorkdirError':
+    return cls(f'--workdir={str(workdir)!r} cannot hold the study ({error}); allowed: a '
+               'folder this user can create, or an existing one it can write to.')
+
+
 def run_study(config, workdir: pathlib.Path) -> list[dict]:
   """Trains and attacks every cell, then writes tables, figure and report.
 
@@ -47,8 +56,11 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # a refused run leaves the workdir as it was, config.json included.
   for cell in cells:
     _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
-  workdir.mkdir(parents=True, exist_ok=True)
-  _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
+  try:
+    workdir.mkdir(parents=True, exist_ok=True)
+    _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
+  except OSError as e:
+    raise WorkdirError.unusable(workdir, e) from None
   # Loaded on first need: a fully finished study needs no data. The source is
   # read and decoded once; the pooled protocol re-splits it for each seed.
   raw_splits, dataset = None, None
