@@ -2,6 +2,8 @@
 
 import pathlib
 import shlex
+import shutil
+import subprocess
 import sys
 
 from absl import flags
@@ -35,3 +37,23 @@ def validated_cells():
 
 def quoted(argv: list[str]) -> str:
   return ' '.join(shlex.quote(a) for a in argv)
+
+
+def require_tool(name: str, where: str) -> None:
+  """Exits with one error line unless the command-line tool `name` is on PATH."""
+  if shutil.which(name) is None:
+    print(f'error: {name} is not on PATH: run this {where}, or pass --dry_run to print the '
+          'commands.', file=sys.stderr)
+    sys.exit(1)
+
+
+def run_tool(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+  """subprocess.run(command, check=True, ...); a failure exits with one error line
+  naming the command and its exit status instead of a traceback."""
+  try:
+    return subprocess.run(command, check=True, **kwargs)
+  except subprocess.CalledProcessError as e:
+    detail = (e.stderr or '').strip().splitlines()[-1:] if isinstance(e.stderr, str) else []
+    print(f'error: {quoted(command)} failed with exit status {e.returncode}'
+          + (f': {detail[0]}' if detail else '') + '.', file=sys.stderr)
+    sys.exit(1)

@@ -11,7 +11,6 @@ the sbatch commands instead of submitting.
 """
 
 import pathlib
-import subprocess
 import sys
 
 from absl import app, flags
@@ -71,15 +70,16 @@ def main(argv):
     print(f'# {n_cells} cells; script {script_path}:\n{script}')
     print(f'CELLS_JOB=$({submit})\n{report}')
     return
+  common.require_tool('sbatch', 'on a SLURM login node')
   try:
     (pathlib.Path(workdir) / 'logs').mkdir(parents=True, exist_ok=True)
     script_path.write_text(script)
   except OSError as e:
     print(f'error: {runner.WorkdirError.unusable(workdir, e)}', file=sys.stderr)
     sys.exit(1)
-  cells_job = subprocess.run(submit.split(), check=True, capture_output=True,
-                             text=True).stdout.strip().split(';')[0]
-  subprocess.run(report.replace('$CELLS_JOB', cells_job), shell=True, check=True)
+  cells_job = common.run_tool(submit.split(), capture_output=True,
+                              text=True).stdout.strip().split(';')[0]
+  common.run_tool(['bash', '-c', report.replace('$CELLS_JOB', cells_job)])
   print(f'submitted {n_cells} cells as job {cells_job}; the report follows when they end')
 
 

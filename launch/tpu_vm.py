@@ -10,7 +10,6 @@ batch is sharded over all chips. --dry_run prints the gcloud commands only.
 """
 
 import pathlib
-import subprocess
 import sys
 
 from absl import app, flags
@@ -58,8 +57,9 @@ def main(argv):
     print(f'# {n_cells} cells on TPU VM {_TPU.value}')
     print('\n'.join(common.quoted(c) for c in commands))
     return
+  common.require_tool('gcloud', 'where the Google Cloud CLI is installed')
   for command in commands:
-    subprocess.run(command, check=True)
+    common.run_tool(command)
 
 
 if __name__ == '__main__':

@@ -97,6 +97,24 @@ def test_launchers_reject_bad_config_with_one_clear_message():
   assert 'train.epochs' in result.stderr and 'Traceback' not in result.stderr
 
 
+def test_launchers_without_their_tool_or_workdir_stop_with_one_line(tmp_path):
+  # Only Python on PATH: no sbatch or gcloud, even on a machine that has them.
+  bare = dict(os.environ, PATH=str(pathlib.Path(sys.executable).parent))
+  tiny = ['--config=configs/default.py:smoke', f'--workdir={tmp_path / "study"}']
+  for script, tool, flags in (('launch/slurm.py', 'sbatch', []),
+                              ('launch/tpu_vm.py', 'gcloud', ['--tpu=t', '--zone=z'])):
+    result = _python(script, *tiny, *flags, env=bare)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert f'error: {tool} is not on PATH' in result.stderr
+    assert 'Traceback' not in result.stderr
+  assert not (tmp_path / 'study').exists()  # Nothing written for a job never submitted.
+  (tmp_path / 'a_file').write_text('kept')
+  result = _python('launch/local_sweep.py', tiny[0], f'--workdir={tmp_path / "a_file"}')
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert f"--workdir='{tmp_path / 'a_file'}' cannot hold the study" in result.stderr
+  assert (tmp_path / 'a_file').read_text() == 'kept'
+
+
 def _launch_module(name):
   sys.path.insert(0, str(REPO_ROOT / 'launch'))
   try:
