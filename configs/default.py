@@ -128,7 +128,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # 'min_eps' (bisection for each image's smallest fooling radius; log2 of the
   # grid's attacks per image) or 'auto' (vmap on GPU/TPU, cascade on CPU).
   config.attack.schedule = 'auto'
-  # Bound on eps x examples per compiled attack program (memory and cache use).
+  # Bound on eps x examples per compiled attack program and device (memory and
+  # cache use); a program split over D devices holds up to D times as many.
   config.attack.max_images_per_program = 1024
   config.attack.sanity = ml_collections.ConfigDict()
   # Accuracy differences up to this (fraction of images) count as equal.

@@ -19,6 +19,11 @@ from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import registry as models
 
 assert jax.local_device_count() == 3, jax.devices()
+# The study's bound on images per program is per device.
+import ml_collections
+from medadv_jax.evaluation import robustness
+assert robustness.images_per_program(
+    ml_collections.ConfigDict({'max_images_per_program': 16})) == 48
 model = models.get_model('cnn', num_classes=3, width=0.25)
 rng = np.random.default_rng(0)
 # Noise of random brightness: a random network tells these apart (plain noise

@@ -62,6 +62,13 @@ def l2_eps_scale(attack_config, image_shape) -> float:
   return math.sqrt(math.prod(image_shape))
 
 
+def images_per_program(attack_config) -> int:
+  """Images (times radii for 'vmap') one attack program may hold: the config's
+  bound is on each device's share, since memory is per device and a program
+  is split over every device (`devices`)."""
+  return attack_config.max_images_per_program * devices.count()
+
+
 def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
   """The results rows of `evaluate_model_with_details`, without the per-image data."""
   return evaluate_model_with_details(model, variables, dataset, config, seed)[0]
@@ -81,7 +88,7 @@ def evaluate_model_with_details(model, variables, dataset, config,
   (`sanity.as_columns`; `sanity_summary` turns rows back into a dict).
   """
   c = config.attack
-  apply_fn, batch = EvalApply(model), c.max_images_per_program
+  apply_fn, batch = EvalApply(model), images_per_program(c)
   variables = devices.replicate(variables)  # Once, for every attack program.
   clean_test_accuracy = float(np.mean(eps_grid.clean_correct(
       apply_fn, variables, dataset.test_images, dataset.test_labels, batch)))
