@@ -21,8 +21,16 @@ def main(argv):
   del argv
   workdir = pathlib.Path(common.WORKDIR.value)
   try:
-    common.validated_cells()
+    cells = common.validated_cells()
+    if not workdir.is_dir():
+      raise runner.WorkdirError(f'--workdir={str(workdir)!r} is not a folder: no study to '
+                                'aggregate there.')
     rows = runner.collect_finished_rows(common.CONFIG.value, workdir)
+    if not rows:
+      # Tables from no cells would replace the ones an earlier run wrote.
+      raise runner.WorkdirError(
+          f'none of the {len(cells)} cells of this config is finished in {workdir}, so '
+          'nothing was written: is --config (and its overrides) the study\'s?')
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)

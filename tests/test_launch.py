@@ -113,6 +113,14 @@ def test_launchers_without_their_tool_or_workdir_stop_with_one_line(tmp_path):
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   assert f"--workdir='{tmp_path / 'a_file'}' cannot hold the study" in result.stderr
   assert (tmp_path / 'a_file').read_text() == 'kept'
+  # Aggregating a config none of whose cells is finished (a typo in --workdir,
+  # other overrides) writes nothing over the tables already there.
+  (tmp_path / 'study').mkdir()
+  (tmp_path / 'study' / 'results.csv').write_text('earlier tables')
+  result = _python('launch/aggregate.py', *tiny)
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert 'none of the 4 cells of this config is finished' in result.stderr
+  assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
 
 
 def _launch_module(name):
