@@ -24,6 +24,7 @@ def test_describe_names_code_version_packages_and_devices():
   assert env['packages']['flax'] == importlib.metadata.version('flax')
   assert env['backend'] == 'cpu' and env['devices'].endswith('x cpu')
   assert env['processes'] == 1
+  assert set(env['host_cpu']) == {'model', 'vector_isa'}
   if (REPO_ROOT / '.git').exists():  # A checkout (CI runs on a clone): its commit.
     head = subprocess.run(['git', '-C', str(REPO_ROOT), 'rev-parse', 'HEAD'],
                           capture_output=True, text=True, check=True).stdout.strip()
@@ -65,3 +66,18 @@ def test_a_damaged_environment_file_is_one_clear_error(tmp_path):
   (cell_dir / environment.FILE_NAME).write_bytes(b'\xff\xfe')
   with pytest.raises(DamagedFileError, match='utf-8'):
     provenance.load(tmp_path, [row])
+
+
+def test_host_cpu_names_the_widest_vector_set(tmp_path):
+  # Hosts with different sets compile different kernels: their numbers differ.
+  x86 = tmp_path / 'x86'
+  x86.write_text('processor\t: 0\nmodel name\t: AMD EPYC 9R14\nflags\t\t: fpu sse4_2 avx '
+                 'avx2 avx512f avx512bw\n\nprocessor\t: 1\nmodel name\t: AMD EPYC 9R14\n')
+  assert environment.host_cpu(str(x86)) == {'model': 'AMD EPYC 9R14', 'vector_isa': 'avx512f'}
+  older = tmp_path / 'older'
+  older.write_text('model name\t: Intel Xeon\nflags\t\t: fpu sse4_2 avx avx2 fma\n')
+  assert environment.host_cpu(str(older))['vector_isa'] == 'avx2'
+  arm = tmp_path / 'arm'
+  arm.write_text('processor\t: 0\nFeatures\t: fp asimd evtstrm aes\n')
+  assert environment.host_cpu(str(arm))['vector_isa'] == 'asimd'
+  assert environment.host_cpu(str(tmp_path / 'absent'))['vector_isa'] is None
