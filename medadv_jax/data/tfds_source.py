@@ -23,17 +23,16 @@ def load_tfds_splits(data_config) -> dict[str, SplitArrays]:
   name, size = data_config.name, data_config.size
   if size not in medmnist_catalog.SIZES:
     raise ConfigError('data.size', size, f'{list(medmnist_catalog.SIZES)} with data.tfds_dir')
+  builder_of = lambda builder_cls: builder_cls(
+      config=f'{name}_{size}', data_dir=os.path.expanduser(data_config.tfds_dir),
+      file_format='array_record')
   if name in image_folder.FOLDER_DATASETS:
-    builder_cls, manual_dir = tfds_folders.PaperImageFolders, data_config.dir
-  else:
-    builder_cls = tfds_medmnist.MedmnistOfficial
-    manual_dir = data_config.dir or os.environ.get('MEDMNIST_DIR', '')
-  builder = builder_cls(config=f'{name}_{size}', data_dir=os.path.expanduser(
-      data_config.tfds_dir), file_format='array_record')
-  if builder_cls is tfds_folders.PaperImageFolders:
+    builder = builder_of(tfds_folders.PaperImageFolders)
     _prepare_folder(builder, image_folder.existing_root(
-        image_folder.FOLDER_DATASETS[name], manual_dir))
+        image_folder.FOLDER_DATASETS[name], data_config.dir))
   else:
+    builder = builder_of(tfds_medmnist.MedmnistOfficial)
+    manual_dir = data_config.dir or os.environ.get('MEDMNIST_DIR', '')
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=manual_dir or None))
   splits = {}
