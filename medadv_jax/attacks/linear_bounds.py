@@ -20,6 +20,7 @@ non-overlapping `reduce_window_max`) and calls. Anything else raises
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax.extend import core
 
 from medadv_jax import fast_conv_gradient
@@ -221,23 +222,40 @@ def _relu_like(inputs, out_coeff):
 
 
 def _max_over(box: Box, out_coeff, axes):
-  """max over `axes`: below by the element with the highest lower bound (ties
-  share the weight); above by that element when its lower bound is at least
-  every other's upper bound (the max is then exactly it), else by the largest
-  upper bound (a constant)."""
+  """max over `axes`: below by one element, the first with the highest lower
+  bound; above by that element when its lower bound is at least every other's
+  upper bound (the max is then exactly it), else by the largest upper bound
+  (a constant).
+
+  The element is chosen by index (argmax, then one-hot), never by comparing
+  two computed floats for equality: a compiled program may compute a value
+  twice with different rounding, and an equality test could then choose no
+  element or a wrong one. The lower bound holds whichever element is chosen;
+  the upper one is taken only where the chosen element's own lower bound, read
+  through the same one-hot, beats every other upper bound.
+  """
   expand = lambda t: jnp.expand_dims(t, tuple(a + 1 for a in axes))  # Skip the spec axis.
-  top = jnp.max(box.lo, axis=axes, keepdims=True)
-  chosen = box.lo == top
-  count = jnp.sum(chosen, axis=axes, keepdims=True)
+  chosen = _first_argmax(box.lo, axes)
+  chosen_lo = jnp.sum(jnp.where(chosen, box.lo, 0.0), axis=axes, keepdims=True)
   others_high = jnp.max(jnp.where(chosen, -jnp.inf, box.hi), axis=axes, keepdims=True)
-  exact = (count == 1) & (top >= others_high)
-  weight = chosen / count
+  exact = chosen_lo >= others_high
   use_element = (expand(out_coeff) >= 0) | exact[None]
-  in_coeff = jnp.where(use_element, expand(out_coeff) * weight[None], 0.0)
+  in_coeff = jnp.where(use_element & chosen[None], expand(out_coeff), 0.0)
   highest = jnp.max(box.hi, axis=axes)
   constant = jnp.where(out_coeff >= 0, 0.0, out_coeff * highest[None])
   constant = jnp.where(jnp.squeeze(exact, axes)[None], 0.0, constant)
   return [in_coeff], _weighted_sum(constant, 1.0)
+
+
+def _first_argmax(values, axes):
+  """bool, values' shape: True at exactly one position of each slice over
+  `axes`, the first (row-major) holding the slice's largest value."""
+  axes = tuple(sorted(axes))
+  kept = [a for a in range(values.ndim) if a not in axes]
+  moved = jnp.transpose(values, kept + list(axes))
+  flat = moved.reshape(moved.shape[:len(kept)] + (-1,))
+  one_hot = jax.nn.one_hot(jnp.argmax(flat, axis=-1), flat.shape[-1], dtype=jnp.bool_)
+  return jnp.transpose(one_hot.reshape(moved.shape), tuple(np.argsort(kept + list(axes))))
 
 
 def _window_max(box: Box, out_coeff, params):

@@ -50,12 +50,16 @@ def _max_pool_forward(x):
   windows = _windows(x)
   # Row-major order: the order in which ties are resolved.
   corners = [windows[:, :, row, :, col] for row in range(2) for col in range(2)]
-  # Maxima of four slices: one element-wise pass, faster than the reduction.
-  pooled = jnp.maximum(jnp.maximum(corners[0], corners[1]),
-                       jnp.maximum(corners[2], corners[3]))
-  winner = jnp.full(pooled.shape, 3, jnp.int8)
-  for position in (2, 1, 0):  # The earliest maximum is assigned last and wins.
-    winner = jnp.where(corners[position] == pooled, jnp.int8(position), winner)
+  # A running maximum over the four slices (one element-wise pass, faster than
+  # the reduction). A later corner wins only when strictly larger, so the first
+  # maximum wins ties; the winner is never found by testing a corner for
+  # equality with the pooled value, which a compiled program may compute with
+  # other rounding than the corner it is compared with.
+  pooled, winner = corners[0], jnp.zeros(corners[0].shape, jnp.int8)
+  for position in (1, 2, 3):
+    larger = corners[position] > pooled
+    pooled = jnp.where(larger, corners[position], pooled)
+    winner = jnp.where(larger, jnp.int8(position), winner)
   return pooled, winner
 
 
