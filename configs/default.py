@@ -139,6 +139,26 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # Radii (x 1/255) at which the reference attack is rerun with twice the steps;
   # empty: skip that check.
   config.attack.sanity.more_steps_eps_255 = (2.0, 8.0)
+  # Certified images attacked per model to check its certificates (at each one's
+  # largest certified radius, with the strong attack's gradient attacks); a
+  # single one fooled and the model is evaluated without certificates. 0: off.
+  config.attack.sanity.certificate_sample = 32
+  # The strong verdict attack (evaluation/strong.py): AutoAttack's ensemble
+  # (APGD-CE; APGD-DLR targeted at the target_classes most likely other classes,
+  # the margin loss on binary tasks; Square), each on the images every earlier
+  # attack left correct, at these radii (x 1/255, in attack.eps_255; () = off).
+  # The report's worst case and verdicts include it. Budgets: the reference
+  # implementation's (Croce and Hein 2020, 'standard' version), but Square with
+  # 1000 queries instead of 5000, so that the default study fits a laptop CPU
+  # (configs/paper.py runs 5000).
+  config.attack.strong = ml_collections.ConfigDict()
+  config.attack.strong.eps_255 = (0.5, 1.0, 2.0, 4.0, 8.0)
+  config.attack.strong.apgd_steps = 100
+  config.attack.strong.apgd_restarts = 1
+  config.attack.strong.target_classes = 9
+  config.attack.strong.square_queries = 1000
+  config.attack.strong.square_restarts = 1
+  config.attack.strong.square_p_init = 0.8
 
   if arg == 'smoke':
     config.data.train_limit = 256
@@ -150,6 +170,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.attack.apgd_steps = 5
     config.attack.square_queries = 20
     config.attack.sanity.more_steps_eps_255 = (8.0,)
+    config.attack.strong.apgd_steps = 5
+    config.attack.strong.square_queries = 20
   elif arg:
     raise ValueError(f"configs/default.py: unknown arg {arg!r}; allowed: '' or 'smoke'")
   return config

@@ -94,6 +94,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.attack.targets = ('least_likely', 'untargeted')
   config.attack.pgd_steps = 20
   config.attack.pgd_step_size_frac = 0.1
+  # The strong verdict attack at the reference implementation's budgets.
+  config.attack.strong.square_queries = 5000
 
   if runlocal == 'true':
     config.seeds = (0, 1)
@@ -105,4 +107,6 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.train.schedule = 'constant'
     config.train.decay_epochs = ()
     config.attack.pgd_steps = 5
+    config.attack.strong.apgd_steps = 5
+    config.attack.strong.square_queries = 50
   return config

@@ -222,6 +222,24 @@ def _validate_attack(attack) -> None:
       or not all(_is_number(e) and 0 < e <= 255 for e in more)):
     raise ConfigError('attack.sanity.more_steps_eps_255', more,
                       'a tuple of numbers in (0, 255], or () to skip the check')
+  _int_at_least('attack.sanity.certificate_sample', sanity.certificate_sample, 0)
+  _validate_strong(attack.strong)
+
+
+def _validate_strong(strong) -> None:
+  radii = strong.eps_255
+  if (isinstance(radii, str) or not hasattr(radii, '__len__')
+      or not all(_is_number(e) and e > 0 for e in radii)
+      or list(radii) != sorted(set(radii))):
+    raise ConfigError('attack.strong.eps_255', radii,
+                      'strictly ascending radii above 0 (those also in attack.eps_255 '
+                      'are attacked), or () to turn the strong attack off')
+  for field in ('apgd_steps', 'apgd_restarts', 'target_classes', 'square_queries',
+                'square_restarts'):
+    _int_at_least(f'attack.strong.{field}', strong[field], 1)
+  if not _is_number(strong.square_p_init) or not 0 < strong.square_p_init <= 1:
+    raise ConfigError('attack.strong.square_p_init', strong.square_p_init,
+                      'a number in (0, 1]')
 
 
 def _is_number(value) -> bool:

@@ -93,8 +93,10 @@ def _curve(rows, attack):
 
 def test_rows_hold_every_attack_and_the_ensemble(trained):
   *_, rows = trained
-  assert {r['attack'] for r in rows} == set(ATTACKS) | {'ensemble'}
-  assert len(rows) == (len(ATTACKS) + 1) * len(EPS_255)
+  assert {r['attack'] for r in rows} == set(ATTACKS) | {'ensemble', 'strong'}
+  # The strong attack runs at those of its radii (0.5 ... 8/255) in the grid: 8.
+  assert [r['eps_255'] for r in rows if r['attack'] == 'strong'] == [8.0]
+  assert len(rows) == (len(ATTACKS) + 1) * len(EPS_255) + 1
   for key in ('attack', 'target', 'steps', 'eps', 'eps_255', 'accuracy', 'n', 'ci_low',
               'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'norm', 'schedule',
               'median_min_eps_255', 'sanity_ok'):
@@ -133,6 +135,8 @@ def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
   model, params, dataset, rows = trained
   cascade = robustness.evaluate_model(
       model, params, dataset, _config(names=('pgd',), schedule='cascade'), seed=0)
+  # The strong attack's rows are always a cascade; the others follow the config.
+  rows, cascade = ([r for r in found if r['attack'] != 'strong'] for found in (rows, cascade))
   assert {r['schedule'] for r in rows} == {'vmap'} and {r['schedule'] for r in cascade} == {
       'cascade'}
   # Cumulated verdicts would pass these two by construction: not applicable.
@@ -147,6 +151,7 @@ def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
 def test_per_image_min_eps_reproduces_every_accuracy_curve(evaluated):
   *_, rows, per_image = evaluated
   assert per_image['eps_255'] == list(EPS_255)
+  rows = [r for r in rows if r['attack'] != 'strong']  # Only at a few radii: no min eps.
   labels = {grouping.attack_label(r) for r in rows}
   assert set(per_image['min_eps_255']) == labels
   n = rows[0]['n']

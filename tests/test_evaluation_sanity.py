@@ -5,7 +5,7 @@ import pytest
 
 from medadv_jax.attacks.registry import AttackSpec
 from medadv_jax.attacks.eps_grid import worst_case_so_far
-from medadv_jax.evaluation import sanity
+from medadv_jax.evaluation import certificate_check, sanity
 
 N = 20
 LABELS = np.array([0] * 12 + [1] * 8)  # Chance (most common class share): 0.6.
@@ -19,19 +19,22 @@ def _run(name, correct_per_eps, target='untargeted', large=None):
   return sanity.AttackRun(spec, single, worst_case_so_far(single), large)
 
 
-def _checks(runs, clean=None, more_steps=None, large=0):
+def _checks(runs, clean=None, more_steps=None, large=0, **kwargs):
   white_box = [r for r in runs if not r.spec.gradient_free]
   wb = np.logical_and.reduce([r.worst for r in white_box])
   large_mask = np.arange(N) < large
   clean = np.arange(N) < runs[0].single[0].sum() if clean is None else clean
-  return sanity.run_checks(runs, wb, large_mask, clean, LABELS, 0.05, more_steps)
+  return sanity.run_checks(runs, wb, large_mask, clean, LABELS, 0.05, more_steps, **kwargs)
 
 
 def test_a_sound_evaluation_passes_every_applicable_check():
   runs = [_run('fgsm', [18, 12, 6]), _run('pgd', [18, 10, 2]), _run('square', [18, 14, 9])]
   doubled = (runs[1].single[1:], runs[1].single[1:])
-  checks = _checks(runs, more_steps=doubled)
+  checks = _checks(runs, more_steps=doubled,
+                   certificates=certificate_check.CertificateCheck(8, 0, 12),
+                   strong_gap=np.array([0.05, 0.0]))
   assert all(checks[name]['ok'] is True for name in sanity.CHECKS)
+  assert checks['certificates_checked'] == 8 and checks['certified_images'] == 12
   assert sanity.all_ok(checks)
   columns = sanity.as_columns(checks)
   # Largest PGD-minus-FGSM accuracy: 0, at eps = 0 where both are the clean accuracy.
@@ -41,7 +44,8 @@ def test_a_sound_evaluation_passes_every_applicable_check():
 def test_checks_without_their_attacks_are_not_applicable():
   checks = sanity.run_checks([_run('apgd_ce', [18, 9])], None, None, np.arange(N) < 18,
                              LABELS, 0.05)
-  for name in ('large_eps_chance', 'pgd_vs_fgsm', 'more_steps', 'square_vs_white_box'):
+  for name in ('large_eps_chance', 'pgd_vs_fgsm', 'more_steps', 'square_vs_white_box',
+               'certificates', 'strong_attack'):
     assert checks[name]['ok'] is None
   assert sanity.all_ok(checks)
 

@@ -179,7 +179,8 @@ def test_sanity_table_flags_the_failing_model_with_its_value():
   failing = [l for l in section.splitlines() if l.startswith('| cnn w=0.5 ')]
   assert len(failing) == 2 and all('**FAIL** (0.25)' in l for l in failing)
   passing = next(l for l in section.splitlines() if l.startswith('| cnn w=1 '))
-  assert passing.count('| ok') == 4 and passing.count('n/a') == 2
+  # Certificates and the strong attack were not run for these rows: n/a.
+  assert passing.count('| ok') == 4 and passing.count('n/a') == 4
 
 
 def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):

@@ -10,9 +10,13 @@ import jax.numpy as jnp
 import optax
 
 TARGET_MODES = ('untargeted', 'least_likely')
+# Targeted at the k-th most likely class of the clean prediction ('top2' is the
+# runner-up), as AutoAttack's APGD-T picks its targets; k up to 10.
+RANKED_TARGETS = tuple(f'top{k}' for k in range(2, 11))
 LOSSES = ('ce', 'dlr', 'margin')
-# DLR divides by the gap between the largest and the 3rd (4th) largest logit.
-DLR_MIN_CLASSES = {'untargeted': 3, 'least_likely': 4}
+# DLR divides by the gap between the largest and the 3rd (4th, targeted) largest logit.
+DLR_MIN_CLASSES = {'untargeted': 3}
+DLR_MIN_CLASSES_TARGETED = 4
 
 
 def is_multilabel(y: jnp.ndarray) -> bool:
@@ -32,7 +36,11 @@ def attack_labels(logits_fn, x, y, target_mode: str) -> jnp.ndarray:
     raise ValueError(f'multi-label attacks are untargeted; got target {target_mode!r}')
   if target_mode == 'least_likely':
     return least_likely_targets(logits_fn(x))
-  raise ValueError(f'unknown target mode {target_mode!r}; allowed {TARGET_MODES}')
+  if target_mode in RANKED_TARGETS:
+    rank = int(target_mode[3:])
+    return jnp.argsort(-logits_fn(x), axis=-1)[:, rank - 1]
+  raise ValueError(f'unknown target mode {target_mode!r}; allowed '
+                   f'{TARGET_MODES + RANKED_TARGETS}')
 
 
 def cross_entropy_objective(logits: jnp.ndarray, labels: jnp.ndarray,
@@ -75,7 +83,7 @@ def dlr_objective(logits: jnp.ndarray, y: jnp.ndarray, targets: jnp.ndarray,
   With fewer classes than the denominator needs (binary tasks; 3 classes when
   targeted) DLR is undefined and the margin objective is used instead.
   """
-  if logits.shape[-1] < DLR_MIN_CLASSES[target_mode]:
+  if logits.shape[-1] < DLR_MIN_CLASSES.get(target_mode, DLR_MIN_CLASSES_TARGETED):
     return margin_objective(logits, targets, target_mode)
   ordered = -jnp.sort(-logits, axis=-1)
   z_y = _logit_of(logits, y)

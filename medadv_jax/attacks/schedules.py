@@ -24,6 +24,7 @@ E for 'vmap') per compiled program. Each program's images are split over the
 run's devices (`devices`), chunks padded to a multiple of their number.
 """
 
+import dataclasses
 import math
 from typing import Optional
 
@@ -51,10 +52,12 @@ BUCKET_RATIO = 16
 
 def evaluate(schedule: str, attack, apply_fn, variables, images: np.ndarray,
              labels: np.ndarray, eps: np.ndarray, key: jax.Array,
-             max_images_per_program: int) -> np.ndarray:
+             max_images_per_program: int,
+             certificates: Optional['Certificates'] = None) -> np.ndarray:
   """Correctness (E, N) of `attack` over the ascending grid `eps` ((E,), [0, 1] units).
 
-  Arguments as `eps_grid.evaluate_over_eps`.
+  Arguments as `eps_grid.evaluate_over_eps`. `certificates`: for 'cascade', the
+  model's certified radii (`certify`) instead of certifying anew.
   """
   args = (attack, apply_fn, devices.replicate(variables), images, labels,
           np.asarray(eps, np.float32), key, max_images_per_program)
@@ -64,7 +67,7 @@ def evaluate(schedule: str, attack, apply_fn, variables, images: np.ndarray,
   if schedule == 'loop':
     return evaluate_looped(*args)
   if schedule == 'cascade':
-    return evaluate_cascade(*args)
+    return evaluate_cascade(*args, certificates=certificates)
   if schedule == 'min_eps':
     return min_eps.evaluate_min_eps(*args, correct_at=correct_at)
   raise ValueError(f'unknown schedule {schedule!r}; allowed {SCHEDULES}')
@@ -90,12 +93,57 @@ def evaluate_looped(attack, apply_fn, variables, images, labels, eps, key,
   return correct
 
 
+@dataclasses.dataclass(frozen=True)
+class Certificates:
+  """Each example's largest radius proven robust in the L-inf ball: `radius`
+  (N,), [0, 1] units, 0 where none (every example of the evaluated images;
+  the ball of radius 0 holds only the clean image, so 0 proves nothing)."""
+  radius: np.ndarray
+
+  def reach(self, eps: np.ndarray, box_scale: float = 1.0) -> np.ndarray:
+    """(N,) the largest index of the ascending grid `eps` whose ball (an L-inf
+    box of eps * box_scale) lies inside the certified one, -1 for none: the
+    balls nest, so a certificate covers every smaller radius."""
+    boxes = np.asarray(eps, np.float64) * box_scale
+    inside = (boxes[None, :] <= self.radius[:, None]) & (boxes[None, :] > 0)
+    return np.where(inside.any(axis=1), inside.shape[1] - 1 - np.argmax(inside[:, ::-1], 1),
+                    -1)
+
+  @property
+  def certified(self) -> np.ndarray:
+    """(N,) bool: proven robust at some radius above 0."""
+    return self.radius > 0
+
+
+def certify(apply_fn, variables, images, labels, eps: np.ndarray,
+            max_images_per_program: int) -> Optional[Certificates]:
+  """The certificates of every clean-correct example over the ascending L-inf
+  grid `eps` ([0, 1] units), by bisection (`certified_reach`); None when the
+  model has an operation the bounds do not cover."""
+  eps = np.asarray(eps, np.float32)
+  alive = _clean_correct_indices(apply_fn, variables, images, labels,
+                                 max_images_per_program)
+  found = certified_reach(apply_fn, variables, images, labels, alive, eps,
+                          max_images_per_program)
+  if found is None:
+    return None
+  radius = np.zeros(labels.shape[0], np.float64)
+  radius[alive] = np.where(found >= 0, eps[np.maximum(found, 0)], 0.0)
+  return Certificates(radius)
+
+
 def evaluate_cascade(attack, apply_fn, variables, images, labels, eps, key,
-                     max_images_per_program, certify: bool = True) -> np.ndarray:
+                     max_images_per_program, certify: bool = True,
+                     certificates: Optional[Certificates] = None,
+                     start: Optional[np.ndarray] = None) -> np.ndarray:
   """Ascending eps, attacking only the still-correct examples; bool (E, N), cumulated.
 
   `certify`: skip the examples linear or interval bounds prove robust at eps
-  (for AttackSpec attacks on models the bounds cover, where `worth_certifying`).
+  (for AttackSpec attacks on models the bounds cover, where `worth_certifying`),
+  read from `certificates` when given, else certified here.
+  `start`: bool (E, N), cumulated verdicts of attacks run before this one; only
+  examples still correct there are attacked, and the result is the worst case
+  of both (an attack ensemble run one attack after another).
   """
   correct = np.zeros((eps.size, labels.shape[0]), bool)
   alive = _clean_correct_indices(apply_fn, variables, images, labels,
@@ -105,12 +153,17 @@ def evaluate_cascade(attack, apply_fn, variables, images, labels, eps, key,
   # nest), so the example is not attacked up to there: same verdict, for certain.
   reach = np.full(labels.shape[0], -1)
   box_scale = _linf_box_scale(attack)
-  if certify and box_scale is not None and worth_certifying(attack, eps.size):
-    found = certified_reach(apply_fn, variables, images, labels, alive, eps * box_scale,
-                            max_images_per_program)
-    if found is not None:
-      reach[alive] = found
+  if certify and box_scale is not None:
+    if certificates is not None:
+      reach = certificates.reach(eps, box_scale)
+    elif worth_certifying(attack, eps.size):
+      found = certified_reach(apply_fn, variables, images, labels, alive, eps * box_scale,
+                              max_images_per_program)
+      if found is not None:
+        reach[alive] = found
   for e, radius in enumerate(eps):
+    if start is not None:
+      alive = alive[start[e, alive]]
     if radius == 0:  # The zero ball holds only the clean image: alive means correct.
       correct[e, alive] = True
       continue

@@ -16,7 +16,7 @@ from absl import logging
 
 from medadv_jax.attacks import devices, eps_grid, min_eps, registry, schedules
 from medadv_jax.data.dataset import attack_subset
-from medadv_jax.evaluation import sanity
+from medadv_jax.evaluation import certificate_check, sanity, strong
 from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.reporting import grouping
 from medadv_jax.reporting.stats import wilson_interval
@@ -74,13 +74,35 @@ def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
   return evaluate_model_with_details(model, variables, dataset, config, seed)[0]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Target:
+  """What one evaluation attacks: a model's eval-mode function and variables
+  (placed on the run's devices), the attacked test images and their clean verdicts."""
+  apply_fn: EvalApply
+  variables: dict
+  images: np.ndarray
+  labels: np.ndarray
+  clean: np.ndarray  # bool (N,)
+  batch: int  # images_per_program
+  schedule: str  # Resolved.
+
+  def run(self, spec, radii_255, key, schedule=None, certificates=None) -> np.ndarray:
+    """`schedules.evaluate` of `spec` at `radii_255` (x 1/255), bool (E, N)."""
+    return schedules.evaluate(schedule or self.schedule, spec, self.apply_fn, self.variables,
+                              self.images, self.labels,
+                              (np.asarray(radii_255) / 255.0).astype(np.float32), key,
+                              self.batch, certificates=certificates)
+
+
 def evaluate_model_with_details(model, variables, dataset, config,
                                 seed: int) -> tuple[list[dict], dict]:
   """(rows, per_image) for one model: rows of (attack, eps, accuracy, n, 95 % Wilson
   interval, ...), and `per_image_min_eps`'s dict for the same attacks.
 
   One row per attack and eps, plus attack='ensemble' rows per norm: an image is
-  robust at eps only if every attack of that norm failed on it. The reported
+  robust at eps only if every attack of that norm failed on it; and, at the
+  strong attack's radii, attack='strong' rows: the per-image worst case of the
+  paper's L-inf attacks and the strong ensemble (`strong`). The reported
   accuracy at eps is the worst case over every radius up to eps (see
   `eps_grid.worst_case_so_far`); `accuracy_single_eps` is the attack run at that
   radius alone (already cumulated under the 'cascade' and 'min_eps' schedules).
@@ -88,44 +110,33 @@ def evaluate_model_with_details(model, variables, dataset, config,
   (`sanity.as_columns`; `sanity_summary` turns rows back into a dict).
   """
   c = config.attack
-  apply_fn, batch = EvalApply(model), images_per_program(c)
-  variables = devices.replicate(variables)  # Once, for every attack program.
+  target, subset = _target(model, variables, dataset, config, seed)
   clean_test_accuracy = float(np.mean(eps_grid.clean_correct(
-      apply_fn, variables, dataset.test_images, dataset.test_labels, batch)))
-  subset = attack_subset(dataset.test_labels, config.data.attack_per_class, seed)
-  images, labels = dataset.test_images[subset], dataset.test_labels[subset]
-  clean = eps_grid.clean_correct(apply_fn, variables, images, labels, batch)
+      target.apply_fn, target.variables, dataset.test_images, dataset.test_labels,
+      target.batch)))
   eps_255 = np.asarray(c.eps_255, np.float64)
   # The large-radius check rides along as one more (largest) radius of the grid.
   large_255 = float(c.sanity.large_eps_255)
   radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
-  schedule = schedules.resolve(c.schedule)
-  run_attack = lambda spec, radii, key, schedule=schedule: schedules.evaluate(
-      schedule, spec, apply_fn, variables, images, labels,
-      (np.asarray(radii) / 255.0).astype(np.float32), key, batch)
+  num_classes = int(dataset.num_classes)
+  paper_specs = attack_specs(c, dataset.image_shape)
+  strong_specs = strong.specs(c.strong, num_classes, target.labels.ndim == 2)
+  certificates, check = _checked_certificates(
+      target, c, radii_255, [s for s in strong_specs if not s.gradient_free]
+      or [_strongest(paper_specs)], seed)
 
-  runs = []
-  for spec in attack_specs(c, dataset.image_shape):
-    runs.append(_as_run(spec, run_attack(spec, radii_255, attack_key(seed, spec)),
-                        eps_255.size))
-    logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
-                 grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
-                 runs[-1].worst[-1].mean(), eps_255[-1])
-
+  runs = _paper_attacks(target, paper_specs, radii_255, eps_255.size, seed, certificates)
   ensembles = {norm: _ensemble([r for r in runs if r.spec.norm == norm])
                for norm in dict.fromkeys(r.spec.norm for r in runs)}
-  white_box = [r for r in runs if r.spec.norm == 'linf' and not r.spec.gradient_free]
-  checks = sanity.run_checks(
-      runs, _ensemble(white_box).worst if white_box else None,
-      ensembles['linf'].large if 'linf' in ensembles else None, clean, labels,
-      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed),
-      single_radius=schedule in schedules.SINGLE_RADIUS_SCHEDULES)
-  logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
-               ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
+  strong_255 = strong_radii_255(c, eps_255)
+  strong_run = _strong_attack(target, ensembles.get('linf'), eps_255, strong_255,
+                              strong_specs, seed, certificates)
+  checks = _sanity_checks(target, c, runs, ensembles, strong_run, check, eps_255,
+                          strong_255, seed)
 
   # The test-set size gives the clean accuracy its interval in the report.
   common = dict(clean_test_accuracy=clean_test_accuracy,
-                clean_test_n=int(dataset.test_labels.shape[0]), schedule=schedule,
+                clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
                 **sanity.as_columns(checks))
   rows = []
   for run in runs:
@@ -136,10 +147,140 @@ def evaluate_model_with_details(model, variables, dataset, config,
     fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
                   eps_scale=run.spec.eps_scale, members=members)
     rows += _rows(run, dict(fields, **common), eps_255)
+  if strong_run is not None:
+    rows += _strong_rows(strong_run, ensembles['linf'], eps_255, strong_255,
+                         dict(common, schedule='cascade',
+                              members=strong.budget(c.strong, num_classes,
+                                                    target.labels.ndim == 2)))
   labelled = [(grouping.attack_label(_fields(r.spec)), r) for r in runs]
   labelled += [(grouping.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
                for norm, r in ensembles.items()]
-  return rows, per_image_min_eps(labelled, clean, eps_255, subset)
+  return rows, per_image_min_eps(labelled, target.clean, eps_255, subset)
+
+
+def _target(model, variables, dataset, config, seed: int):
+  """(_Target, the attacked images' positions in the test set)."""
+  apply_fn, batch = EvalApply(model), images_per_program(config.attack)
+  variables = devices.replicate(variables)  # Once, for every attack program.
+  subset = attack_subset(dataset.test_labels, config.data.attack_per_class, seed)
+  images, labels = dataset.test_images[subset], dataset.test_labels[subset]
+  clean = eps_grid.clean_correct(apply_fn, variables, images, labels, batch)
+  return _Target(apply_fn, variables, images, labels, clean, batch,
+                 schedules.resolve(config.attack.schedule)), subset
+
+
+def _checked_certificates(target: _Target, c, radii_255, attackers, seed: int):
+  """(certificates for the cascade or None, certificate_check.CertificateCheck or
+  None): the model's certified radii over the grid, attacked by
+  `certificate_check`; where an attack disproves one, certificates that prove
+  nothing (every image is then attacked at every radius)."""
+  if target.schedule != 'cascade':
+    return None, None
+  found = schedules.certify(target.apply_fn, target.variables, target.images,
+                            target.labels, (radii_255 / 255.0).astype(np.float32),
+                            target.batch)
+  if found is None or c.sanity.certificate_sample == 0:
+    return found, None
+  result = certificate_check.check(found, attackers, target.apply_fn, target.variables,
+                                   target.images, target.labels,
+                                   c.sanity.certificate_sample, seed, target.batch)
+  logging.info('  certificates: %d images certified; %d checked, %d fooled', result.certified,
+               result.checked, result.fooled)
+  if result.trusted:
+    return found, result
+  logging.warning('  an attack fooled %d of %d certified images: this model is evaluated '
+                  'without certificates', result.fooled, result.checked)
+  return schedules.Certificates(np.zeros_like(found.radius)), result
+
+
+def _strongest(specs):
+  """The L-inf gradient attack of `specs` with the largest budget (the config
+  always has an L-inf attack; Square, gradient-free, is used only alone)."""
+  linf = [s for s in specs if s.norm == 'linf']
+  return max(linf, key=lambda s: (not s.gradient_free, s.steps * s.restarts))
+
+
+def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
+                   certificates) -> list[sanity.AttackRun]:
+  """Each configured attack over the grid (and the large sanity radius)."""
+  runs = []
+  for spec in specs:
+    verdict = target.run(spec, radii_255, attack_key(seed, spec), certificates=certificates)
+    runs.append(_as_run(spec, verdict, grid_size))
+    logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
+                 grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
+                 runs[-1].worst[-1].mean(), radii_255[grid_size - 1])
+  return runs
+
+
+def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
+                   seed: int, certificates):
+  """bool (S, N) at the strong radii: the worst case of the paper's L-inf attacks
+  and the strong ensemble; None when the strong attack is off."""
+  if radii.size == 0 or linf_ensemble is None:
+    return None
+  positions = [int(np.flatnonzero(eps_255 == r)[0]) for r in radii]
+  verdict = strong.evaluate(strong_specs, target.apply_fn, target.variables, target.images,
+                            target.labels, radii / 255.0, linf_ensemble.worst[positions],
+                            seed, target.batch, certificates)
+  logging.info('  strong attack: accuracy %s at eps %s/255',
+               ', '.join(f'{a:.3f}' for a in verdict.mean(axis=1)),
+               ', '.join(f'{r:g}' for r in radii))
+  return verdict
+
+
+def strong_radii_255(attack_config, eps_255) -> np.ndarray:
+  """The strong attack's radii (x 1/255) that are also in the grid `eps_255`."""
+  wanted = [float(r) for r in attack_config.strong.eps_255]
+  radii = np.array([r for r in wanted if r in set(np.asarray(eps_255, float))], np.float64)
+  if wanted and radii.size == 0:
+    logging.warning('  strong attack off: none of attack.strong.eps_255 %s is in '
+                    'attack.eps_255', tuple(wanted))
+  return radii
+
+
+def _sanity_checks(target: _Target, c, runs, ensembles, strong_run, check, eps_255,
+                   strong_255, seed: int) -> dict:
+  white_box = [r for r in runs if r.spec.norm == 'linf' and not r.spec.gradient_free]
+  run_attack = lambda spec, radii, key, schedule: target.run(spec, radii, key, schedule)
+  strong_gap = None
+  if strong_run is not None:
+    positions = [int(np.flatnonzero(eps_255 == r)[0]) for r in strong_255]
+    strong_gap = ensembles['linf'].worst[positions].mean(axis=1) - strong_run.mean(axis=1)
+  checks = sanity.run_checks(
+      runs, _ensemble(white_box).worst if white_box else None,
+      ensembles['linf'].large if 'linf' in ensembles else None, target.clean, target.labels,
+      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed),
+      single_radius=target.schedule in schedules.SINGLE_RADIUS_SCHEDULES,
+      certificates=check, strong_gap=strong_gap)
+  logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
+               ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
+  return checks
+
+
+def _strong_rows(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_255,
+                 common: dict) -> list[dict]:
+  """attack='strong' rows at the strong radii, with how far each lies below the
+  paper's L-inf ensemble: the share of images only the strong attack fooled,
+  with its 95 % Wilson interval (a paired difference: the strong attack runs
+  only on images the paper's attacks left correct)."""
+  n = verdict.shape[1]
+  fields = dict(common, attack=strong.NAME, target='any', steps=0, norm='linf',
+                restarts=0, eps_scale=1.0)
+  rows = []
+  for s, eps in enumerate(strong_255):
+    correct = int(verdict[s].sum())
+    paper_correct = paper.worst[int(np.flatnonzero(eps_255 == eps)[0])]
+    only_strong = int(np.sum(paper_correct & ~verdict[s]))
+    low, high = wilson_interval(correct, n)
+    gap_low, gap_high = wilson_interval(only_strong, n)
+    rows.append(dict(
+        fields, eps=float(eps / 255.0), eps_255=float(eps), eps_radius=float(eps / 255.0),
+        accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
+        accuracy_single_eps=correct / n if n else 0.0, median_min_eps_255=None,
+        below_paper=only_strong / n if n else 0.0, below_paper_ci_low=gap_low,
+        below_paper_ci_high=gap_high))
+  return rows
 
 
 def per_image_min_eps(labelled_runs, clean: np.ndarray, eps_255: np.ndarray,
@@ -172,9 +313,11 @@ def per_image_min_eps(labelled_runs, clean: np.ndarray, eps_255: np.ndarray,
 def sanity_summary(rows) -> dict:
   """The sanity checks of one model's rows, as {check: {'ok', 'value'}} (for sanity.json)."""
   first = rows[0]
-  out = {'ok': first['sanity_ok'], 'tolerance': first['sanity_tolerance']}
+  out = {'ok': first['sanity_ok'], 'tolerance': first['sanity_tolerance'],
+         'certified_images': first.get('sanity_certified_images'),
+         'certificates_checked': first.get('sanity_certificates_checked')}
   for name in sanity.CHECKS:
-    out[name] = {'ok': first[f'sanity_{name}'], 'value': first[f'sanity_{name}_value']}
+    out[name] = {'ok': first.get(f'sanity_{name}'), 'value': first.get(f'sanity_{name}_value')}
   return out
 
 

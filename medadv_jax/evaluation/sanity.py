@@ -18,7 +18,13 @@ the measured number, 'limit': what it is compared with}:
   more_steps          doubling the steps of the reference gradient attack changes its
                       accuracy by at most the tolerance (value: largest |change|);
   square_vs_white_box gradient-free Square is not more than the tolerance stronger than
-                      the white-box ensemble (value: largest white-box-minus-Square accuracy).
+                      the white-box ensemble (value: largest white-box-minus-Square accuracy);
+  certificates        no certified image attacked inside its certified ball was fooled
+                      (`certificate_check`; value: images fooled; n/a where the schedule
+                      uses no certificates or none were checked);
+  strong_attack       the strong verdict attack lowers accuracy below the paper's L-inf
+                      attacks by at most the tolerance at every strong radius (value: the
+                      largest drop; the paper attacks' accuracies are upper bounds then).
 """
 
 import dataclasses
@@ -27,7 +33,7 @@ from typing import Optional
 import numpy as np
 
 CHECKS = ('eps0_clean', 'non_increasing', 'large_eps_chance', 'pgd_vs_fgsm', 'more_steps',
-          'square_vs_white_box')
+          'square_vs_white_box', 'certificates', 'strong_attack')
 
 
 @dataclasses.dataclass
@@ -41,7 +47,8 @@ class AttackRun:
 
 def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.ndarray],
                clean: np.ndarray, labels: np.ndarray, tolerance: float,
-               more_steps: Optional[tuple] = None, single_radius: bool = True) -> dict:
+               more_steps: Optional[tuple] = None, single_radius: bool = True,
+               certificates=None, strong_gap: Optional[np.ndarray] = None) -> dict:
   """Every check of `CHECKS`, as {name: {'ok', 'value', 'limit'}} plus 'tolerance'.
 
   Args:
@@ -56,6 +63,9 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
       doubled-steps twin at the same radii with the same keys; None if not run.
     single_radius: whether `run.single` holds each radius's own verdicts (False:
       cumulated, so eps0_clean and non_increasing are not applicable).
+    certificates: `certificate_check.CertificateCheck`, or None if not run.
+    strong_gap: (S,) paper L-inf ensemble minus strong attack accuracy at the strong
+      radii, or None if the strong attack was not run.
   """
   linf = [r for r in runs if r.spec.norm == 'linf']
   not_applicable = _result(None, None, None)
@@ -67,8 +77,14 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
       'pgd_vs_fgsm': _stronger_by(linf, 'pgd', 'fgsm', tolerance),
       'more_steps': _more_steps(more_steps, tolerance),
       'square_vs_white_box': _square_vs_white_box(linf, white_box_worst, tolerance),
+      'certificates': _certificates(certificates),
+      'strong_attack': (not_applicable if strong_gap is None or strong_gap.size == 0 else
+                        _result(strong_gap.max() <= tolerance + 1e-9, strong_gap.max(),
+                                tolerance)),
   }
   out['tolerance'] = tolerance
+  out['certificates_checked'] = None if certificates is None else certificates.checked
+  out['certified_images'] = None if certificates is None else certificates.certified
   return out
 
 
@@ -79,11 +95,19 @@ def all_ok(checks: dict) -> bool:
 
 def as_columns(checks: dict) -> dict:
   """Flat row columns: sanity_<check> (True / False / None) and sanity_<check>_value."""
-  columns = {'sanity_ok': all_ok(checks), 'sanity_tolerance': checks['tolerance']}
+  columns = {'sanity_ok': all_ok(checks), 'sanity_tolerance': checks['tolerance'],
+             'sanity_certificates_checked': checks.get('certificates_checked'),
+             'sanity_certified_images': checks.get('certified_images')}
   for name in CHECKS:
     columns[f'sanity_{name}'] = checks[name]['ok']
     columns[f'sanity_{name}_value'] = checks[name]['value']
   return columns
+
+
+def _certificates(check) -> dict:
+  if check is None or check.checked == 0:
+    return _result(None, None, None)
+  return _result(check.fooled == 0, check.fooled, 0)
 
 
 def _result(ok, value, limit) -> dict:

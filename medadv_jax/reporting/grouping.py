@@ -26,6 +26,8 @@ def attack_label(row) -> str:
   the per-image worst case over attacks is 'Ensemble (per image)' (L2: 'Ensemble L2 ...')."""
   if row['attack'] == 'ensemble':
     return 'Ensemble' + (' L2' if row.get('norm') == 'l2' else '') + ' (per image)'
+  if row['attack'] == 'strong':
+    return 'Strong: ensemble + APGD-CE, APGD-DLR, Square (per image)'
   name = _ATTACK_TITLES.get(row['attack'], row['attack'].upper())
   if row['attack'] != 'fgsm':
     name += f'-{row["steps"]}'
@@ -35,7 +37,13 @@ def attack_label(row) -> str:
 
 
 def is_ensemble(row) -> bool:
-  return row['attack'] == 'ensemble'
+  """A per-image worst case over attacks: the paper attacks' ensemble, or the
+  strong attack (which includes it)."""
+  return row['attack'] in ('ensemble', 'strong')
+
+
+def is_strong(row) -> bool:
+  return row['attack'] == 'strong'
 
 
 def is_linf(row) -> bool:
@@ -123,8 +131,9 @@ def per_seed(rows, size, mode, column) -> list[float]:
 
 def worst_attack_accuracy(rows):
   """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
-  L-inf ensemble (the per-image worst case) where the rows have one, else of the
-  lowest-accuracy attack. The accuracy is the mean over seeds; the interval is the
+  per-image worst case of every L-inf attack run where the rows have one (the
+  strong attack's rows at its radii, which include the paper attacks'
+  ensemble; the ensemble elsewhere), else of the lowest-accuracy attack. The accuracy is the mean over seeds; the interval is the
   95 % Wilson interval on the n images with one seed, else a 95 % bootstrap
   interval of the seed mean over seeds and images (`statistics.bootstrap_mean`)."""
   by_cell = collections.defaultdict(list)

@@ -62,6 +62,7 @@ def render_report(rows, files=(), environments=None) -> str:
   lines += summary_table.markdown_lines(rows, modes, headline)
   lines += ['', '## Accuracy per attack at selected eps (x 1/255)', ''] + _per_attack_lines(
       rows, modes, headline)
+  lines += _strong_lines(rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
             _spearman_section(rows, worst, modes, headline)]
   if {'standard', 'pgd'} <= set(modes):
@@ -108,6 +109,14 @@ def _l2_note(rows) -> str:
 
 
 def _worst_attack_sentence(rows) -> str:
+  if any(grouping.is_strong(r) for r in rows):
+    radii = ', '.join(f'{e:g}' for e in sorted({r['eps_255'] for r in rows
+                                                 if grouping.is_strong(r)}))
+    return ('"Worst attack" is the per-image worst case of every L-inf attack run: at '
+            f'eps {radii} (x 1/255) the paper\'s attacks and the strong attack (an '
+            'AutoAttack-style ensemble run after them), elsewhere the paper\'s attacks '
+            'alone. An image counts as robust at eps only if every attack failed on it; '
+            'tables, correlations and verdicts use this worst case.')
   if any(grouping.is_ensemble(r) for r in rows):
     return ('"Worst attack" is the per-image ensemble of the L-inf attacks (AutoAttack '
             'style): an image counts as robust at eps only if every attack failed on it.')
@@ -150,9 +159,74 @@ def _bisection_sentence(rows) -> str:
           'those of attacking every radius. ')
 
 
+def _strong_lines(rows, modes, headline) -> list[str]:
+  """How far the strong attack lowers accuracy below the paper's attacks."""
+  strong = [r for r in rows if grouping.is_strong(r)]
+  if not strong:
+    return []
+  radii = [e for e in headline if any(r['eps_255'] == e for r in strong)]
+  tolerance = float(strong[0]['sanity_tolerance'])
+  gaps = collections.defaultdict(list)
+  for r in strong:
+    gaps[(grouping.size_key(r), r['train_mode'], r['eps_255'])].append(r)
+  lines = ['', '## How much the strong attack adds to the paper\'s', '',
+           'Accuracy of the paper\'s L-inf attacks (their per-image ensemble) minus that of '
+           'the strong attack run after them, at each eps (x 1/255): the share of attacked '
+           'images only the strong attack fooled, with its 95 % Wilson interval for one '
+           'seed (a paired difference: both are counted on the same images), the mean '
+           f'over seeds for several. Budgets: {strong[0]["members"]}. Bold: more than the '
+           f'tolerance ({tolerance:g}), so that model\'s paper-attack accuracies are upper '
+           'bounds.', '',
+           '| model | train mode | ' + ' | '.join(f'{e:g}' for e in radii) + ' |',
+           '|---|---|' + '---:|' * len(radii)]
+  for size, mode in _sizes_and_modes(strong, modes):
+    cells = []
+    for e in radii:
+      found = gaps.get((size, mode, e))
+      if not found:
+        cells.append('-')
+        continue
+      gap = float(np.mean([float(r['below_paper']) for r in found]))
+      text = (f'{gap:.3f} [{float(found[0]["below_paper_ci_low"]):.2f}, '
+              f'{float(found[0]["below_paper_ci_high"]):.2f}]' if len(found) == 1
+              else f'{gap:.3f}')
+      cells.append(f'**{text}**' if gap > tolerance + 1e-9 else text)
+    lines.append(f'| {grouping.size_label(grouping.first(strong, size, mode))} | {mode} | '
+                 + ' | '.join(cells) + ' |')
+  return lines
+
+
+def _certificate_lines(rows) -> list[str]:
+  """The run-time check of certificates, over every model that used them."""
+  models = {}
+  for r in rows:
+    if 'sanity_certificates' in r:
+      models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
+  checked = [r for r in models.values() if _truth(r['sanity_certificates']) is not None]
+  if not checked:
+    return ['- Certificates: none were used or checked (they are used by the cascade '
+            'schedule, on models the bounds cover).']
+  count = lambda r, column: int(float(r.get(column) or 0))
+  images = sum(count(r, 'sanity_certificates_checked') for r in checked)
+  certified = sum(count(r, 'sanity_certified_images') for r in checked)
+  distrusted = [r for r in checked if _truth(r['sanity_certificates']) is False]
+  line = (f'- Certificates: {certified} attacked images were certified robust at some '
+          f'radius over {len(checked)} models; {images} of them were attacked inside their '
+          'largest certified ball with the strong gradient attacks, and '
+          f'{sum(count(r, "sanity_certificates_value") for r in checked)} were fooled.')
+  if distrusted:
+    line += (' Evaluated without certificates after an attack disproved one: '
+             + ', '.join(f'{grouping.size_label(r)} {r["train_mode"]} seed {r["seed"]}'
+                         for r in distrusted) + '.')
+  return [line]
+
+
 def _sanity_lines(rows) -> list[str]:
   # Only schedules that attack each radius on its own have verdicts to check here:
   # 'cascade' and 'min_eps' never attack at eps = 0 and keep cumulated verdicts.
+  # The strong attack's rows are cumulated by construction.
+  certificate_lines = _certificate_lines(rows)
+  rows = [r for r in rows if not grouping.is_strong(r)]
   single = [r for r in rows if r.get('schedule') in schedules.SINGLE_RADIUS_SCHEDULES]
   skipped = ''
   if len(single) < len(rows):
@@ -193,7 +267,7 @@ def _sanity_lines(rows) -> list[str]:
   if compared:
     lines.append(f'- PGD at least as strong as FGSM (same target, same eps): '
                  f'{compared - violations}/{compared} comparisons hold.')
-  return lines
+  return lines + certificate_lines
 
 
 def _per_attack_lines(rows, modes, headline) -> list[str]:
@@ -237,7 +311,9 @@ def _median_cell(values) -> str:
 _SANITY_TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
                   ('large_eps_chance', 'large eps <= chance'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
                   ('more_steps', '2x steps stable'),
-                  ('square_vs_white_box', 'Square <= white-box'))
+                  ('square_vs_white_box', 'Square <= white-box'),
+                  ('certificates', 'certificates hold'),
+                  ('strong_attack', 'strong ~ paper'))
 
 
 def _sanity_flag_lines(rows) -> list[str]:
@@ -255,7 +331,10 @@ def _sanity_flag_lines(rows) -> list[str]:
            'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
            f'largest accuracy difference (tolerance {tolerance}). Large eps: the L-inf '
            'ensemble at the check radius must leave at most the most common class share. '
-           'More steps: the reference attack rerun with twice the steps on the same keys.',
+           'More steps: the reference attack rerun with twice the steps on the same keys. '
+           'Certificates: certified images fooled by the check\'s attacks. Strong ~ paper: '
+           'the strong attack lowers accuracy below the paper\'s attacks by at most the '
+           'tolerance.',
            '', '| model | train mode | seed | ' + ' | '.join(t for _, t in _SANITY_TITLES)
            + ' |', '|---|---|---|' + '---|' * len(_SANITY_TITLES)]
   for (size, mode, seed), r in sorted(models.items(), key=lambda kv: (

@@ -15,7 +15,10 @@ from medadv_jax.data import image_folder
 #      nn.max_pool does (it was shared among the tied maxima).
 #   3: data.grey_to_rgb stacks grey MedMNIST images (npz and tfds) to 3
 #      channels too; it used to apply to image folders only.
-RESULTS_VERSION = 3
+#   4: sound max-pool certificates (the cascade's verdicts change where an
+#      unsound one skipped an attack); the strong attack and the certificate
+#      check add rows and sanity columns.
+RESULTS_VERSION = 4
 # Fingerprint field that holds RESULTS_VERSION.
 RESULTS_VERSION_FIELD = 'results_version'
 
