@@ -6,11 +6,12 @@ parallel workers share a workdir, and is renamed over the target when complete.
 """
 
 import contextlib
+import errno
 import json
 import os
 import pathlib
 
-from medadv_jax.errors import DamagedFileError
+from medadv_jax.errors import DamagedFileError, DiskFullError
 
 
 @contextlib.contextmanager
@@ -22,6 +23,10 @@ def atomic_path(path: pathlib.Path):
   try:
     yield tmp
     os.replace(tmp, path)
+  except OSError as e:
+    if e.errno == errno.ENOSPC:
+      raise DiskFullError(path) from None
+    raise
   finally:
     tmp.unlink(missing_ok=True)
 

@@ -12,16 +12,21 @@ Arrays restore with the shardings of the template, so a data-parallel state
 comes back already placed on its mesh.
 """
 
+import errno
 import pathlib
+import shutil
 from typing import Any, Optional
 
 import orbax.checkpoint as ocp
+
+from medadv_jax.errors import DiskFullError
 
 
 class Checkpointer:
   """Keeps the newest `max_to_keep` checkpoints of one training run."""
 
   def __init__(self, directory: pathlib.Path, max_to_keep: int = 1):
+    self._directory = pathlib.Path(directory).absolute()
     self._manager = ocp.CheckpointManager(
         pathlib.Path(directory).absolute(),
         options=ocp.CheckpointManagerOptions(
@@ -36,9 +41,16 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, arrays: Any, meta: dict) -> None:
-    self._manager.save(step, args=ocp.args.Composite(
-        arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)))
-    self._manager.wait_until_finished()
+    """Raises DiskFullError if the disk fills up (the step is then not saved)."""
+    try:
+      self._manager.save(step, args=ocp.args.Composite(
+          arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)))
+      self._manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except
+      # TensorStore says so in a ValueError, the JSON writer in an OSError.
+      if 'No space left on device' not in str(e) and getattr(e, 'errno', None) != errno.ENOSPC:
+        raise
+      raise DiskFullError(self._directory / f'{step}') from None
 
   def restore(self, step: int, arrays_template: Any) -> tuple[Any, dict]:
     """Restores step `step` into the structure (and dtypes) of `arrays_template`."""
@@ -53,3 +65,15 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+TEMPORARY_GLOB = '*.orbax-checkpoint-tmp*'
+
+
+def remove_temporary(directory: pathlib.Path) -> None:
+  """Deletes the half-written steps an interrupted save left in `directory`."""
+  for path in pathlib.Path(directory).glob(TEMPORARY_GLOB):
+    if path.is_dir():
+      shutil.rmtree(path, ignore_errors=True)
+    else:
+      path.unlink(missing_ok=True)

@@ -18,7 +18,7 @@ from absl import logging
 from medadv_jax import checkpointing, metrics_writer, progress
 from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
-from medadv_jax.errors import ConfigError, MedAdvError
+from medadv_jax.errors import ConfigError, DiskFullError, MedAdvError
 from medadv_jax.training import optim, parallel, steps, validation
 from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
@@ -57,6 +57,11 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
                      mesh or parallel.data_mesh(), augment or AugmentSettings())
   try:
     return run.run()
+  except (KeyboardInterrupt, DiskFullError):
+    # Orbax leaves the step it was writing in a temporary folder; the next
+    # start would remove it, but an interrupted run should leave none behind.
+    checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+    raise
   finally:
     run.close()
 
