@@ -6,14 +6,14 @@ import shutil
 import subprocess
 import sys
 
-from absl import flags
+from absl import app, flags
 from ml_collections import config_flags
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from medadv_jax import config_validation
+from medadv_jax import config_validation, flag_checks
 from medadv_jax.study import cells as cells_lib
 
 CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file[:arg].')
@@ -57,3 +57,8 @@ def run_tool(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     print(f'error: {quoted(command)} failed with exit status {e.returncode}'
           + (f': {detail[0]}' if detail else '') + '.', file=sys.stderr)
     sys.exit(1)
+
+
+def run(main) -> None:
+  """app.run(main), with the command line checked first (`flag_checks`)."""
+  app.run(main, flags_parser=flag_checks.parse_flags)
