@@ -20,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from medadv_jax.errors import MedAdvError  # pylint: disable=g-import-not-at-top
-from medadv_jax.study import runner  # pylint: disable=g-import-not-at-top
+from medadv_jax.study import runner, workdir_checks  # pylint: disable=g-import-not-at-top
 
 _DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print instead of submitting.')
 _PARTITION = flags.DEFINE_string('partition', '', 'SLURM partition; empty: the default.')
@@ -65,6 +65,7 @@ def main(argv):
   workdir = str(pathlib.Path(common.WORKDIR.value).absolute())
   try:
     n_cells = len(common.validated_cells())
+    workdir_checks.check_study_folder(pathlib.Path(workdir))
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)

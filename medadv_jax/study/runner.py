@@ -1,6 +1,7 @@
 """Runs a study: every cell of the config (or the one `config.cell` selects),
 each skipped if already finished, then aggregates whatever cells are finished."""
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -18,6 +19,7 @@ from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, write_outputs
 from medadv_jax.study import cells as cells_lib
+from medadv_jax.study import locks, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -49,6 +51,21 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # launchers run before jax.distributed is set up.
   check_batch_splits(config.train.batch_size, jax.device_count())
   workdir = pathlib.Path(workdir)
+  workdir_checks.check_study_folder(workdir)
+  with contextlib.ExitStack() as held:
+    if _writes_files():
+      try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if config.cell == -1:  # One cell alone is a sweep's worker: its cell lock suffices.
+          held.enter_context(locks.study_lock(workdir))
+      except OSError as e:
+        raise WorkdirError.unusable(workdir, e) from None
+    return _run_cells(config, workdir, held)
+
+
+def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack) -> list[dict]:
+  """run_study once the workdir is checked and locked; `held` keeps each cell's
+  lock from the moment this process starts the cell until the study ends."""
   cells = cells_lib.expand_cells(config)
   selected = _selected_cells(config, cells)
   fingerprints = {cell: cells_lib.cell_fingerprint(config, cell) for cell in cells}
@@ -67,6 +84,9 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   started = time.perf_counter()
   for index, cell in selected:
     cell_dir = workdir / 'cells' / cell.name
+    if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
+      # Refused if another process runs the cell; it may have finished it since.
+      held.enter_context(locks.cell_lock(workdir, cell.name))
     if (cell_dir / RESULTS_FILE).exists():
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
       continue
