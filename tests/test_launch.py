@@ -185,3 +185,22 @@ def test_slurm_accepts_its_time_formats():
     result = _python('launch/slurm.py', '--config=configs/default.py:smoke',
                      '--workdir=/tmp/x', '--dry_run', f'--time={value}')
     assert result.returncode == 0 and f'#SBATCH --time={value}' in result.stdout
+
+
+def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
+  workdir = tmp_path / 'study'
+  sweep = subprocess.Popen([sys.executable, 'launch/local_sweep.py', *TINY,
+                            f'--workdir={workdir}', '--workers=1'], cwd=REPO_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while not (workdir / 'config.json').exists() and time.time() < deadline:
+    time.sleep(0.05)  # The first worker is inside its study.
+  sweep.send_signal(signal.SIGINT)
+  _, stderr = sweep.communicate(timeout=120)
+  assert sweep.returncode == 130, stderr[-3000:]
+  assert 'interrupted; run the same command again to resume' in stderr
+  assert 'Traceback' not in stderr
+  logs = sorted((workdir / 'logs').glob('*.log'))
+  assert len(logs) == 1  # The second cell was never started.
+  assert 'interrupted; run the same command again to resume' in logs[0].read_text()
+  assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))
