@@ -22,17 +22,40 @@ import orbax.checkpoint as ocp
 from medadv_jax.errors import DiskFullError
 
 
+# Where steps that no longer restore are moved (beside the checkpoint folder).
+DAMAGED_DIR = 'damaged_checkpoints'
+
+
 class Checkpointer:
   """Keeps the newest `max_to_keep` checkpoints of one training run."""
 
   def __init__(self, directory: pathlib.Path, max_to_keep: int = 1):
     self._directory = pathlib.Path(directory).absolute()
-    self._manager = ocp.CheckpointManager(
-        pathlib.Path(directory).absolute(),
+    self._max_to_keep = max_to_keep
+    self._manager = self._open()
+
+  def _open(self) -> ocp.CheckpointManager:
+    return ocp.CheckpointManager(
+        self._directory,
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False,
+            max_to_keep=self._max_to_keep, create=True, enable_async_checkpointing=False,
             cleanup_tmp_directories=True),
         item_names=('arrays', 'meta'))
+
+  def set_aside(self, step: int) -> pathlib.Path:
+    """Moves step `step` (one that does not restore) out of the sequence, into
+    DAMAGED_DIR beside the checkpoint folder, and returns where it went. Nothing
+    is deleted: the files may still tell what damaged them."""
+    self._manager.close()
+    target = self._directory.parent / DAMAGED_DIR / str(step)
+    for n in range(1, 1000):
+      if not target.exists():
+        break
+      target = target.with_name(f'{step}.{n}')
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (self._directory / str(step)).rename(target)
+    self._manager = self._open()
+    return target
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
