@@ -51,6 +51,13 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # launchers run before jax.distributed is set up.
   check_batch_splits(config.train.batch_size, jax.device_count())
   workdir = pathlib.Path(workdir)
+  cells = cells_lib.expand_cells(config)
+  selected = _selected_cells(config, cells)
+  fingerprints = {cell: cells_lib.cell_fingerprint(config, cell) for cell in cells}
+  # Every cell already in the workdir is checked before anything is written, so
+  # a refused run leaves the workdir as it was, config.json included.
+  for cell in cells:
+    _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
   workdir_checks.check_study_folder(workdir)
   with contextlib.ExitStack() as held:
     if _writes_files():
@@ -60,19 +67,14 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
           held.enter_context(locks.study_lock(workdir))
       except OSError as e:
         raise WorkdirError.unusable(workdir, e) from None
-    return _run_cells(config, workdir, held)
+    return _run_cells(config, workdir, held, selected, fingerprints)
 
 
-def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack) -> list[dict]:
+def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, selected,
+               fingerprints) -> list[dict]:
   """run_study once the workdir is checked and locked; `held` keeps each cell's
   lock from the moment this process starts the cell until the study ends."""
-  cells = cells_lib.expand_cells(config)
-  selected = _selected_cells(config, cells)
-  fingerprints = {cell: cells_lib.cell_fingerprint(config, cell) for cell in cells}
-  # Every cell already in the workdir is checked before anything is written, so
-  # a refused run leaves the workdir as it was, config.json included.
-  for cell in cells:
-    _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
+  cells = list(fingerprints)
   try:
     workdir.mkdir(parents=True, exist_ok=True)
     _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
