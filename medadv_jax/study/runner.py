@@ -13,7 +13,7 @@ from absl import logging
 from medadv_jax import atomic_files, config_validation, environment
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
-from medadv_jax.errors import ConfigError, MedAdvError
+from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
@@ -26,6 +26,7 @@ RESULTS_FILE = 'results.json'
 # Each attacked image's minimal fooling radius per attack (robustness.per_image_min_eps).
 PER_IMAGE_FILE = per_image_data.FILE_NAME
 FINGERPRINT_FILE = 'cell_config.json'
+SANITY_FILE = 'sanity.json'
 
 
 class StaleCellError(MedAdvError):
@@ -101,7 +102,7 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
       dataset = load_dataset(config.data, cell.seed, raw_splits)
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
     cell_rows = run_cell(config, cell, dataset, cell_dir)
-    _write_json_atomic(cell_dir / 'sanity.json', sanity_summary(cell_rows))
+    _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
     _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
     elapsed = time.perf_counter() - started
     logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
@@ -123,12 +124,26 @@ def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:
     cell_dir = pathlib.Path(workdir) / 'cells' / cell.name
     if (cell_dir / RESULTS_FILE).exists():
       _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
-      rows += atomic_files.read_json(cell_dir / RESULTS_FILE)
+      cell_rows = atomic_files.read_json(cell_dir / RESULTS_FILE)
+      _check_sanity_file(cell_dir, cell_rows)
+      rows += cell_rows
       finished += 1
   if finished < len(cells):
     logging.info('aggregated %d of %d cells; the others are not finished yet',
                  finished, len(cells))
   return rows
+
+
+def _check_sanity_file(cell_dir: pathlib.Path, cell_rows: list[dict]) -> None:
+  """Writes sanity.json again if it is missing or does not read back: it is
+  derived from the cell's results rows, so nothing is lost."""
+  path = cell_dir / SANITY_FILE
+  try:
+    atomic_files.read_json(path)
+  except (DamagedFileError, FileNotFoundError) as e:
+    logging.warning('%s: %s; written again from the cell\'s results',
+                    path, 'missing' if isinstance(e, FileNotFoundError) else 'damaged')
+    _write_json_atomic(path, sanity_summary(cell_rows))
 
 
 def _selected_cells(config, cells):
