@@ -84,6 +84,8 @@ def _run(cell, argv, gpus, log_dir: pathlib.Path) -> int:
     process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
     _RUNNING.add(process)
+    if _INTERRUPTED.is_set():  # Ctrl-C came while it was starting.
+      process.send_signal(signal.SIGINT)
     try:
       return process.wait()
     finally:
