@@ -83,3 +83,11 @@ def test_main_run_elsewhere_names_the_missing_config_file(tmp_path):
   assert result.returncode == 2
   assert "'configs/nonexist.py'" in result.stderr and str(tmp_path) in result.stderr
   assert 'Traceback' not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_main_reads_a_bare_tuple_of_names_as_that_tuple(tmp_path):
+  # Smoke has 2 widths: one mode makes 2 cells, so cell 2 is out of range.
+  result = _main('--config=configs/default.py:smoke', f'--workdir={tmp_path}',
+                 '--config.train.modes=(standard,)', '--config.cell=2')
+  assert result.returncode == 1
+  assert 'index in 0..1 (this config has 2 cells)' in result.stderr
