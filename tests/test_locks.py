@@ -64,7 +64,7 @@ def test_a_lock_held_by_another_process_is_refused(tmp_path):
 
 
 @pytest.mark.parametrize('entries,ok', [
-    ((), True), (('config.json', 'results.csv'), True), (('logs', 'locks'), True),
+    ((), True), (('config.json', 'results.csv'), True), (('logs', 'locks', 'main.log'), True),
     (('results.csv',), False), (('README.md', 'main.py'), False)])
 def test_only_an_empty_or_study_folder_is_a_workdir(tmp_path, entries, ok):
   for name in entries:

@@ -4,8 +4,10 @@ import pathlib
 
 from medadv_jax.errors import MedAdvError
 
-# What a study (or a launcher, before its first cell has run) puts in a workdir.
-STUDY_ENTRIES = frozenset({'config.json', 'cells', 'logs', 'locks', 'slurm_cells.sbatch'})
+# What a study (or a launcher, before its first cell has run) puts in a workdir;
+# launch/local_study.sh and the end-to-end benchmark log to main.log first.
+STUDY_ENTRIES = frozenset({'config.json', 'cells', 'logs', 'locks', 'main.log',
+                           'slurm_cells.sbatch'})
 
 
 class ForeignWorkdirError(MedAdvError):
