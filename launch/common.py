@@ -25,8 +25,11 @@ def config_args() -> list[str]:
   """The --config and --config.a.b=v flags as typed (--flag=value form), to forward.
 
   Read from sys.argv: absl's `main(argv)` receives only what flags left over.
+  A `--config.cell` is left out: the launchers give each worker its own, and
+  main.py refuses a field given twice.
   """
-  return [a for a in sys.argv[1:] if a.startswith('--config')]
+  return [a for a in sys.argv[1:]
+          if a.startswith('--config') and not a.startswith('--config.cell=')]
 
 
 def validated_cells():

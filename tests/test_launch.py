@@ -178,8 +178,10 @@ def test_slurm_refuses_bad_flags_before_printing_a_script():
     assert '#SBATCH' not in result.stdout and 'Traceback' not in result.stderr
   # The same flags, valid: the script carries them (D-HH:MM:SS is one of sbatch's forms).
   result = _python('launch/slurm.py', '--config=configs/default.py:smoke', '--workdir=/tmp/x',
-                   '--dry_run', '--time=1-12:00:00', '--cpus_per_task=8')
+                   '--dry_run', '--time=1-12:00:00', '--cpus_per_task=8', '--config.cell=1')
   assert result.returncode == 0
+  # Each array task gets its own cell; a forwarded one would be a field given twice.
+  assert '--config.cell=1' not in result.stdout
   assert '#SBATCH --time=1-12:00:00' in result.stdout
   assert '#SBATCH --cpus-per-task=8' in result.stdout
 
