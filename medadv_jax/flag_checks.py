@@ -88,12 +88,12 @@ def _split_config_args(argv, flag):
       continue
     if arg.startswith(f'--{flag}='):
       config_value = arg.split('=', 1)[1]
-    elif arg.startswith(prefix) or arg.startswith(f'--no{flag}.'):
-      path, has_value, value = arg[2:].split('=', 1)[0], '=' in arg, arg.split('=', 1)[-1]
-      path = path[len(flag) + 1:] if path.startswith(flag) else path[len(flag) + 3:]
-      if has_value:
+    elif arg.startswith((prefix, f'--no{flag}.')):
+      name, equals, value = arg[2:].partition('=')
+      path = name.split('.', 1)[1]  # 'config.a.b' or 'noconfig.a.b' -> 'a.b'
+      if equals:
         arg = f'{prefix}{path}={quote_names(value)}'
-      overrides.append((path, value if has_value else None))
+      overrides.append((path, value if equals else None))
     out.append(arg)
   return out, config_value, overrides
 
