@@ -42,12 +42,6 @@ def one_line_errors():
     _fail(str(DiskFullError(f'a checkpoint ({str(e).splitlines()[0][:300]})')))
 
 
-def is_disk_full(error: BaseException) -> bool:
-  """True for an OSError or TensorStore error that says the disk is full."""
-  return (getattr(error, 'errno', None) == errno.ENOSPC
-          or 'No space left on device' in str(error))
-
-
 def _fail(message: str) -> None:
   logging.error('%s', message)
   print(f'error: {message}', file=sys.stderr)
