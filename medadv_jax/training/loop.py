@@ -55,15 +55,19 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
                      mesh or parallel.data_mesh(), augment or AugmentSettings())
+  stopped = False
   try:
     return run.run()
   except (KeyboardInterrupt, DiskFullError):
-    # Orbax leaves the step it was writing in a temporary folder; the next
-    # start would remove it, but an interrupted run should leave none behind.
-    checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+    stopped = True
     raise
   finally:
     run.close()
+    if stopped:
+      # Orbax leaves the step it was writing in a temporary folder (removed once
+      # closed, so no write is still going on); the next start would remove it
+      # too, but an interrupted run should leave none behind.
+      checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
 
 
 def check_batch_splits(requested: int, n_devices: int) -> None:
