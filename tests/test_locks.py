@@ -101,3 +101,15 @@ def test_main_refuses_a_held_study_and_a_held_cell(tmp_path):
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   assert f'cell {CELL0} is being run by PID {os.getpid()}' in result.stderr
   assert not (tmp_path / 'cells' / CELL0 / 'checkpoints').exists()
+
+
+def test_a_file_system_without_locks_runs_unlocked_with_a_warning(tmp_path, monkeypatch,
+                                                                  caplog):
+  def no_locks(fd, operation):
+    raise OSError(locks.errno.ENOLCK, 'No locks available')
+
+  monkeypatch.setattr(locks.fcntl, 'flock', no_locks)
+  with caplog.at_level(logging.WARNING):
+    with locks.cell_lock(tmp_path, 'c'):
+      pass
+  assert 'cannot lock files' in caplog.text and 'running unlocked' in caplog.text

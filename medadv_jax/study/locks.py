@@ -49,7 +49,7 @@ def _held(path: pathlib.Path, what: str):
   fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
   try:
     locked = _try_lock(fd, path)
-    if not locked:
+    if locked is False:
       holder = _describe(_read(fd))
       raise LockHeldError(
           f'{what} is being run by {holder} (lock {path}); wait for that process to end '
