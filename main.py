@@ -16,13 +16,12 @@ split over the devices of all hosts.
 import logging as std_logging
 import os
 import pathlib
-import sys
 
 import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from medadv_jax.errors import MedAdvError
+from medadv_jax import exits, flag_checks
 from medadv_jax.study import runner
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -47,12 +46,8 @@ def main(argv):
   logging.get_absl_handler().addFilter(_HideLibraryInfo())
   if _DISTRIBUTED.value or os.environ.get('JAX_COORDINATOR_ADDRESS'):
     _initialize_distributed()
-  try:
+  with exits.one_line_errors():
     runner.run_study(_CONFIG.value, pathlib.Path(_WORKDIR.value))
-  except MedAdvError as e:
-    logging.error('%s', e)
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
   logging.info('results in %s', _WORKDIR.value)
 
 
@@ -68,4 +63,4 @@ def _initialize_distributed():
 
 
 if __name__ == '__main__':
-  app.run(main)
+  app.run(main, flags_parser=flag_checks.parse_flags)

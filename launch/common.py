@@ -6,14 +6,14 @@ import shutil
 import subprocess
 import sys
 
-from absl import flags
+from absl import app, flags
 from ml_collections import config_flags
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from medadv_jax import config_validation
+from medadv_jax import config_validation, flag_checks
 from medadv_jax.study import cells as cells_lib
 
 CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file[:arg].')
@@ -25,8 +25,11 @@ def config_args() -> list[str]:
   """The --config and --config.a.b=v flags as typed (--flag=value form), to forward.
 
   Read from sys.argv: absl's `main(argv)` receives only what flags left over.
+  A `--config.cell` is left out: the launchers give each worker its own, and
+  main.py refuses a field given twice.
   """
-  return [a for a in sys.argv[1:] if a.startswith('--config')]
+  return [a for a in sys.argv[1:]
+          if a.startswith('--config') and not a.startswith('--config.cell=')]
 
 
 def validated_cells():
@@ -57,3 +60,8 @@ def run_tool(command: list[str], **kwargs) -> subprocess.CompletedProcess:
     print(f'error: {quoted(command)} failed with exit status {e.returncode}'
           + (f': {detail[0]}' if detail else '') + '.', file=sys.stderr)
     sys.exit(1)
+
+
+def run(main) -> None:
+  """app.run(main), with the command line checked first (`flag_checks`)."""
+  app.run(main, flags_parser=flag_checks.parse_flags)

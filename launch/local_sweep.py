@@ -11,22 +11,25 @@ all finished cells at the end. On a host with several GPUs,
 """
 
 import concurrent.futures
+import contextlib
 import os
 import pathlib
 import queue
+import signal
 import subprocess
 import sys
+import threading
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 import gpu_slots  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
-from medadv_jax.errors import MedAdvError
+from medadv_jax import exits
 from medadv_jax.reporting import write_outputs
-from medadv_jax.study import runner
+from medadv_jax.study import locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
 _GPUS_PER_WORKER = flags.DEFINE_integer(
@@ -63,39 +66,65 @@ def run_in_free_slots(commands, gpu_sets, run) -> list[int]:
     return list(pool.map(in_a_slot, commands))
 
 
+# Workers running now, and whether Ctrl-C stopped the sweep (no new worker starts).
+_RUNNING = set()
+_INTERRUPTED = threading.Event()
+
+
 def _run(cell, argv, gpus, log_dir: pathlib.Path) -> int:
   env = dict(os.environ)
+  if _INTERRUPTED.is_set():
+    return exits.INTERRUPTED_EXIT
   with open(log_dir / f'{cell.name}.log', 'a') as log:
     if gpus is not None:
       env['CUDA_VISIBLE_DEVICES'] = gpus
       log.write(f'local_sweep: CUDA_VISIBLE_DEVICES={gpus}\n')
       log.flush()
-    return subprocess.run(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
-                          check=False).returncode
+    # A session of its own: Ctrl-C reaches the worker once, from _interrupt.
+    process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env,
+                               start_new_session=True)
+    _RUNNING.add(process)
+    if _INTERRUPTED.is_set():  # Ctrl-C came while it was starting.
+      process.send_signal(signal.SIGINT)
+    try:
+      return process.wait()
+    finally:
+      _RUNNING.discard(process)
+
+
+def _interrupt(signum, frame):
+  """SIGINT: passes it to every worker (each saves nothing half-written and exits),
+  starts no more, and raises KeyboardInterrupt once they are gone."""
+  del signum, frame
+  _INTERRUPTED.set()
+  for process in list(_RUNNING):
+    process.send_signal(signal.SIGINT)
+  raise KeyboardInterrupt
 
 
 def main(argv):
   del argv
   workdir = pathlib.Path(common.WORKDIR.value).absolute()
   log_dir = workdir / 'logs'
-  try:
+  with exits.one_line_errors(), contextlib.ExitStack() as held:
     cells = common.validated_cells()
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
     commands = pending_commands(cells, common.config_args(), workdir)
+    workdir_checks.check_study_folder(workdir)
     try:
       log_dir.mkdir(parents=True, exist_ok=True)
+      held.enter_context(locks.study_lock(workdir))  # Each worker locks its cell.
     except OSError as e:
       raise runner.WorkdirError.unusable(workdir, e) from None
     logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
                  len(cells), _WORKERS.value, log_dir)
+    signal.signal(signal.SIGINT, _interrupt)
     codes = run_in_free_slots(commands, gpu_sets,
                               lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     failed = [cell.name for (cell, _), code in zip(commands, codes) if code != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
                             workdir)
-  except MedAdvError as e:
-    print(f'error: {e}', file=sys.stderr)
-    sys.exit(1)
   if failed:
     print(f'error: {len(failed)} cell(s) failed: {", ".join(failed)}; see their logs in '
           f'{log_dir}. Start the sweep again to retry them.', file=sys.stderr)
@@ -104,4 +133,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main)

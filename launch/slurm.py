@@ -11,22 +11,31 @@ the sbatch commands instead of submitting.
 """
 
 import pathlib
+import re
 import sys
 
-from absl import app, flags
+from absl import flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from medadv_jax.errors import MedAdvError  # pylint: disable=g-import-not-at-top
-from medadv_jax.study import runner  # pylint: disable=g-import-not-at-top
+from medadv_jax.study import runner, workdir_checks  # pylint: disable=g-import-not-at-top
 
 _DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print instead of submitting.')
 _PARTITION = flags.DEFINE_string('partition', '', 'SLURM partition; empty: the default.')
-_GPUS = flags.DEFINE_integer('gpus_per_task', 1, 'GPUs per cell (0 for CPU-only).')
-_CPUS = flags.DEFINE_integer('cpus_per_task', 8, 'CPU cores per cell.')
+_GPUS = flags.DEFINE_integer('gpus_per_task', 1, 'GPUs per cell (0 for CPU-only).',
+                             lower_bound=0)
+_CPUS = flags.DEFINE_integer('cpus_per_task', 8, 'CPU cores per cell.', lower_bound=1)
 _TIME = flags.DEFINE_string('time', '04:00:00', 'Wall-time limit per cell.')
-_PARALLEL = flags.DEFINE_integer('max_parallel', 0, 'Cells running at once; 0: no limit.')
+_PARALLEL = flags.DEFINE_integer('max_parallel', 0, 'Cells running at once; 0: no limit.',
+                                 lower_bound=0)
+# sbatch --time: M, M:S, H:M:S, D-H, D-H:M or D-H:M:S.
+TIME_FORMAT = re.compile(r'^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d+(:\d{1,2}){0,2})$')
+flags.register_validator(
+    'time', lambda value: bool(TIME_FORMAT.match(value)) and value.strip('0:-') != '',
+    message='allowed: a SLURM wall time above 0, such as 04:00:00, 90 (minutes) or '
+    '1-12:00:00 (D-HH:MM:SS)')
 
 
 def array_script(n_cells: int, forwarded: list[str], workdir: str) -> str:
@@ -56,6 +65,7 @@ def main(argv):
   workdir = str(pathlib.Path(common.WORKDIR.value).absolute())
   try:
     n_cells = len(common.validated_cells())
+    workdir_checks.check_study_folder(pathlib.Path(workdir))
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
@@ -84,4 +94,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main)

@@ -12,7 +12,7 @@ batch is sharded over all chips. --dry_run prints the gcloud commands only.
 import pathlib
 import sys
 
-from absl import app, flags
+from absl import flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
@@ -63,4 +63,4 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  app.run(main)
+  common.run(main)

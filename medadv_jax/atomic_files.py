@@ -6,11 +6,12 @@ parallel workers share a workdir, and is renamed over the target when complete.
 """
 
 import contextlib
+import errno
 import json
 import os
 import pathlib
 
-from medadv_jax.errors import DamagedFileError
+from medadv_jax.errors import DamagedFileError, DiskFullError
 
 
 @contextlib.contextmanager
@@ -22,6 +23,10 @@ def atomic_path(path: pathlib.Path):
   try:
     yield tmp
     os.replace(tmp, path)
+  except OSError as e:
+    if e.errno == errno.ENOSPC:
+      raise DiskFullError(path) from None
+    raise
   finally:
     tmp.unlink(missing_ok=True)
 
@@ -40,10 +45,14 @@ def read_json(path: pathlib.Path):
   try:
     return json.loads(pathlib.Path(path).read_text(encoding='utf-8'))
   except (UnicodeDecodeError, json.JSONDecodeError) as e:
-    raise DamagedFileError(
-        f'{path} is not valid JSON ({e}); medadv-jax writes it whole, so it was changed '
-        'from outside. Delete the folder holding it to redo that part of the run, or use '
-        'a new --workdir.') from None
+    raise damaged(path, f'is not valid JSON ({e})') from None
+
+
+def damaged(path: pathlib.Path, what: str) -> DamagedFileError:
+  """The error for a file this project wrote whole that no longer reads back."""
+  return DamagedFileError(
+      f'{path} {what}; medadv-jax writes it whole, so it was changed from outside. '
+      'Delete the folder holding it to redo that part of the run, or use a new --workdir.')
 
 
 def save_figure(fig, path: pathlib.Path, dpi: int = 110) -> None:

@@ -12,22 +12,50 @@ Arrays restore with the shardings of the template, so a data-parallel state
 comes back already placed on its mesh.
 """
 
+import errno
 import pathlib
+import shutil
 from typing import Any, Optional
 
 import orbax.checkpoint as ocp
+
+from medadv_jax.errors import DiskFullError
+
+
+# Where steps that no longer restore are moved (beside the checkpoint folder).
+DAMAGED_DIR = 'damaged_checkpoints'
 
 
 class Checkpointer:
   """Keeps the newest `max_to_keep` checkpoints of one training run."""
 
   def __init__(self, directory: pathlib.Path, max_to_keep: int = 1):
-    self._manager = ocp.CheckpointManager(
-        pathlib.Path(directory).absolute(),
+    self._directory = pathlib.Path(directory).absolute()
+    self._max_to_keep = max_to_keep
+    self._manager = self._open()
+
+  def _open(self) -> ocp.CheckpointManager:
+    return ocp.CheckpointManager(
+        self._directory,
         options=ocp.CheckpointManagerOptions(
-            max_to_keep=max_to_keep, create=True, enable_async_checkpointing=False,
+            max_to_keep=self._max_to_keep, create=True, enable_async_checkpointing=False,
             cleanup_tmp_directories=True),
         item_names=('arrays', 'meta'))
+
+  def set_aside(self, step: int) -> pathlib.Path:
+    """Moves step `step` (one that does not restore) out of the sequence, into
+    DAMAGED_DIR beside the checkpoint folder, and returns where it went. Nothing
+    is deleted: the files may still tell what damaged them."""
+    self._manager.close()
+    target = self._directory.parent / DAMAGED_DIR / str(step)
+    for n in range(1, 1000):
+      if not target.exists():
+        break
+      target = target.with_name(f'{step}.{n}')
+    target.parent.mkdir(parents=True, exist_ok=True)
+    (self._directory / str(step)).rename(target)
+    self._manager = self._open()
+    return target
 
   def latest_step(self) -> Optional[int]:
     return self._manager.latest_step()
@@ -36,9 +64,16 @@ class Checkpointer:
     return sorted(self._manager.all_steps())
 
   def save(self, step: int, arrays: Any, meta: dict) -> None:
-    self._manager.save(step, args=ocp.args.Composite(
-        arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)))
-    self._manager.wait_until_finished()
+    """Raises DiskFullError if the disk fills up (the step is then not saved)."""
+    try:
+      self._manager.save(step, args=ocp.args.Composite(
+          arrays=ocp.args.StandardSave(arrays), meta=ocp.args.JsonSave(meta)))
+      self._manager.wait_until_finished()
+    except Exception as e:  # pylint: disable=broad-except
+      # TensorStore says so in a ValueError, the JSON writer in an OSError.
+      if 'No space left on device' not in str(e) and getattr(e, 'errno', None) != errno.ENOSPC:
+        raise
+      raise DiskFullError(self._directory / f'{step}') from None
 
   def restore(self, step: int, arrays_template: Any) -> tuple[Any, dict]:
     """Restores step `step` into the structure (and dtypes) of `arrays_template`."""
@@ -53,3 +88,15 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+TEMPORARY_GLOB = '*.orbax-checkpoint-tmp*'
+
+
+def remove_temporary(directory: pathlib.Path) -> None:
+  """Deletes the half-written steps an interrupted save left in `directory`."""
+  for path in pathlib.Path(directory).glob(TEMPORARY_GLOB):
+    if path.is_dir():
+      shutil.rmtree(path, ignore_errors=True)
+    else:
+      path.unlink(missing_ok=True)

@@ -214,9 +214,16 @@ def _validate_attack(attack) -> None:
   if not _is_number(sanity.tolerance) or not 0 <= sanity.tolerance <= 1:
     raise ConfigError('attack.sanity.tolerance', sanity.tolerance, 'a number in [0, 1]')
   large = sanity.large_eps_255
+  if large != 0 and grid[-1] >= 255:
+    # No radius of the check can lie above such a grid: the grid is at fault.
+    raise ConfigError('attack.eps_255', tuple(grid),
+                      f'radii below attack.sanity.large_eps_255 ({large}), the radius '
+                      'of the sanity check that every attack fools at a large eps; or '
+                      'turn that check off with --config.attack.sanity.large_eps_255=0')
   if not _is_number(large) or not (large == 0 or grid[-1] < large <= 255):
     raise ConfigError('attack.sanity.large_eps_255', large,
-                      f'0 (skip the check) or a number in ({grid[-1]:g}, 255]')
+                      f'0 (skip the check) or a number in ({grid[-1]:g}, 255], above the '
+                      'largest attack.eps_255 radius')
   more = sanity.more_steps_eps_255
   if (isinstance(more, str) or not hasattr(more, '__len__')
       or not all(_is_number(e) and 0 < e <= 255 for e in more)):

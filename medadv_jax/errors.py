@@ -22,3 +22,13 @@ class DataError(MedAdvError):
 
 class DamagedFileError(MedAdvError):
   """A file this project wrote (atomically) no longer reads back: changed outside it."""
+
+
+class DiskFullError(MedAdvError):
+  """A write failed because the file system is full."""
+
+  def __init__(self, path):
+    self.path = path
+    super().__init__(
+        f'no space left on device writing {path}; free some space (or use a --workdir on '
+        'a larger disk) and run the same command again to resume.')

@@ -96,3 +96,16 @@ def test_a_plateau_floor_above_the_learning_rate_is_refused():
   with pytest.raises(ConfigError, match=r'train.plateau.min_learning_rate.*<= '
                      r'train.learning_rate \(1e-07\)'):
     config_validation.validate(config)
+
+
+def test_a_grid_up_to_255_blames_the_grid_and_says_how_to_skip_the_check():
+  config = _load_default('smoke')
+  config.attack.eps_255 = (0.0, 8.0, 255.0)
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(config)
+  assert error.value.field == 'attack.eps_255'
+  assert 'below attack.sanity.large_eps_255' in str(error.value)
+  assert '--config.attack.sanity.large_eps_255=0' in str(error.value)
+  assert '(255, 255]' not in str(error.value)
+  config.attack.sanity.large_eps_255 = 0  # The check off: the grid is fine.
+  config_validation.validate(config)

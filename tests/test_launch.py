@@ -165,3 +165,41 @@ def test_sweep_runs_each_cell_in_a_slot_no_running_cell_holds():
   assert codes == list(range(12))  # In command order, whatever finished first.
   assert sorted(cell for cell, _ in seen) == list(range(12))
   assert {gpus for _, gpus in seen} == {'0,1', '2,3', '4,5'}
+
+
+def test_slurm_refuses_bad_flags_before_printing_a_script():
+  for flags, shown in ((['--time=banana', '--cpus_per_task=8'],
+                        'flag --time=banana: allowed: a SLURM wall time'),
+                       (['--time=1-12:00:00', '--cpus_per_task=-3'],
+                        'flag --cpus_per_task=-3: -3 is not a positive integer')):
+    result = _python('launch/slurm.py', '--config=configs/default.py:smoke',
+                     '--workdir=/tmp/x', '--dry_run', *flags)
+    assert result.returncode != 0 and shown in result.stderr
+    assert '#SBATCH' not in result.stdout and 'Traceback' not in result.stderr
+  # The same flags, valid: the script carries them (D-HH:MM:SS is one of sbatch's forms).
+  result = _python('launch/slurm.py', '--config=configs/default.py:smoke', '--workdir=/tmp/x',
+                   '--dry_run', '--time=1-12:00:00', '--cpus_per_task=8', '--config.cell=1')
+  assert result.returncode == 0
+  # Each array task gets its own cell; a forwarded one would be a field given twice.
+  assert '--config.cell=1' not in result.stdout
+  assert '#SBATCH --time=1-12:00:00' in result.stdout
+  assert '#SBATCH --cpus-per-task=8' in result.stdout
+
+
+def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
+  workdir = tmp_path / 'study'
+  sweep = subprocess.Popen([sys.executable, 'launch/local_sweep.py', *TINY,
+                            f'--workdir={workdir}', '--workers=1'], cwd=REPO_ROOT,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+  deadline = time.time() + 120
+  while not (workdir / 'config.json').exists() and time.time() < deadline:
+    time.sleep(0.05)  # The first worker is inside its study.
+  sweep.send_signal(signal.SIGINT)
+  _, stderr = sweep.communicate(timeout=120)
+  assert sweep.returncode == 130, stderr[-3000:]
+  assert 'interrupted; run the same command again to resume' in stderr
+  assert 'Traceback' not in stderr
+  logs = sorted((workdir / 'logs').glob('*.log'))
+  assert len(logs) == 1  # The second cell was never started.
+  assert 'interrupted; run the same command again to resume' in logs[0].read_text()
+  assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))

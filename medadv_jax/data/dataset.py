@@ -5,7 +5,7 @@ from typing import Optional
 
 import numpy as np
 
-from medadv_jax.data import image_folder, medmnist_catalog, medmnist_source, splits
+from medadv_jax.data import image_folder, medmnist_catalog, medmnist_source, splits, writable
 from medadv_jax.errors import ConfigError, DataError
 
 
@@ -126,6 +126,8 @@ def load_raw_splits(data_config) -> dict[str, splits.SplitArrays]:
 
 def _read_source(data_config) -> dict[str, splits.SplitArrays]:
   if data_config.get('tfds_dir', ''):
+    writable.check_folder(data_config.tfds_dir, '--config.data.tfds_dir',
+                          'the prepared tfds records')
     from medadv_jax.data import tfds_source  # Optional dependency: import on use.
     return tfds_source.load_tfds_splits(data_config)
   if data_config.name in image_folder.FOLDER_DATASETS:

@@ -32,6 +32,7 @@ def locate_file(name: str, size: int, data_dir: str, cache_dir: str,
   if size not in info.md5_by_size:
     raise ConfigError('data.size', size, f'{sorted(info.md5_by_size)} for {name}')
   file_name = info.file_name(size)
+  check_data_dir(data_dir, file_name)
   search_dirs = [(d, origin) for d, origin in (
       (data_dir, 'config field data.dir'),
       (os.environ.get('MEDMNIST_DIR', ''), 'environment variable MEDMNIST_DIR'),
@@ -53,6 +54,15 @@ def locate_file(name: str, size: int, data_dir: str, cache_dir: str,
       f'MedMNIST file {file_name} not found. Looked in: {looked}; {download_note}. '
       f'Put the official file ({info.url(size)}) in a folder and pass '
       '--config.data.dir=FOLDER or set MEDMNIST_DIR=FOLDER.')
+
+
+def check_data_dir(data_dir: str, file_name: str) -> None:
+  """Raises ConfigError if `data.dir` is set but names no folder: looking on in
+  MEDMNIST_DIR would silently read a file from somewhere else."""
+  if data_dir and not pathlib.Path(os.path.expanduser(data_dir)).is_dir():
+    raise ConfigError('data.dir', data_dir,
+                      f'an existing folder (holding {file_name}), or empty to look in '
+                      '$MEDMNIST_DIR and data.cache_dir')
 
 
 def file_md5(path: pathlib.Path) -> str:

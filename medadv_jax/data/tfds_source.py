@@ -12,8 +12,8 @@ import pathlib
 import numpy as np
 import tensorflow_datasets as tfds
 
-from medadv_jax.data import (image_folder, medmnist_catalog, prepared_folder, tfds_folders,
-                              tfds_medmnist)
+from medadv_jax.data import (image_folder, medmnist_catalog, medmnist_source, prepared_folder,
+                              tfds_folders, tfds_medmnist)
 from medadv_jax.data.splits import SPLITS, SplitArrays
 from medadv_jax.errors import ConfigError, DataError
 
@@ -32,6 +32,8 @@ def load_tfds_splits(data_config) -> dict[str, SplitArrays]:
         image_folder.FOLDER_DATASETS[name], data_config.dir))
   else:
     builder = builder_of(tfds_medmnist.MedmnistOfficial)
+    medmnist_source.check_data_dir(data_config.dir,
+                                   medmnist_source.subset_info(name).file_name(size))
     manual_dir = data_config.dir or os.environ.get('MEDMNIST_DIR', '')
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
         manual_dir=manual_dir or None))

@@ -11,6 +11,7 @@ compressed npz per cell.
 """
 
 import pathlib
+import zipfile
 from typing import Optional, Sequence
 
 import jax
@@ -176,9 +177,12 @@ def save_examples(path: pathlib.Path, examples: dict[str, np.ndarray]) -> None:
 
 
 def load_examples(path: pathlib.Path) -> dict[str, np.ndarray]:
-  """The dict `save_examples` wrote."""
-  with np.load(path, allow_pickle=False) as data:
-    return {name: data[name] for name in data.files}
+  """The dict `save_examples` wrote; DamagedFileError if it no longer reads back."""
+  try:
+    with np.load(path, allow_pickle=False) as data:
+      return {name: data[name] for name in data.files}
+  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
+    raise atomic_files.damaged(path, f'does not read as .npz ({e})') from None
 
 
 def write_cell_examples(path: pathlib.Path, model, variables, dataset, config,

@@ -36,6 +36,8 @@ def write_all(rows, workdir: pathlib.Path) -> None:
     per_image = per_image_data.load(workdir, rows)
     drawn = min_eps_figures.plot_min_eps_distributions(
         rows, per_image, workdir / 'min_eps_distributions.png')
+    if not drawn:  # A figure of an earlier run would no longer match the report.
+      (workdir / 'min_eps_distributions.png').unlink(missing_ok=True)
     files.append(('min_eps_distributions.png',
                   f'ECDF of the per-image minimal fooling radius (L-inf ensemble), per '
                   f'size, from {len(per_image)} cells\' {per_image_data.FILE_NAME}'
@@ -43,6 +45,8 @@ def write_all(rows, workdir: pathlib.Path) -> None:
                   f'{per_image_data.FILE_NAME} (cells finished before it was written)'))
     cells = example_figures.representative_cells(rows)
     written = {path.name for path in example_figures.write_example_figures(workdir, cells)}
+    for name in {example_figures.GALLERY_FILE, example_figures.SALIENCY_FILE} - written:
+      (workdir / name).unlink(missing_ok=True)
     for name, what in (('adversarial_gallery.png', 'clean / perturbation / adversarial '
                         'images with predictions (PGD, untargeted), smallest and largest '
                         'model per train mode'),

@@ -1,6 +1,7 @@
 """Runs a study: every cell of the config (or the one `config.cell` selects),
 each skipped if already finished, then aggregates whatever cells are finished."""
 
+import contextlib
 import dataclasses
 import json
 import pathlib
@@ -12,18 +13,20 @@ from absl import logging
 from medadv_jax import atomic_files, config_validation, environment
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
-from medadv_jax.errors import ConfigError, MedAdvError
+from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, write_outputs
 from medadv_jax.study import cells as cells_lib
+from medadv_jax.study import locks, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
 # Each attacked image's minimal fooling radius per attack (robustness.per_image_min_eps).
 PER_IMAGE_FILE = per_image_data.FILE_NAME
 FINGERPRINT_FILE = 'cell_config.json'
+SANITY_FILE = 'sanity.json'
 
 
 class StaleCellError(MedAdvError):
@@ -56,6 +59,23 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # a refused run leaves the workdir as it was, config.json included.
   for cell in cells:
     _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
+  workdir_checks.check_study_folder(workdir)
+  with contextlib.ExitStack() as held:
+    if _writes_files():
+      try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        if config.cell == -1:  # One cell alone is a sweep's worker: its cell lock suffices.
+          held.enter_context(locks.study_lock(workdir))
+      except OSError as e:
+        raise WorkdirError.unusable(workdir, e) from None
+    return _run_cells(config, workdir, held, selected, fingerprints)
+
+
+def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, selected,
+               fingerprints) -> list[dict]:
+  """run_study once the workdir is checked and locked; `held` keeps each cell's
+  lock from the moment this process starts the cell until the study ends."""
+  cells = list(fingerprints)
   try:
     workdir.mkdir(parents=True, exist_ok=True)
     _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
@@ -67,6 +87,9 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   started = time.perf_counter()
   for index, cell in selected:
     cell_dir = workdir / 'cells' / cell.name
+    if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
+      # Refused if another process runs the cell; it may have finished it since.
+      held.enter_context(locks.cell_lock(workdir, cell.name))
     if (cell_dir / RESULTS_FILE).exists():
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
       continue
@@ -79,7 +102,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
       dataset = load_dataset(config.data, cell.seed, raw_splits)
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
     cell_rows = run_cell(config, cell, dataset, cell_dir)
-    _write_json_atomic(cell_dir / 'sanity.json', sanity_summary(cell_rows))
+    _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
     _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
     elapsed = time.perf_counter() - started
     logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
@@ -101,12 +124,26 @@ def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:
     cell_dir = pathlib.Path(workdir) / 'cells' / cell.name
     if (cell_dir / RESULTS_FILE).exists():
       _check_fingerprint(cell_dir, cells_lib.cell_fingerprint(config, cell))
-      rows += atomic_files.read_json(cell_dir / RESULTS_FILE)
+      cell_rows = atomic_files.read_json(cell_dir / RESULTS_FILE)
+      _check_sanity_file(cell_dir, cell_rows)
+      rows += cell_rows
       finished += 1
   if finished < len(cells):
     logging.info('aggregated %d of %d cells; the others are not finished yet',
                  finished, len(cells))
   return rows
+
+
+def _check_sanity_file(cell_dir: pathlib.Path, cell_rows: list[dict]) -> None:
+  """Writes sanity.json again if it is missing or does not read back: it is
+  derived from the cell's results rows, so nothing is lost."""
+  path = cell_dir / SANITY_FILE
+  try:
+    atomic_files.read_json(path)
+  except (DamagedFileError, FileNotFoundError) as e:
+    logging.warning('%s: %s; written again from the cell\'s results',
+                    path, 'missing' if isinstance(e, FileNotFoundError) else 'damaged')
+    _write_json_atomic(path, sanity_summary(cell_rows))
 
 
 def _selected_cells(config, cells):

@@ -18,8 +18,8 @@ from absl import logging
 from medadv_jax import checkpointing, metrics_writer, progress
 from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
-from medadv_jax.errors import ConfigError, MedAdvError
-from medadv_jax.training import optim, parallel, steps, validation
+from medadv_jax.errors import ConfigError, DiskFullError, MedAdvError
+from medadv_jax.training import optim, parallel, resume, steps, validation
 from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
 
@@ -55,10 +55,19 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
                      mesh or parallel.data_mesh(), augment or AugmentSettings())
+  stopped = False
   try:
     return run.run()
+  except (KeyboardInterrupt, DiskFullError):
+    stopped = True
+    raise
   finally:
     run.close()
+    if stopped:
+      # Orbax leaves the step it was writing in a temporary folder (removed once
+      # closed, so no write is still going on); the next start would remove it
+      # too, but an interrupted run should leave none behind.
+      checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
 
 
 def check_batch_splits(requested: int, n_devices: int) -> None:
@@ -135,10 +144,20 @@ class _TrainingRun:
     self.checkpointer.close()
 
   def _restore(self):
-    latest = self.checkpointer.latest_step()
-    if latest is None:
+    restored = resume.restore_newest_good(
+        self.checkpointer, {'state': self.state, 'best': self.best}, self._check_meta,
+        self.run_dir.name)
+    if restored is None:
       return
-    meta = self.checkpointer.restore_meta(latest)
+    arrays, self.meta = restored
+    self.state, self.best = arrays['state'], arrays['best']
+    running = self.meta.pop('running')
+    self.epoch_means = RunningMeans.from_json(running['epoch'])
+    self.window_means = RunningMeans.from_json(running['window'])
+    logging.info('resumed %s at epoch %d, batch %d (step %d)', self.run_dir.name,
+                 self.meta['epoch'], self.meta['batch'], self.meta['step'])
+
+  def _check_meta(self, meta):
     if meta.get('steps_per_epoch') != self.steps_per_epoch:
       self.checkpointer.close()
       raise IncompatibleCheckpointError(
@@ -146,14 +165,6 @@ class _TrainingRun:
           f'{meta.get("steps_per_epoch")} steps per epoch, this one has '
           f'{self.steps_per_epoch} (train.batch_size, the device count or the data '
           'changed, or an older version wrote it). Use a new --workdir or delete it.')
-    arrays, self.meta = self.checkpointer.restore(
-        latest, {'state': self.state, 'best': self.best})
-    self.state, self.best = arrays['state'], arrays['best']
-    running = self.meta.pop('running')
-    self.epoch_means = RunningMeans.from_json(running['epoch'])
-    self.window_means = RunningMeans.from_json(running['window'])
-    logging.info('resumed %s at epoch %d, batch %d (step %d)', self.run_dir.name,
-                 self.meta['epoch'], self.meta['batch'], self.meta['step'])
 
   def _train_epoch(self, bar):
     epoch, spe = self.meta['epoch'], self.steps_per_epoch
