@@ -8,6 +8,7 @@ study writes to per_image.json.
 
 import dataclasses
 import math
+import time
 import zlib
 
 import jax
@@ -176,6 +177,7 @@ def _checked_certificates(target: _Target, c, radii_255, attackers, seed: int):
   nothing (every image is then attacked at every radius)."""
   if target.schedule != 'cascade':
     return None, None
+  start = time.perf_counter()
   found = schedules.certify(target.apply_fn, target.variables, target.images,
                             target.labels, (radii_255 / 255.0).astype(np.float32),
                             target.batch)
@@ -184,8 +186,9 @@ def _checked_certificates(target: _Target, c, radii_255, attackers, seed: int):
   result = certificate_check.check(found, attackers, target.apply_fn, target.variables,
                                    target.images, target.labels,
                                    c.sanity.certificate_sample, seed, target.batch)
-  logging.info('  certificates: %d images certified; %d checked, %d fooled', result.certified,
-               result.checked, result.fooled)
+  logging.info('  certificates: %d images certified; %d checked, %d fooled (%.1f s)',
+               result.certified, result.checked, result.fooled,
+               time.perf_counter() - start)
   if result.trusted:
     return found, result
   logging.warning('  an attack fooled %d of %d certified images: this model is evaluated '
@@ -205,11 +208,13 @@ def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
   """Each configured attack over the grid (and the large sanity radius)."""
   runs = []
   for spec in specs:
+    start = time.perf_counter()
     verdict = target.run(spec, radii_255, attack_key(seed, spec), certificates=certificates)
     runs.append(_as_run(spec, verdict, grid_size))
-    logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255',
+    logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255 (%.1f s)',
                  grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
-                 runs[-1].worst[-1].mean(), radii_255[grid_size - 1])
+                 runs[-1].worst[-1].mean(), radii_255[grid_size - 1],
+                 time.perf_counter() - start)
   return runs
 
 
@@ -220,12 +225,13 @@ def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
   if radii.size == 0 or linf_ensemble is None:
     return None
   positions = [int(np.flatnonzero(eps_255 == r)[0]) for r in radii]
+  start = time.perf_counter()
   verdict = strong.evaluate(strong_specs, target.apply_fn, target.variables, target.images,
                             target.labels, radii / 255.0, linf_ensemble.worst[positions],
                             seed, target.batch, certificates)
-  logging.info('  strong attack: accuracy %s at eps %s/255',
+  logging.info('  strong attack: accuracy %s at eps %s/255 (%.1f s)',
                ', '.join(f'{a:.3f}' for a in verdict.mean(axis=1)),
-               ', '.join(f'{r:g}' for r in radii))
+               ', '.join(f'{r:g}' for r in radii), time.perf_counter() - start)
   return verdict
 
 
