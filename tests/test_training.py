@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from medadv_jax import checkpointing, metrics_writer
-from medadv_jax.training import loop, validation
+from medadv_jax.training import checkpointing, loop, metrics_writer, validation
 from training_helpers import (MODEL, assert_trees_equal, leaves, read_events,
                               synthetic_dataset, train_config, without_timing)
 

@@ -4,8 +4,7 @@ import signal
 import subprocess
 import sys
 
-from medadv_jax import checkpointing, metrics_writer
-from medadv_jax.training import loop
+from medadv_jax.training import checkpointing, loop, metrics_writer
 from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, synthetic_dataset,
                               train_config, without_timing)
 

@@ -31,9 +31,10 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax import xla_options
-from medadv_jax.attacks import (devices, eps_grid, interval_bounds, linear_bounds, min_eps,
-                                objectives, registry)
+from medadv_jax.attacks import (eps_grid, interval_bounds, linear_bounds, min_eps, objectives,
+                                registry)
+from medadv_jax.ops import xla_options
+from medadv_jax.runtime import devices
 
 SCHEDULES = ('auto', 'vmap', 'loop', 'cascade', 'min_eps')
 # Those whose verdicts are each radius's own; the others return them cumulated.

@@ -15,11 +15,12 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax import checkpointing, metrics_writer, progress
+from medadv_jax.attacks import from_config
 from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.errors import ConfigError, MedAdvError
-from medadv_jax.training import optim, parallel, steps, validation
+from medadv_jax.runtime import devices
+from medadv_jax.training import checkpointing, metrics_writer, optim, progress, steps, validation
 from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
 
@@ -54,7 +55,7 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
   if mode not in TRAIN_MODES:
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
-                     mesh or parallel.data_mesh(), augment or AugmentSettings())
+                     mesh or devices.run_mesh(), augment or AugmentSettings())
   try:
     return run.run()
   finally:
@@ -92,10 +93,10 @@ class _TrainingRun:
     schedule = optim.learning_rate_schedule(config, self.steps_per_epoch)
     plateau_tx = optim.make_plateau(config)
     init_key, step_key, val_key = jax.random.split(jax.random.key(seed), 3)
-    self.step_key, self.val_key = parallel.replicate((step_key, val_key), mesh)
+    self.step_key, self.val_key = devices.replicate((step_key, val_key), mesh)
     # The same (seed, epoch) order as ever: permutation, remainder dropped.
     self.batches = pipeline.Batches(dataset.train_images, dataset.train_labels, mesh)
-    self.state = parallel.replicate(create_train_state(
+    self.state = devices.replicate(create_train_state(
         model, optim.make_optimizer(config, schedule), dataset.image_shape, init_key,
         plateau_tx), mesh)
     self.best = _copy(self.state.variables)
@@ -114,7 +115,7 @@ class _TrainingRun:
     robust_val = self.adversarial or config.robust_val_standard
     self.validator = validation.Validator(
         model, mesh, config.eval_batch_size,
-        validation.validation_attack(config.adv) if robust_val else None,
+        from_config.training_pgd(config.adv) if robust_val else None,
         config.adv.eps_255 / 255.0)
 
   def run(self):
@@ -128,7 +129,7 @@ class _TrainingRun:
       train_seconds = time.perf_counter() - started
       images = (self.steps_per_epoch - first_batch) * self.batch_size
       self._end_epoch(train_seconds, images / train_seconds, bar)
-    return parallel.to_host(self.best), self.meta
+    return devices.to_host(self.best), self.meta
 
   def close(self):
     self.writer.close()
@@ -181,7 +182,7 @@ class _TrainingRun:
 
   def _absorb(self, pending):
     """Checks and accumulates step metrics, in step order; raises on NaN or inf."""
-    for (step, _), metrics in zip(pending, parallel.to_host([m for _, m in pending])):
+    for (step, _), metrics in zip(pending, devices.to_host([m for _, m in pending])):
       bad = sorted(name for name, value in metrics.items() if not np.isfinite(value))
       if bad:
         raise TrainingDivergedError(self._divergence_message(bad, step))

@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from medadv_jax import few_feature_conv
+from medadv_jax.ops import few_feature_conv
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
