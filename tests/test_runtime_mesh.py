@@ -40,7 +40,7 @@ for n in (4, 1):
       MODEL, synthetic_dataset(), train_config(1, robust_val_standard=True), 'standard', 0,
       run_dir, mesh=devices.data_mesh(jax.devices()[:n]))
   out[n] = {{'leaves': [x.tolist() for x in leaves(variables)],
-             'history': meta['history'], 'shards': sorted(shards_seen)}}
+             'history': meta.history, 'shards': sorted(shards_seen)}}
 print('RESULT' + json.dumps(out))
 '''
 

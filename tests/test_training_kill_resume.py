@@ -54,7 +54,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
                                              train_config(2, **CONFIG), 'pgd', 0,
                                              tmp_path / 'straight')
   assert_trees_equal(straight, resumed)
-  assert without_timing(straight_meta['history']) == without_timing(resumed_meta['history'])
+  assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
   straight_rows = metrics_writer.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl')
   resumed_rows = metrics_writer.read_jsonl(killed_dir / 'metrics.jsonl')
   assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12]

@@ -47,7 +47,7 @@ attack = lambda: schedules.evaluate(
 spread_out = attack()
 devices.count = lambda: 1
 print('RESULT' + json.dumps({{'leaves': [x.tolist() for x in leaves(variables)],
-                              'loss': meta['history'][0]['loss'], 'spread': sorted(spread),
+                              'loss': meta.history[0]['loss'], 'spread': sorted(spread),
                               'verdicts': [spread_out, attack()]}}))
 '''
 

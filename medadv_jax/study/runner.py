@@ -135,7 +135,7 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
-                      best_epoch=meta['best_epoch'], val_score=meta['best_score'])
+                      best_epoch=meta.best_epoch, val_score=meta.best_score)
   rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
                                                 cell.seed)
   _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
