@@ -52,6 +52,8 @@ def _room(module: str) -> str:
 
 
 def _package_modules():
+  # Not the __init__.py files: they hold docstrings, and the root's holds the
+  # front door, `medadv_jax.evaluate_robustness`, imported lazily on first use.
   return sorted(p for p in PACKAGE.rglob('*.py') if p.name != '__init__.py')
 
 
