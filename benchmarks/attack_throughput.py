@@ -26,10 +26,10 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
 # pylint: disable=g-import-not-at-top
 from benchmarks import common, machine_peak
-from medadv_jax import xla_options
 from medadv_jax.attacks import eps_grid, objectives, registry as attacks_registry
-from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import complexity, registry as models_registry
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.ops import xla_options
 
 _MODEL = flags.DEFINE_string('model', 'cnn', 'Model registry name.')
 _WIDTHS = flags.DEFINE_list('widths', ['0.125', '0.25', '0.5', '1', '2', '4'],

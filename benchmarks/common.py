@@ -129,5 +129,5 @@ def train_briefly(model, dataset, train_config, seed: int = 0):
   with tempfile.TemporaryDirectory() as run_dir:
     variables, meta = train_model(model, dataset, train_config, 'standard', seed,
                                   pathlib.Path(run_dir))
-  history = meta['history']
+  history = meta.history
   return variables, history[-1]['images_per_second'] if history else None

@@ -34,8 +34,8 @@ from benchmarks.reference_cnn import ReferenceCNN
 from configs import default as default_config
 from medadv_jax.attacks import eps_grid, registry as attacks_registry, schedules
 from medadv_jax.data.dataset import load_dataset
-from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import complexity, registry as models_registry
+from medadv_jax.models.eval_apply import EvalApply
 
 _MODELS = flags.DEFINE_list('models', ['reference', 'cnn'],
                             "'reference' (the issue's 3-layer CNN) and/or 'cnn' at --width.")

@@ -22,11 +22,11 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top
 from configs import default as default_config
-from medadv_jax.attacks import eps_grid, schedules
+from medadv_jax.attacks import eps_grid, from_config, schedules
 from medadv_jax.data import dataset as dataset_lib
 from medadv_jax.evaluation import robustness
-from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import registry
+from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.training.loop import train_model
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -51,7 +51,7 @@ def main(argv):
                                  pathlib.Path(run_dir))
     apply_fn = EvalApply(model)
     certificates = schedules.certify(apply_fn, variables, images, labels, eps, batch)
-    for spec in robustness.attack_specs(config.attack):
+    for spec in from_config.attack_specs(config.attack):
       if spec.name != 'pgd':
         continue
       key = robustness.attack_key(0, spec)

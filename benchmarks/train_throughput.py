@@ -24,7 +24,8 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from benchmarks import common
 from configs import default as default_config
 from medadv_jax.models import complexity, registry as models_registry
-from medadv_jax.training import optim, parallel, steps
+from medadv_jax.runtime import devices
+from medadv_jax.training import optim, steps
 from medadv_jax.training.train_state import create_train_state
 
 _MODEL = flags.DEFINE_string('model', 'cnn', 'Model registry name.')
@@ -46,15 +47,15 @@ _STEPS_PER_EPOCH = 1000
 def measure(model, mode: str, train_config, images, labels, n_steps: int,
             reps: int) -> dict:
   """Compile (+ first step) seconds and the best of `reps` runs of `n_steps` steps."""
-  mesh = parallel.data_mesh()
+  mesh = devices.data_mesh()
   schedule = optim.learning_rate_schedule(train_config, _STEPS_PER_EPOCH)
   init_key, step_key = jax.random.split(jax.random.key(0))
-  state = parallel.replicate(create_train_state(
+  state = devices.replicate(create_train_state(
       model, optim.make_optimizer(train_config, schedule), images.shape[1:], init_key,
       optim.make_plateau(train_config)), mesh)
   params = complexity.count_params(state.params)
-  step_key = parallel.replicate(step_key, mesh)
-  x, y = parallel.shard_batch(images, mesh), parallel.shard_batch(labels, mesh)
+  step_key = devices.replicate(step_key, mesh)
+  x, y = devices.shard_batch(images, mesh), devices.shard_batch(labels, mesh)
   train_step = steps.make_train_step(mode, train_config, schedule, mesh, _STEPS_PER_EPOCH)
 
   (state, _), first_s = common.timed(lambda: train_step(state, x, y, step_key))
@@ -79,7 +80,7 @@ def main(argv):
   train_config = default_config.get_config().train
   train_config.batch_size = _BATCH.value
   train_config.adv.steps = _ADV_STEPS.value
-  n_devices = len(parallel.data_mesh().devices.flat)
+  n_devices = len(devices.data_mesh().devices.flat)
   if _BATCH.value % n_devices:
     raise app.UsageError(f'--batch_size {_BATCH.value} is not a multiple of the '
                          f'{n_devices} devices')

@@ -54,7 +54,9 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.data.augment.hflip = 'auto'
 
   config.model = ml_collections.ConfigDict()
-  config.model.names = ('cnn',)  # Registry names: families or named presets.
+  # Registry names (families or named presets), or import paths of Linen modules
+  # with num_classes and width fields, e.g. 'my_pkg.nets:MyNet'.
+  config.model.names = ('cnn',)
   config.model.widths = (0.125, 0.25, 0.5, 1.0)
   config.model.depths = ()  # Empty: each family's own depth.
 

@@ -13,8 +13,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from medadv_jax import config_validation, flag_checks
-from medadv_jax.study import cells as cells_lib
+from medadv_jax import flag_checks
+from medadv_jax.study import cells as cells_lib, config_validation
 
 CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file[:arg].')
 WORKDIR = flags.DEFINE_string('workdir', None, 'Study workdir, shared by every worker.')

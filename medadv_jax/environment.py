@@ -14,7 +14,7 @@ from typing import Optional
 
 import jax
 
-from medadv_jax.study import cells
+from medadv_jax import cell_data
 
 FILE_NAME = 'environment.json'
 # The packages whose versions can move a cell's numbers or read its files.
@@ -34,7 +34,7 @@ def describe() -> dict:
   status = _git('status', '--porcelain', '--untracked-files=no') if commit else None
   devices = jax.devices()
   return {
-      'results_version': cells.RESULTS_VERSION,
+      'results_version': cell_data.RESULTS_VERSION,
       'git_commit': commit,
       'git_dirty': None if status is None else bool(status),
       'python': platform.python_version(),

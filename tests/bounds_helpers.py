@@ -4,8 +4,8 @@ import jax
 import numpy as np
 
 from benchmarks.reference_cnn import ReferenceCNN
-from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models import registry as model_registry
+from medadv_jax.models.eval_apply import EvalApply
 
 
 def perturbed_model(name: str, shape, classes: int = 3):

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from medadv_jax import fast_conv_gradient
+from medadv_jax.ops import fast_conv_gradient
 
 
 def both_convs(image_shape, kernel_shape, strides, padding, **arguments):

@@ -10,7 +10,7 @@ from medadv_jax.attacks import apgd, norms, pgd
 from medadv_jax.attacks.registry import AttackSpec
 
 SHAPE = (3, 3, 1)
-# FGSM and PGD are checked in test_attacks_linf.py; restarts return one of their
+# FGSM and PGD are checked in test_attacks_fgsm_pgd.py; restarts return one of their
 # runs' outputs (test_restarts_never_make_an_attack_weaker).
 CONSTRAINED = [
     AttackSpec('pgd_l2', 'least_likely', steps=10, step_size_frac=0.25, eps_scale=2.0),
@@ -19,7 +19,7 @@ CONSTRAINED = [
     AttackSpec('square', 'least_likely', steps=30),
 ]
 # Attacks that must reach the L-inf optimum of a linear model exactly (FGSM and the
-# paper's PGD are checked on the same case in test_attacks_linf.py).
+# paper's PGD are checked on the same case in test_attacks_fgsm_pgd.py).
 LINF_OPTIMAL = [
     AttackSpec('apgd_ce', steps=10),
     AttackSpec('apgd_dlr', steps=10),  # Binary: the margin loss.

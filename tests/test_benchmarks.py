@@ -19,7 +19,7 @@ import pytest
 
 from benchmarks import attack_throughput, machine_peak
 from medadv_jax.attacks import registry as attacks_registry
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.models.eval_apply import EvalApply
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 MACHINE_KEYS = {'platform', 'cpu_count', 'devices', 'jax_version', 'XLA_FLAGS', 'backend'}

@@ -5,9 +5,9 @@ import json
 import pytest
 
 from configs import default
-from medadv_jax import config_validation
+from medadv_jax import cell_data
 from medadv_jax.errors import DamagedFileError
-from medadv_jax.study import cells, runner
+from medadv_jax.study import cells, config_validation, runner
 
 
 def _config(**model):
@@ -109,13 +109,13 @@ def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path
   config = default.get_config('smoke')
   cell = cells.expand_cells(config)[0]
   fingerprint = cells.cell_fingerprint(config, cell)
-  assert fingerprint[cells.RESULTS_VERSION_FIELD] == cells.RESULTS_VERSION
-  for old_version in (None, cells.RESULTS_VERSION - 1):
+  assert fingerprint[cell_data.RESULTS_VERSION_FIELD] == cell_data.RESULTS_VERSION
+  for old_version in (None, cell_data.RESULTS_VERSION - 1):
     old = dict(fingerprint)
     if old_version is None:
-      del old[cells.RESULTS_VERSION_FIELD]
+      del old[cell_data.RESULTS_VERSION_FIELD]
     else:
-      old[cells.RESULTS_VERSION_FIELD] = old_version
+      old[cell_data.RESULTS_VERSION_FIELD] = old_version
     cell_dir = tmp_path / str(old_version) / 'cells' / cell.name
     cell_dir.mkdir(parents=True)
     stored = json.dumps(old)
@@ -123,7 +123,7 @@ def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path
     with pytest.raises(runner.StaleCellError) as error:
       runner.run_study(config, tmp_path / str(old_version))
     message = str(error.value)
-    assert (f'{cells.RESULTS_VERSION_FIELD}: {old_version!r} -> {cells.RESULTS_VERSION}'
+    assert (f'{cell_data.RESULTS_VERSION_FIELD}: {old_version!r} -> {cell_data.RESULTS_VERSION}'
             in message)
     assert 'another version of medadv-jax' in message and 'new --workdir' in message
     assert (cell_dir / runner.FINGERPRINT_FILE).read_text() == stored

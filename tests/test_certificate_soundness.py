@@ -16,7 +16,7 @@ import pytest
 
 import strong_attack
 import trained_models
-from medadv_jax import xla_options
+from medadv_jax.ops import xla_options
 from medadv_jax.attacks import interval_bounds, linear_bounds, schedules
 
 # Every radius of the paper's grid up to 2/255: beyond it nothing is certified

@@ -3,8 +3,8 @@
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax import checkpointing
-from medadv_jax.training import parallel
+from medadv_jax.runtime import devices
+from medadv_jax.training import checkpointing
 
 
 def _arrays(step):
@@ -25,12 +25,12 @@ def test_keeps_the_newest_n_and_restores_arrays_and_meta_exactly(tmp_path):
 
 
 def test_restores_onto_the_templates_mesh(tmp_path):
-  mesh = parallel.data_mesh()
+  mesh = devices.data_mesh()
   checkpointer = checkpointing.Checkpointer(tmp_path)
   checkpointer.save(1, _arrays(1), {})
-  template = parallel.replicate(_arrays(0), mesh)
+  template = devices.replicate(_arrays(0), mesh)
   arrays, _ = checkpointer.restore(1, template)
-  assert arrays['w'].sharding == parallel.replicated(mesh)
+  assert arrays['w'].sharding == devices.replicated(mesh)
   checkpointer.close()
 
 

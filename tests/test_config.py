@@ -5,8 +5,8 @@ import pathlib
 
 import pytest
 
-from medadv_jax import config_validation
 from medadv_jax.errors import ConfigError
+from medadv_jax.study import config_validation
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
 

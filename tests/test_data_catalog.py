@@ -10,9 +10,9 @@ import pytest
 import data_helpers
 
 from configs import default
-from medadv_jax import config_validation
 from medadv_jax.data import dataset, medmnist_catalog
 from medadv_jax.errors import ConfigError, DataError
+from medadv_jax.study import config_validation
 
 SHARED = pathlib.Path(os.environ['MEDMNIST_DIR'])
 SUBSETS_2D = ('pathmnist', 'chestmnist', 'dermamnist', 'octmnist', 'pneumoniamnist',

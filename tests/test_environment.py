@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from configs import default
-from medadv_jax import environment
+from medadv_jax import cell_data, environment
 from medadv_jax.errors import DamagedFileError
 from medadv_jax.reporting import provenance
 from medadv_jax.study import cells
@@ -19,7 +19,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 def test_describe_names_code_version_packages_and_devices():
   env = environment.describe()
-  assert env['results_version'] == cells.RESULTS_VERSION
+  assert env['results_version'] == cell_data.RESULTS_VERSION
   assert env['packages']['jax'] == importlib.metadata.version('jax')
   assert env['packages']['flax'] == importlib.metadata.version('flax')
   assert env['backend'] == 'cpu' and env['devices'].endswith('x cpu')

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax.attacks import eps_grid, linf, min_eps, registry, schedules
+from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
 
 EPS = np.array([0.0, 0.01, 0.03, 0.1, 0.3], np.float32)
 
@@ -30,7 +30,7 @@ def _problem(n=40, seed=0):
 
 def test_eps_zero_equals_clean_accuracy_and_accuracy_never_rises():
   variables, images, labels = _problem()
-  attack = linf.LinfAttack('pgd', steps=10, step_size_frac=0.25)
+  attack = registry.AttackSpec('pgd', steps=10, step_size_frac=0.25)
   single = eps_grid.evaluate_over_eps(attack, LinearApply(), variables, images, labels,
                                       EPS, jax.random.key(0), max_images_per_program=50)
   clean = eps_grid.clean_correct(LinearApply(), variables, images, labels, 64)

@@ -10,10 +10,10 @@ import numpy as np
 import optax
 import pytest
 
-from medadv_jax.data.dataset import Dataset
+from medadv_jax import cell_data
 from medadv_jax.attacks import registry
+from medadv_jax.data.dataset import Dataset
 from medadv_jax.evaluation import robustness, sanity
-from medadv_jax.reporting import grouping
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
 EPS_255 = (0.0, 8.0, 16.0, 32.0, 64.0)
@@ -152,12 +152,12 @@ def test_per_image_min_eps_reproduces_every_accuracy_curve(evaluated):
   *_, rows, per_image = evaluated
   assert per_image['eps_255'] == list(EPS_255)
   rows = [r for r in rows if r['attack'] != 'strong']  # Only at a few radii: no min eps.
-  labels = {grouping.attack_label(r) for r in rows}
+  labels = {cell_data.attack_label(r) for r in rows}
   assert set(per_image['min_eps_255']) == labels
   n = rows[0]['n']
   assert len(per_image['clean_correct']) == len(per_image['test_indices']) == n
   for r in rows:
-    radii = per_image['min_eps_255'][grouping.attack_label(r)]
+    radii = per_image['min_eps_255'][cell_data.attack_label(r)]
     # Robust at eps exactly when the smallest fooling radius is larger (or none).
     robust = [m is None or m > r['eps_255'] for m in radii]
     assert np.mean(robust) == pytest.approx(r['accuracy']), (r['attack'], r['eps_255'])

@@ -9,11 +9,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
+from medadv_jax import cell_data
 from medadv_jax.attacks import eps_grid
-from medadv_jax.data.dataset import Dataset, attack_subset
+from medadv_jax.data.dataset import attack_subset, Dataset
 from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import examples, robustness
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.reporting import example_figures
 from training_helpers import default_config
 
@@ -188,14 +189,14 @@ def test_explicit_radii_are_used_and_must_be_positive(grey):
 
 def test_npz_round_trip_keeps_names_dtypes_and_values(grey, tmp_path):
   ex = grey[4]
-  path = tmp_path / 'cell' / examples.EXAMPLES_FILE
-  examples.save_examples(path, ex)
-  loaded = examples.load_examples(path)
+  path = tmp_path / 'cell' / cell_data.EXAMPLES_FILE
+  cell_data.save_examples(path, ex)
+  loaded = cell_data.load_examples(path)
   assert loaded.keys() == ex.keys()
   for name, value in ex.items():
     assert loaded[name].dtype == np.asarray(value).dtype, name
     np.testing.assert_array_equal(loaded[name], value)
-  assert [p.name for p in path.parent.iterdir()] == [examples.EXAMPLES_FILE]  # No temp file.
+  assert [p.name for p in path.parent.iterdir()] == [cell_data.EXAMPLES_FILE]  # No temp file.
 
 
 def test_multi_label_data_writes_no_examples(tmp_path):
@@ -203,7 +204,7 @@ def test_multi_label_data_writes_no_examples(tmp_path):
   labels = np.zeros((4, 3), np.int32)
   dataset = Dataset('toy', 'multi-label', ('a', 'b', 'c'), images, labels, images, labels,
                     images, labels)
-  path = tmp_path / examples.EXAMPLES_FILE
+  path = tmp_path / cell_data.EXAMPLES_FILE
   assert not examples.write_cell_examples(path, Linear(3), None, dataset, _config(), 0)
   assert not path.exists()
 
@@ -211,12 +212,12 @@ def test_multi_label_data_writes_no_examples(tmp_path):
 def test_figures_have_a_panel_per_image_and_radius_and_skip_missing_cells(
     grey, rgb, tmp_path):
   for name, ex in (('toy_grey', grey[4]), ('toy_rgb', rgb[4])):
-    examples.save_examples(tmp_path / 'cells' / name / examples.EXAMPLES_FILE, ex)
+    cell_data.save_examples(tmp_path / 'cells' / name / cell_data.EXAMPLES_FILE, ex)
   paths = example_figures.write_example_figures(tmp_path, ['toy_grey', 'absent', 'toy_rgb'])
   assert [p.name for p in paths] == ['adversarial_gallery.png', 'saliency_maps.png']
   for path in paths:
     assert mpimg.imread(path).ndim == 3
-  found = {n: examples.load_examples(tmp_path / 'cells' / n / examples.EXAMPLES_FILE)
+  found = {n: cell_data.load_examples(tmp_path / 'cells' / n / cell_data.EXAMPLES_FILE)
            for n in ('toy_grey', 'toy_rgb')}
   gallery = example_figures.gallery_figure(found)
   # 4 grey and 3 RGB images, each: clean + (perturbation, adversarial) x 2 radii.

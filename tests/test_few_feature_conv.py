@@ -11,8 +11,8 @@ import pytest
 from jax import lax
 
 import conv_helpers
-from medadv_jax import fast_conv_gradient
 from medadv_jax.models import registry
+from medadv_jax.ops import fast_conv_gradient
 
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 

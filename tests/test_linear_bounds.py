@@ -10,7 +10,7 @@ import pytest
 import bounds_helpers
 from medadv_jax.attacks import (interval_bounds, linear_bounds, registry as attack_registry,
                                 schedules)
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.models.eval_apply import EvalApply
 
 
 class _Linear(nn.Module):

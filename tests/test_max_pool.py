@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from medadv_jax.models import max_pool
+from medadv_jax.ops import max_pool
 
 
 def _flax_pool(x):

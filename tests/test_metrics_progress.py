@@ -1,6 +1,6 @@
 """The progress line: rate, ETA and how often it is logged, on a fake clock."""
 
-from medadv_jax import progress
+from medadv_jax.training import progress
 
 
 class FakeClock:

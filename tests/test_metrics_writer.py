@@ -1,6 +1,6 @@
 """Metric rows land in metrics.jsonl and in TensorBoard event files, resume-safe."""
 
-from medadv_jax.metrics_writer import MetricsWriter, read_jsonl
+from medadv_jax.training.metrics_writer import MetricsWriter, read_jsonl
 from training_helpers import read_events
 
 

@@ -3,7 +3,7 @@
 import pytest
 
 from configs import default, paper
-from medadv_jax import config_validation
+from medadv_jax.study import config_validation
 
 
 @pytest.mark.parametrize('dataset', ['pneumonia', 'oct', 'derma'])

@@ -6,10 +6,9 @@ import json
 
 import pytest
 
-from medadv_jax import environment
+from medadv_jax import cell_data, environment
 from medadv_jax.reporting import (figures, grouping, provenance, report, results_table,
                                   statistics, verdict, write_outputs)
-from medadv_jax.study import cells
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -144,12 +143,12 @@ def _with_ensemble_and_sanity(rows, drop=0.05, failing_width=None):
 
 def test_attack_labels_name_every_attack():
   row = dict(attack='apgd_dlr', target='least_likely', steps=100, restarts=3)
-  assert grouping.attack_label(row) == 'APGD-DLR-100 x3, least-likely'
-  assert grouping.attack_label(dict(row, attack='square', steps=1000, restarts=1,
+  assert cell_data.attack_label(row) == 'APGD-DLR-100 x3, least-likely'
+  assert cell_data.attack_label(dict(row, attack='square', steps=1000, restarts=1,
                                     target='untargeted')) == 'Square-1000, untargeted'
-  assert grouping.attack_label(dict(row, attack='pgd_l2', steps=20, restarts=1)) == (
+  assert cell_data.attack_label(dict(row, attack='pgd_l2', steps=20, restarts=1)) == (
       'PGD-L2-20, least-likely')
-  assert grouping.attack_label(dict(attack='ensemble', norm='linf')) == 'Ensemble (per image)'
+  assert cell_data.attack_label(dict(attack='ensemble', norm='linf')) == 'Ensemble (per image)'
 
 
 def test_worst_attack_is_the_per_image_ensemble_when_there_is_one():
@@ -341,7 +340,7 @@ def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
 
 def test_report_from_a_workdir_shows_its_cells_environments(tmp_path):
   rows = _rows()
-  names = list(dict.fromkeys(cells.Cell.from_row(r).name for r in rows))
+  names = list(dict.fromkeys(cell_data.Cell.from_row(r).name for r in rows))
   for name in names[:-1]:  # The last cell finished before environment.json existed.
     (tmp_path / 'cells' / name).mkdir(parents=True)
     (tmp_path / 'cells' / name / environment.FILE_NAME).write_text(
@@ -350,7 +349,7 @@ def test_report_from_a_workdir_shows_its_cells_environments(tmp_path):
   assert list(loaded) == names and loaded[names[-1]] is None
   text = report.render_report(rows, environments=loaded)
   section = text.split('## Software and hardware')[1]
-  assert f'({len(names) - 1}): results_version {cells.RESULTS_VERSION};' in section
+  assert f'({len(names) - 1}): results_version {cell_data.RESULTS_VERSION};' in section
   assert f'packages.jax {importlib.metadata.version("jax")}' in section
   assert f'without environment.json (finished before it was written): {names[-1]}' in section
   assert '## Software and hardware' not in report.render_report(rows)

@@ -9,7 +9,7 @@ import pytest
 
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.errors import DamagedFileError
-from medadv_jax.evaluation import examples
+from medadv_jax import cell_data
 from medadv_jax.study import runner
 from test_study_per_image import _config, _fake_evaluation
 
@@ -69,7 +69,7 @@ def test_a_figure_that_can_no_longer_be_drawn_is_removed(study):
 def test_a_damaged_examples_npz_is_one_clear_error(tmp_path):
   path = tmp_path / 'examples.npz'
   np.savez(path, labels=np.arange(3), radii_255=np.array([2.0, 8.0]))
-  assert examples.load_examples(path)['labels'].tolist() == [0, 1, 2]
+  assert cell_data.load_examples(path)['labels'].tolist() == [0, 1, 2]
   path.write_bytes(path.read_bytes()[:100])
   with pytest.raises(DamagedFileError, match='examples.npz does not read as .npz'):
-    examples.load_examples(path)
+    cell_data.load_examples(path)

@@ -7,9 +7,10 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+from medadv_jax import cell_data
 from medadv_jax.reporting import (min_eps_figures, per_image_data, size_figures,
                                   write_outputs)
-from medadv_jax.study import cells as cells_lib
+
 
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
 EPS_255 = (0.0, 1.0, 2.0, 4.0, 8.0)
@@ -131,7 +132,7 @@ def test_min_eps_figure_is_skipped_without_data(tmp_path):
 
 
 def _cell_dir(workdir, width, mode, seed=0):
-  return workdir / 'cells' / cells_lib.Cell('toy', 'cnn', width, None, mode, seed).name
+  return workdir / 'cells' / cell_data.Cell('toy', 'cnn', width, None, mode, seed).name
 
 
 def test_per_image_files_are_found_by_cell_and_missing_ones_skipped(tmp_path):

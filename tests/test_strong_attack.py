@@ -15,7 +15,7 @@ import pytest
 from medadv_jax.attacks import eps_grid, objectives, registry, schedules
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.evaluation import robustness, strong
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.reporting import grouping, report
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'

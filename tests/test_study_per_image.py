@@ -11,6 +11,7 @@ import numpy as np
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.evaluation import sanity
 from medadv_jax.study import runner
+from medadv_jax.training.run_meta import RunMeta
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
 EPS_255 = (0.0, 1.0, 2.0)
@@ -57,7 +58,7 @@ def test_run_study_writes_per_image_json_before_results_json(tmp_path, monkeypat
       monkeypatch.setattr(runner, loader, lambda *a, **kw: fake_dataset)
   monkeypatch.setattr(runner.registry, 'get_model', lambda name, **kw: kw['width'])
   monkeypatch.setattr(runner, 'train_model', lambda model, *a, **kw: (
-      {'params': {}}, {'best_epoch': 1, 'best_score': 0.9}))
+      {'params': {}}, RunMeta(best_epoch=1, best_score=0.9)))
   monkeypatch.setattr(runner.complexity, 'count_params', lambda params: 100)
   monkeypatch.setattr(runner.complexity, 'forward_flops_per_image', lambda *a: 1e4)
   monkeypatch.setattr(runner, 'evaluate_model_with_details',

@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from medadv_jax import checkpointing, metrics_writer
-from medadv_jax.training import loop, validation
+from medadv_jax.training import checkpointing, loop, metrics_writer, validation
 from training_helpers import (MODEL, assert_trees_equal, leaves, read_events,
                               synthetic_dataset, train_config, without_timing)
 
@@ -17,7 +16,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, mode):
   resumed, resumed_meta = loop.train_model(MODEL, synthetic_dataset(), train_config(2), mode,
                                            0, tmp_path / 'resumed')
   assert_trees_equal(straight, resumed)
-  assert without_timing(straight_meta['history']) == without_timing(resumed_meta['history'])
+  assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
 
 
 def test_same_seed_same_metrics_other_seed_other_numbers(tmp_path):
@@ -52,7 +51,7 @@ def test_nan_stops_with_clear_error_and_keeps_last_good_checkpoint(tmp_path):
   # The kept checkpoint still resumes into a finite run.
   variables, meta = loop.train_model(MODEL, synthetic_dataset(), train_config(2), 'standard',
                                      0, tmp_path)
-  assert meta['epoch'] == 2
+  assert meta.epoch == 2
   assert all(np.all(np.isfinite(x)) for x in leaves(variables))
 
 
@@ -74,9 +73,9 @@ def test_early_stopping_stops_patience_epochs_after_the_best(tmp_path):
   # Validation accuracy of this easy task saturates, so it soon stops improving.
   _, meta = loop.train_model(MODEL, synthetic_dataset(), train_config(
       8, early_stopping_patience=1), 'standard', 0, tmp_path)
-  assert meta['stop_reason'] == 'early_stopping'
-  assert meta['epoch'] == meta['best_epoch'] + 1 < 8
-  assert len(meta['history']) == meta['epoch']
+  assert meta.stop_reason == 'early_stopping'
+  assert meta.epoch == meta.best_epoch + 1 < 8
+  assert len(meta.history) == meta.epoch
 
 
 @pytest.mark.parametrize('mode, stops', [('fgsm_rs', True), ('trades', False)])
@@ -90,23 +89,23 @@ def test_catastrophic_overfitting_stops_fgsm_training_at_a_pgd_accuracy_collapse
 
   monkeypatch.setattr(validation.Validator, '__call__', fake_validator)
   _, meta = loop.train_model(MODEL, synthetic_dataset(), train_config(4), mode, 0, tmp_path)
-  assert meta['best_epoch'] == 2 and meta['best_score'] == 0.6
+  assert meta.best_epoch == 2 and meta.best_score == 0.6
   if stops:
-    assert meta['stop_reason'] == 'catastrophic_overfitting' and meta['epoch'] == 3
+    assert meta.stop_reason == 'catastrophic_overfitting' and meta.epoch == 3
   else:
-    assert meta['stop_reason'] is None and meta['epoch'] == 4
+    assert meta.stop_reason is None and meta.epoch == 4
 
 
 def test_step_schedule_and_plateau_set_the_learning_rate(tmp_path):
   config = train_config(3, schedule='step', decay_epochs=(1,), decay_factor=0.1,
                         plateau__patience=1, plateau__factor=0.5)
   _, meta = loop.train_model(MODEL, synthetic_dataset(), config, 'standard', 0, tmp_path)
-  lr = [h['learning_rate'] for h in meta['history']]
+  lr = [h['learning_rate'] for h in meta.history]
   assert lr[0] == pytest.approx(3e-3)
   assert lr[1] == pytest.approx(3e-4)
   # The plateau halves the rate after each epoch whose validation loss did not
   # fall by min_delta.
-  val_loss = [h['val_loss'] for h in meta['history']]
+  val_loss = [h['val_loss'] for h in meta.history]
   expected = 3e-4 * (1.0 if val_loss[1] < val_loss[0] - 1e-4 else 0.5)
   assert lr[2] == pytest.approx(expected)
 

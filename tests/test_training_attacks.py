@@ -5,9 +5,10 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from medadv_jax.attacks import linf
+from medadv_jax.attacks import norms
 from medadv_jax.data import augment as augment_lib
-from medadv_jax.training import attacks, parallel, steps, train_state
+from medadv_jax.runtime import devices
+from medadv_jax.training import attacks, steps, train_state
 from training_helpers import MODEL, synthetic_dataset, train_config
 
 EPS = 0.05
@@ -29,7 +30,8 @@ def test_madry_pgd_ends_at_the_corner_that_maximises_the_loss():
   x, y = _images(), jnp.zeros(3, jnp.int32)
   x_adv = attacks.madry_pgd(_linear_logits, x, y, EPS, jax.random.key(1), steps=4,
                             step_size_frac=0.5)
-  np.testing.assert_array_equal(x_adv, linf.project(x + 2 * EPS * jnp.sign(W), x, EPS))
+  np.testing.assert_array_equal(
+      x_adv, norms.project(x + 2 * EPS * jnp.sign(W), x, EPS, 'linf'))
 
 
 def test_fgsm_rs_moves_each_pixel_at_least_a_quarter_eps_uphill_and_stays_in_the_ball():
@@ -57,14 +59,14 @@ def test_trades_with_beta_zero_takes_the_standard_step():
   # With beta = 0 only CE on the clean batch is left: same gradient, same parameters
   # (the running BatchNorm statistics differ, having also seen the attacked batch).
   config = train_config(1, adv__trades_beta=0.0)
-  data, mesh = synthetic_dataset(), parallel.data_mesh()
+  data, mesh = synthetic_dataset(), devices.data_mesh()
   schedule = optax.constant_schedule(3e-3)
   params = {}
   for mode in ('standard', 'trades'):
     state = train_state.create_train_state(MODEL, optax.adam(schedule), (8, 8, 1),
                                            jax.random.key(0))
     step = steps.make_train_step(mode, config, schedule, mesh, steps_per_epoch=6)
-    state, _ = step(parallel.replicate(state, mesh), data.train_images[:16],
+    state, _ = step(devices.replicate(state, mesh), data.train_images[:16],
                     data.train_labels[:16], jax.random.key(4))
     params[mode] = state.params
   for a, b in zip(jax.tree_util.tree_leaves(params['standard']),
@@ -83,13 +85,13 @@ def test_bn_mode_decides_whether_examples_see_each_other_while_attacked():
 
 
 def _one_step_params(images, labels, augment_settings):
-  config, mesh = train_config(1), parallel.data_mesh()
+  config, mesh = train_config(1), devices.data_mesh()
   schedule = optax.constant_schedule(3e-3)
   state = train_state.create_train_state(MODEL, optax.adam(schedule), (8, 8, 1),
                                          jax.random.key(0))
   step = steps.make_train_step('pgd', config, schedule, mesh, steps_per_epoch=6,
                                augment=augment_settings)
-  state, _ = step(parallel.replicate(state, mesh), images, labels, jax.random.key(4))
+  state, _ = step(devices.replicate(state, mesh), images, labels, jax.random.key(4))
   return jax.tree_util.tree_leaves(state.params)
 
 

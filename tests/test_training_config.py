@@ -2,8 +2,8 @@
 
 import pytest
 
-from medadv_jax import config_validation
 from medadv_jax.errors import ConfigError
+from medadv_jax.study import config_validation
 from training_helpers import default_config
 
 

@@ -4,8 +4,7 @@ import signal
 import subprocess
 import sys
 
-from medadv_jax import checkpointing, metrics_writer
-from medadv_jax.training import loop
+from medadv_jax.training import checkpointing, loop, metrics_writer
 from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, synthetic_dataset,
                               train_config, without_timing)
 
@@ -55,7 +54,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
                                              train_config(2, **CONFIG), 'pgd', 0,
                                              tmp_path / 'straight')
   assert_trees_equal(straight, resumed)
-  assert without_timing(straight_meta['history']) == without_timing(resumed_meta['history'])
+  assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
   straight_rows = metrics_writer.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl')
   resumed_rows = metrics_writer.read_jsonl(killed_dir / 'metrics.jsonl')
   assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12]

@@ -4,11 +4,12 @@ import jax
 import numpy as np
 import pytest
 
-from medadv_jax.attacks import linf
+from medadv_jax.attacks import registry
 from medadv_jax.data.dataset import load_dataset
-from medadv_jax.evaluation.eval_apply import EvalApply
 from medadv_jax.models.cnn import WidthCNN
-from medadv_jax.training import loop, parallel, validation
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import devices
+from medadv_jax.training import loop, validation
 from training_helpers import default_config
 
 EPS_255 = 4.0
@@ -34,8 +35,8 @@ def test_pgd_training_raises_robust_accuracy_over_standard_training(tmp_path, pn
   config.adv.eps_255 = EPS_255
   # A stronger attack than the training one (10 steps, not 5) measures robustness.
   test_attack = validation.Validator(
-      model, parallel.data_mesh(), 1024,
-      linf.LinfAttack('pgd', steps=10, step_size_frac=0.25), EPS_255 / 255.0)
+      model, devices.data_mesh(), 1024,
+      registry.AttackSpec('pgd', steps=10, step_size_frac=0.25), EPS_255 / 255.0)
   results = {}
   for mode in ('standard', 'pgd'):
     variables, _ = loop.train_model(model, pneumonia, config, mode, 0, tmp_path / mode)

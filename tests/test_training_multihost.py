@@ -28,10 +28,11 @@ variables, meta = loop.train_model(MODEL, synthetic_dataset(),
                                    train_config(1, checkpoint_every_steps=4), 'pgd', 0,
                                    pathlib.Path(sys.argv[1]))
 # The trained model attacked with its images split over every device of the
-# run (attacks.devices), then on this process's first device alone.
+# run (runtime.devices), then on this process's first device alone.
 import numpy as np
-from medadv_jax.attacks import devices, registry, schedules
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.attacks import registry, schedules
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import devices
 data = synthetic_dataset()
 program, spread = schedules._correct_at_jit, set()
 def recording(*args):
@@ -46,7 +47,7 @@ attack = lambda: schedules.evaluate(
 spread_out = attack()
 devices.count = lambda: 1
 print('RESULT' + json.dumps({{'leaves': [x.tolist() for x in leaves(variables)],
-                              'loss': meta['history'][0]['loss'], 'spread': sorted(spread),
+                              'loss': meta.history[0]['loss'], 'spread': sorted(spread),
                               'verdicts': [spread_out, attack()]}}))
 '''
 

@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax import xla_options
+from medadv_jax.ops import xla_options
 
 
 def test_cpu_programs_get_level_one_and_other_backends_the_defaults(monkeypatch):

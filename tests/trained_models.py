@@ -5,7 +5,7 @@ import pathlib
 
 from benchmarks.reference_cnn import ReferenceCNN
 from medadv_jax.data import dataset as dataset_lib
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.models import registry as model_registry
 from medadv_jax.training import loop
 

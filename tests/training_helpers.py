@@ -8,9 +8,9 @@ import jax
 import numpy as np
 from tensorboardX.proto import event_pb2
 
-from medadv_jax import metrics_writer
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.models.cnn import WidthCNN
+from medadv_jax.training import metrics_writer
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL = WidthCNN(num_classes=2, width=0.25)

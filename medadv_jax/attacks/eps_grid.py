@@ -15,8 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax import xla_options
-from medadv_jax.attacks import devices, objectives
+from medadv_jax.attacks import objectives
+from medadv_jax.ops import xla_options
+from medadv_jax.runtime import devices
 
 
 def correct_over_eps(attack, logits_fn, x, y, eps_grid, key) -> jnp.ndarray:

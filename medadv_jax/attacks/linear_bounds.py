@@ -23,9 +23,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.extend import core
 
-from medadv_jax import fast_conv_gradient
 from medadv_jax.attacks import interval_bounds
 from medadv_jax.attacks.interval_bounds import Box, UnsupportedModel
+from medadv_jax.ops import fast_conv_gradient
 
 # Affine in their bounded operands whatever they are (shape changes, sums).
 _AFFINE = {'reshape', 'broadcast_in_dim', 'transpose', 'squeeze', 'expand_dims',

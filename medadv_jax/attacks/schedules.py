@@ -32,9 +32,10 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax import xla_options
-from medadv_jax.attacks import (devices, eps_grid, interval_bounds, linear_bounds, min_eps,
-                                objectives, registry)
+from medadv_jax.attacks import (eps_grid, interval_bounds, linear_bounds, min_eps, objectives,
+                                registry)
+from medadv_jax.ops import xla_options
+from medadv_jax.runtime import devices
 
 SCHEDULES = ('auto', 'vmap', 'loop', 'cascade', 'min_eps')
 # Those whose verdicts are each radius's own; the others return them cumulated.
@@ -42,11 +43,9 @@ SINGLE_RADIUS_SCHEDULES = ('vmap', 'loop')
 # Smallest chunk of `correct_at` (see `chunk_size`).
 MIN_BUCKET = 16
 # Ratio of consecutive chunk sizes below the cap: 16, 256, 4096 ... Every size
-# is one more compiled attack program (1-2 s each on the project's 2-core CPU,
-# and every model of a study compiles its own), while a 16-image chunk costs
-# only 6-22 % more per image than a 256-image one. Against a ratio of 4 (16,
-# 64, 256): the default study 8 min 49 s -> 7 min 48-58 s, the curve,
-# cold, 37.2 / 34.4 s -> 28.3 / 31.2 s, warm within noise; same verdicts.
+# is one more compiled attack program (seconds each on a CPU, and every model
+# of a study compiles its own), while a small chunk costs little more per image
+# than a large one; so few sizes, far apart (measurements: benchmarks/README.md).
 BUCKET_RATIO = 16
 
 
@@ -178,10 +177,8 @@ def evaluate_cascade(attack, apply_fn, variables, images, labels, eps, key,
 
 # What certifying an example costs, in attack gradient steps (forward and
 # backward passes) on the same example: one interval pass (two forwards) plus
-# one backward pass per other class. Measured on the 2-core CPU for 2-class
-# models, 528 images (warm): 3.2 steps (the reference CNN), 3.5 (cnn width 1).
-# Attack steps became cheaper with fast_conv_gradient than certificates did.
-# benchmarks/robustness_curve.py prints the seconds a curve spends certifying.
+# one backward pass per other class; the value is measured (benchmarks/README.md,
+# and benchmarks/robustness_curve.py prints the seconds a curve spends certifying).
 CERTIFY_COST_IN_STEPS = 3.5
 # The most certifying may add to a curve's attack cost where it proves nothing.
 MAX_CERTIFY_OVERHEAD = 1 / 8

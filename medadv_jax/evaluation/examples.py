@@ -6,12 +6,11 @@ PGD settings on them at a few radii with the study's per-image keys (the attack
 the study runs at that radius, even where the study's own config has no
 untargeted PGD, or its cascade stopped attacking an image already fooled at a
 smaller radius), and takes a gradient saliency map of each clean image. Everything
-comes back as numpy arrays; `save_examples` / `load_examples` keep them in one
-compressed npz per cell.
+comes back as numpy arrays; `cell_data.save_examples` / `load_examples` keep them
+in one compressed npz per cell.
 """
 
 import pathlib
-import zipfile
 from typing import Optional, Sequence
 
 import jax
@@ -20,15 +19,14 @@ import ml_collections
 import numpy as np
 from absl import logging
 
-from medadv_jax import atomic_files, xla_options
-from medadv_jax.attacks import eps_grid
+from medadv_jax import cell_data
+from medadv_jax.attacks import eps_grid, from_config
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import robustness
-from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.reporting import grouping
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.ops import xla_options
 
-EXAMPLES_FILE = 'examples.npz'
 NUM_EXAMPLES = 4
 # A barely visible and a clearly visible radius, in 1/255 units; the nearest
 # radii of the config's grid are used, so the gallery shows measured radii.
@@ -74,10 +72,10 @@ def choose_radii_255(grid_255: Sequence[float],
 
 
 def pgd_spec(attack_config):
-  """The study's untargeted PGD spec (`robustness.attack_specs`), whatever the config runs."""
+  """The study's untargeted PGD spec (`from_config.attack_specs`), whatever the config runs."""
   config = ml_collections.ConfigDict(attack_config.to_dict())
   config.names, config.targets = ('pgd',), ('untargeted',)
-  return robustness.attack_specs(config)[0]
+  return from_config.attack_specs(config)[0]
 
 
 def saliency_map(logits_fn, x: jnp.ndarray, y: jnp.ndarray) -> jnp.ndarray:
@@ -153,7 +151,7 @@ def compute_examples(model, variables, dataset, config, seed: int,
   return dict(
       images=x, labels=y, test_indices=test_indices,
       label_names=np.asarray(dataset.label_names, str), radii_255=radii_255,
-      attack=np.asarray(grouping.attack_label(dict(
+      attack=np.asarray(cell_data.attack_label(dict(
           attack=spec.name, target=spec.target, steps=spec.steps,
           restarts=spec.restarts))),
       adv_images=adv_images, perturbations=adv_images - x[None],
@@ -168,29 +166,12 @@ def _prediction(logits) -> tuple[np.ndarray, np.ndarray]:
   return pred.astype(np.int32), np.take_along_axis(probs, pred[..., None], -1)[..., 0]
 
 
-def save_examples(path: pathlib.Path, examples: dict[str, np.ndarray]) -> None:
-  """Writes `examples` as a compressed npz, atomically (no pickled objects)."""
-  with atomic_files.atomic_path(path) as tmp:
-    # A file object, because np.savez would append '.npz' to the temporary name.
-    with open(tmp, 'wb') as f:
-      np.savez_compressed(f, **{k: np.asarray(v) for k, v in examples.items()})
-
-
-def load_examples(path: pathlib.Path) -> dict[str, np.ndarray]:
-  """The dict `save_examples` wrote; DamagedFileError if it no longer reads back."""
-  try:
-    with np.load(path, allow_pickle=False) as data:
-      return {name: data[name] for name in data.files}
-  except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
-    raise atomic_files.damaged(path, f'does not read as .npz ({e})') from None
-
-
 def write_cell_examples(path: pathlib.Path, model, variables, dataset, config,
                         seed: int) -> bool:
-  """`compute_examples` then `save_examples` to `path`; a multi-label dataset is
+  """`compute_examples` then `cell_data.save_examples` to `path`; a multi-label dataset is
   skipped (no single predicted class to show). Returns whether a file was written."""
   if dataset.is_multi_label:
     logging.info('  no example gallery: %s is multi-label', dataset.name)
     return False
-  save_examples(path, compute_examples(model, variables, dataset, config, seed))
+  cell_data.save_examples(path, compute_examples(model, variables, dataset, config, seed))
   return True

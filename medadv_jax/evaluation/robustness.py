@@ -15,59 +15,18 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax.attacks import devices, eps_grid, min_eps, registry, schedules
+from medadv_jax import cell_data
+from medadv_jax.attacks import eps_grid, min_eps, schedules
+from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.evaluation import certificate_check, sanity, strong
-from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.reporting import grouping
-from medadv_jax.reporting.stats import wilson_interval
+from medadv_jax.intervals import wilson_interval
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import devices
 
 ENSEMBLE = 'ensemble'
 # Attacks whose step count the more-steps check doubles, in order of preference.
 _MORE_STEPS_REFERENCE = ('pgd', 'apgd_ce', 'apgd_dlr', 'pgd_l2')
-
-
-def attack_specs(attack_config, image_shape=None) -> list[registry.AttackSpec]:
-  """Every (attack, target) pair the config asks for, in config order.
-
-  `image_shape` (H, W, C) sets the L2 radius scale when `l2_eps_scale` is 0.
-  """
-  c = attack_config
-  specs = []
-  for name in c.names:
-    for target in c.targets:
-      if name == 'fgsm':
-        spec = registry.AttackSpec('fgsm', target, steps=1, step_size_frac=1.0,
-                                   random_start=False)
-      elif name in ('pgd', 'pgd_l2'):
-        spec = registry.AttackSpec(name, target, steps=c.pgd_steps,
-                                   step_size_frac=c.pgd_step_size_frac,
-                                   random_start=c.random_start, restarts=c.restarts)
-        if name == 'pgd_l2':
-          spec = dataclasses.replace(spec, eps_scale=l2_eps_scale(c, image_shape))
-      elif name in ('apgd_ce', 'apgd_dlr'):
-        spec = registry.AttackSpec(name, target, steps=c.apgd_steps,
-                                   random_start=c.random_start, restarts=c.restarts)
-      else:
-        spec = registry.AttackSpec(name, target, steps=c.square_queries,
-                                   restarts=c.restarts, p_init=c.square_p_init)
-      specs.append(spec)
-  return specs
-
-
-def l2_eps_scale(attack_config, image_shape) -> float:
-  """L2 radius per unit of grid eps; 0 in the config: sqrt(H W C), the smallest L2
-  ball that contains the L-inf ball of the same eps."""
-  if attack_config.l2_eps_scale > 0:
-    return float(attack_config.l2_eps_scale)
-  return math.sqrt(math.prod(image_shape))
-
-
-def images_per_program(attack_config) -> int:
-  """Images (times radii for 'vmap') one attack program may hold: the config's
-  bound is on each device's share, since memory is per device and a program
-  is split over every device (`devices`)."""
-  return attack_config.max_images_per_program * devices.count()
 
 
 def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
@@ -143,7 +102,7 @@ def evaluate_model_with_details(model, variables, dataset, config,
   for run in runs:
     rows += _rows(run, dict(_fields(run.spec), **common), eps_255)
   for norm, run in ensembles.items():
-    members = '; '.join(grouping.attack_label(_fields(r.spec)) for r in runs
+    members = '; '.join(cell_data.attack_label(_fields(r.spec)) for r in runs
                         if r.spec.norm == norm)
     fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
                   eps_scale=run.spec.eps_scale, members=members)
@@ -153,8 +112,8 @@ def evaluate_model_with_details(model, variables, dataset, config,
                          dict(common, schedule='cascade',
                               members=strong.budget(c.strong, num_classes,
                                                     target.labels.ndim == 2)))
-  labelled = [(grouping.attack_label(_fields(r.spec)), r) for r in runs]
-  labelled += [(grouping.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
+  labelled = [(cell_data.attack_label(_fields(r.spec)), r) for r in runs]
+  labelled += [(cell_data.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
                for norm, r in ensembles.items()]
   return rows, per_image_min_eps(labelled, target.clean, eps_255, subset)
 
@@ -212,7 +171,7 @@ def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
     verdict = target.run(spec, radii_255, attack_key(seed, spec), certificates=certificates)
     runs.append(_as_run(spec, verdict, grid_size))
     logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255 (%.1f s)',
-                 grouping.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
+                 cell_data.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
                  runs[-1].worst[-1].mean(), radii_255[grid_size - 1],
                  time.perf_counter() - start)
   return runs

@@ -4,8 +4,7 @@ import functools
 
 import flax.linen as nn
 
-from medadv_jax import fast_conv_gradient
-from medadv_jax.models import max_pool
+from medadv_jax.ops import fast_conv_gradient, max_pool
 
 # nn.Conv with the image gradient XLA's CPU backend runs fastest (see
 # fast_conv_gradient); every model's convolutions are built with it.

@@ -2,7 +2,8 @@
 
 An entry's `build` is a module constructor (a class or a `functools.partial`
 preset) called as `build(num_classes=..., width=...)`, plus `depth=...` for
-families with a depth knob; the rest reject a depth.
+families with a depth knob; the rest reject a depth. A name of the form
+'package.module:Name' is one's own Linen module, imported (`imported`).
 """
 
 import dataclasses
@@ -14,6 +15,7 @@ import flax.linen as nn
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import cbr
 from medadv_jax.models import cnn
+from medadv_jax.models import imported
 from medadv_jax.models import resnet_cifar
 from medadv_jax.models import resnet_imagenet
 
@@ -86,6 +88,11 @@ def get_model(name: str, *, num_classes: int, width: float = 1.0,
 
 
 def _entry(name: str, field: str) -> ModelEntry:
+  if imported.is_import_path(name):
+    build = imported.load(name, field, ', '.join(available_models()))
+    return ModelEntry(build, has_depth='depth' in imported.field_names(build),
+                      description=f'imported from {name}', depth_ok=lambda depth: depth >= 1,
+                      depths_allowed='positive integers (its depth field)')
   if name not in _REGISTRY:
     raise ConfigError(field, name, ', '.join(available_models()))
   return _REGISTRY[name]

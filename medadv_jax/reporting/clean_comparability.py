@@ -15,8 +15,8 @@ comparable".
 
 import dataclasses
 
+from medadv_jax.intervals import wilson_interval
 from medadv_jax.reporting import grouping, statistics
-from medadv_jax.reporting.stats import wilson_interval
 
 SPREAD_TOLERANCE = 0.05
 

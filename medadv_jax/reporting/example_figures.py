@@ -1,5 +1,5 @@
 """adversarial_gallery.png and saliency_maps.png from cells' examples.npz
-(`evaluation.examples`): what the attack does to a few images, and where each
+(`evaluation.examples`, read with `cell_data.load_examples`): what the attack does to a few images, and where each
 model's true-class logit is most sensitive."""
 
 import pathlib
@@ -11,10 +11,8 @@ matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from medadv_jax import atomic_files
-from medadv_jax.evaluation import examples as examples_lib
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import grouping
-from medadv_jax.study import cells as cells_lib
 
 GALLERY_FILE = 'adversarial_gallery.png'
 SALIENCY_FILE = 'saliency_maps.png'
@@ -32,7 +30,7 @@ def representative_cells(rows) -> list[str]:
   for row in rows:
     if row['dataset'] == dataset and row['seed'] == seed:
       sizes[(row['train_mode'], grouping.size_key(row))] = (
-          row['params'], cells_lib.Cell.from_row(row).name)
+          row['params'], cell_data.Cell.from_row(row).name)
   names = []
   for mode in grouping.ordered_modes(mode for mode, _ in sizes):
     by_params = sorted(v for (m, _), v in sizes.items() if m == mode)
@@ -50,9 +48,9 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
   workdir = pathlib.Path(workdir)
   found = {}
   for name in cell_names:
-    path = workdir / 'cells' / name / examples_lib.EXAMPLES_FILE
+    path = workdir / 'cells' / name / cell_data.EXAMPLES_FILE
     if path.exists():
-      found[name] = examples_lib.load_examples(path)
+      found[name] = cell_data.load_examples(path)
   if not found:
     return []
   written = []

@@ -4,6 +4,7 @@ import collections
 
 import numpy as np
 
+from medadv_jax import cell_data
 from medadv_jax.reporting import statistics
 
 
@@ -15,25 +16,6 @@ def size_label(row) -> str:
 
 def size_key(row):
   return (row['model'], row.get('depth') or 0, row['width'])
-
-
-_ATTACK_TITLES = {'fgsm': 'FGSM', 'pgd': 'PGD', 'pgd_l2': 'PGD-L2', 'apgd_ce': 'APGD-CE',
-                  'apgd_dlr': 'APGD-DLR', 'square': 'Square'}
-
-
-def attack_label(row) -> str:
-  """E.g. 'PGD-20, untargeted', 'APGD-DLR-100 x3, least-likely', 'Square-1000, untargeted';
-  the per-image worst case over attacks is 'Ensemble (per image)' (L2: 'Ensemble L2 ...')."""
-  if row['attack'] == 'ensemble':
-    return 'Ensemble' + (' L2' if row.get('norm') == 'l2' else '') + ' (per image)'
-  if row['attack'] == 'strong':
-    return 'Strong: ensemble + APGD-CE, APGD-DLR, Square (per image)'
-  name = _ATTACK_TITLES.get(row['attack'], row['attack'].upper())
-  if row['attack'] != 'fgsm':
-    name += f'-{row["steps"]}'
-  if int(row.get('restarts') or 1) > 1:
-    name += f' x{row["restarts"]}'
-  return f'{name}, {row["target"].replace("_", "-")}'
 
 
 def is_ensemble(row) -> bool:
@@ -60,7 +42,7 @@ def curves(rows):
   grouped = collections.defaultdict(lambda: collections.defaultdict(list))
   order = {}
   for row in rows:
-    grouped[(attack_label(row), row['train_mode'])][size_label(row)].append(row)
+    grouped[(cell_data.attack_label(row), row['train_mode'])][size_label(row)].append(row)
     order[size_label(row)] = size_key(row)
   result = {}
   for panel, by_size in grouped.items():

@@ -18,11 +18,11 @@ matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
-from medadv_jax import atomic_files
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import grouping
 from medadv_jax.reporting.figures import TRAIN_MODE_TITLES
 
-ENSEMBLE_LABEL = grouping.attack_label(dict(attack='ensemble', norm='linf'))
+ENSEMBLE_LABEL = cell_data.attack_label(dict(attack='ensemble', norm='linf'))
 _BEYOND = 2.0  # Never-fooled images are drawn at this multiple of the grid's end.
 
 

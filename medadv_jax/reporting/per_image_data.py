@@ -3,9 +3,8 @@ image's smallest fooling radius per attack, and whether it was right when clean.
 
 import pathlib
 
-from medadv_jax import atomic_files
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import grouping
-from medadv_jax.study import cells as cells_lib
 
 FILE_NAME = 'per_image.json'
 
@@ -20,7 +19,7 @@ def load(workdir: pathlib.Path, rows) -> dict:
     if key in seen:
       continue
     seen.add(key)
-    path = pathlib.Path(workdir) / 'cells' / cells_lib.Cell.from_row(r).name / FILE_NAME
+    path = pathlib.Path(workdir) / 'cells' / cell_data.Cell.from_row(r).name / FILE_NAME
     if path.exists():
       out[key] = atomic_files.read_json(path)
   return out

@@ -5,8 +5,7 @@ import collections
 import pathlib
 from typing import Optional
 
-from medadv_jax import atomic_files, environment
-from medadv_jax.study import cells as cells_lib
+from medadv_jax import atomic_files, cell_data, environment
 
 
 def load(workdir: pathlib.Path, rows) -> dict[str, Optional[dict]]:
@@ -14,7 +13,7 @@ def load(workdir: pathlib.Path, rows) -> dict[str, Optional[dict]]:
   before the file was written)} for every cell of `rows`, in row order."""
   out = {}
   for r in rows:
-    name = cells_lib.Cell.from_row(r).name
+    name = cell_data.Cell.from_row(r).name
     if name not in out:
       path = pathlib.Path(workdir) / 'cells' / name / environment.FILE_NAME
       out[name] = atomic_files.read_json(path) if path.exists() else None

@@ -4,6 +4,7 @@ import collections
 
 import numpy as np
 
+from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
 from medadv_jax.reporting import (clean_comparability, grouping, provenance, summary_table,
                                   verdict)
@@ -91,7 +92,7 @@ def _files_lines(files) -> list[str]:
 
 
 def _setup_sentence(rows) -> str:
-  attacks = sorted({grouping.attack_label(r) for r in rows})
+  attacks = sorted({cell_data.attack_label(r) for r in rows})
   seeds = sorted({r['seed'] for r in rows})
   grid = sorted({r['eps_255'] for r in rows})
   return (f'Dataset **{rows[0]["dataset"]}**; {len(grouping.sizes(rows))} model sizes; seeds '
@@ -276,7 +277,7 @@ def _per_attack_lines(rows, modes, headline) -> list[str]:
   medians = collections.defaultdict(list)
   order = {}
   for r in rows:
-    label = grouping.attack_label(r)
+    label = cell_data.attack_label(r)
     order[label] = (grouping.is_ensemble(r), not grouping.is_linf(r), label)
     key = (grouping.size_key(r), r['train_mode'], label)
     accuracies[key + (r['eps_255'],)].append(r['accuracy'])

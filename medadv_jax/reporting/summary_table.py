@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from medadv_jax import atomic_files
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import grouping
 
 COLUMNS = ('dataset', 'model', 'width', 'depth', 'params', 'flops', 'train_mode', 'attack',
@@ -38,14 +38,14 @@ def format_mean_std(values: Sequence[float], digits: int = 3) -> str:
 def summarise(rows) -> list[dict]:
   """One dict per (size, train mode, attack label, eps_255) with the COLUMNS.
 
-  `attack` is the attack's label (`grouping.attack_label`, e.g. 'PGD-20,
+  `attack` is the attack's label (`cell_data.attack_label`, e.g. 'PGD-20,
   untargeted' or 'Ensemble (per image)'); rows are ordered by size, mode,
   attack (ensembles last) and eps.
   """
   accuracies = collections.defaultdict(dict)
   firsts, order = {}, {}
   for r in rows:
-    label = grouping.attack_label(r)
+    label = cell_data.attack_label(r)
     key = (grouping.size_key(r), r['train_mode'], label, r['eps_255'])
     # Keyed by seed, so a row repeated in the input cannot count twice.
     accuracies[key][r['seed']] = float(r['accuracy'])

@@ -1,58 +1,20 @@
-"""A cell is one trained-and-attacked model: dataset x model x size x mode x seed."""
+"""The cells a config asks for, and the fingerprint that says what made each one.
+
+A cell (`cell_data.Cell`) is one trained-and-attacked model: dataset x model x
+size x mode x seed."""
 
 import dataclasses
 import json
 import os
-from typing import Optional
 
+from medadv_jax import cell_data
 from medadv_jax.data import image_folder
 
-# Bumped by every code change that alters a cell's numbers for the same config,
-# so that a workdir resumed across such a change stops (`runner.StaleCellError`)
-# instead of mixing cells the old and new code made. Cells made before the field
-# existed record none.
-#   2: a 2x2 max-pool gives a tied window's gradient to its first maximum, as
-#      nn.max_pool does (it was shared among the tied maxima).
-#   3: data.grey_to_rgb stacks grey MedMNIST images (npz and tfds) to 3
-#      channels too; it used to apply to image folders only.
-#   4: sound max-pool certificates (the cascade's verdicts change where an
-#      unsound one skipped an attack); the strong attack and the certificate
-#      check add rows and sanity columns.
-RESULTS_VERSION = 4
-# Fingerprint field that holds RESULTS_VERSION.
-RESULTS_VERSION_FIELD = 'results_version'
 
-
-@dataclasses.dataclass(frozen=True)
-class Cell:
-  dataset: str
-  model: str
-  width: float
-  depth: Optional[int]
-  train_mode: str
-  seed: int
-
-  @property
-  def name(self) -> str:
-    """Folder name, unique per cell and readable in `ls`."""
-    depth = '' if self.depth is None else f'_d{self.depth}'
-    return (f'{self.dataset}_{self.model}{depth}_w{self.width:g}_{self.train_mode}'
-            f'_s{self.seed}')
-
-  @classmethod
-  def from_row(cls, row) -> 'Cell':
-    """The cell a results row came from (JSON rows and CSV rows, whose empty
-    depth is '')."""
-    depth = row.get('depth')
-    return cls(row['dataset'], row['model'], float(row['width']),
-               None if depth in (None, '') else int(depth), row['train_mode'],
-               int(row['seed']))
-
-
-def expand_cells(config) -> list[Cell]:
+def expand_cells(config) -> list[cell_data.Cell]:
   """Every cell the config asks for, in a fixed order."""
   depths = tuple(config.model.depths) or (None,)
-  return [Cell(config.data.name, name, float(width), depth, mode, int(seed))
+  return [cell_data.Cell(config.data.name, name, float(width), depth, mode, int(seed))
           for name in config.model.names
           for depth in depths
           for width in config.model.widths
@@ -60,10 +22,10 @@ def expand_cells(config) -> list[Cell]:
           for seed in config.seeds]
 
 
-def cell_fingerprint(config, cell: Cell) -> dict:
+def cell_fingerprint(config, cell: cell_data.Cell) -> dict:
   """Everything that determines a cell's numbers, as plain JSON data.
 
-  That includes RESULTS_VERSION, since code changes alter numbers too. Where a
+  That includes `cell_data.RESULTS_VERSION`, since code changes alter numbers too. Where a
   MedMNIST file lives and whether it may be downloaded do not change the numbers
   (the file's MD5 is checked), so they are left out, as are the sweep lists that
   only say which cells exist. An image folder has no checksum, nor has a file
@@ -81,7 +43,7 @@ def cell_fingerprint(config, cell: Cell) -> dict:
   for field in ('modes', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps'):
     train.pop(field, None)
   return json.loads(json.dumps({
-      RESULTS_VERSION_FIELD: RESULTS_VERSION,
+      cell_data.RESULTS_VERSION_FIELD: cell_data.RESULTS_VERSION,
       'cell': dataclasses.asdict(cell),
       'data': data,
       'train': train,

@@ -10,7 +10,7 @@ import time
 import jax
 from absl import logging
 
-from medadv_jax import atomic_files, config_validation, environment
+from medadv_jax import atomic_files, cell_data, environment
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
@@ -18,8 +18,7 @@ from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, write_outputs
-from medadv_jax.study import cells as cells_lib
-from medadv_jax.study import locks, workdir_checks
+from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -157,7 +156,7 @@ def _selected_cells(config, cells):
   return [(config.cell, cells[config.cell])]
 
 
-def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
+def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
   """Trains the cell's model (resuming if possible) and attacks it.
 
   Writes the per-image minimal radii to PER_IMAGE_FILE and the software and
@@ -172,14 +171,14 @@ def run_cell(config, cell: cells_lib.Cell, dataset, cell_dir: pathlib.Path) -> l
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
-                      best_epoch=meta['best_epoch'], val_score=meta['best_score'])
+                      best_epoch=meta.best_epoch, val_score=meta.best_score)
   rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
                                                 cell.seed)
   _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
   # The environment that attacked the model (and finished training it).
   _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
   if _writes_files():  # A few attacked images and saliency maps for the figures.
-    examples.write_cell_examples(cell_dir / examples.EXAMPLES_FILE, model, variables,
+    examples.write_cell_examples(cell_dir / cell_data.EXAMPLES_FILE, model, variables,
                                  dataset, config, cell.seed)
   return [dict(cell_columns, **row) for row in rows]
 
@@ -198,7 +197,7 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
   stored = atomic_files.read_json(path)
   differences = cells_lib.fingerprint_differences(stored, fingerprint)
   if differences:
-    field = cells_lib.RESULTS_VERSION_FIELD
+    field = cell_data.RESULTS_VERSION_FIELD
     why = ('Its results version differs: another version of medadv-jax, whose numbers '
            'differ from this one\'s, made it. '
            if stored.get(field) != fingerprint[field] else '')

@@ -1,4 +1,4 @@
-"""The attacks that adversarial training trains on, built from `attacks.linf` parts.
+"""The attacks adversarial training trains on, from the L-inf parts of `attacks.norms`.
 
 They differ from the evaluation attacks on purpose: evaluation reports the
 first iterate that fools the model (any point of the ball is a valid attack),
@@ -12,7 +12,7 @@ Images and eps are in [0, 1] pixel units; `logits_fn` maps (N, H, W, C) to
 import jax
 import jax.numpy as jnp
 
-from medadv_jax.attacks import linf
+from medadv_jax.attacks import norms
 from medadv_jax.training import losses
 
 # TRADES starts its inner maximisation this close to the clean image (Zhang et
@@ -30,9 +30,9 @@ def madry_pgd(logits_fn, x, y, eps, key, *, steps: int,
   step_size = step_size_frac * eps
 
   def body(_, x_cur):
-    return linf.project(linf.sign_ascent(x_cur, grad_fn(x_cur), step_size), x, eps)
+    return _sign_step(x_cur, grad_fn(x_cur), step_size, x, eps)
 
-  return jax.lax.fori_loop(0, steps, body, linf.uniform_start(x, eps, key))
+  return jax.lax.fori_loop(0, steps, body, uniform_start(x, eps, key))
 
 
 def fgsm_rs(logits_fn, x, y, eps, key, *, step_size_frac: float = 1.25) -> jnp.ndarray:
@@ -53,10 +53,22 @@ def trades_kl_attack(logits_fn, x, eps, key, *, steps: int, step_size_frac: floa
   grad_fn = jax.grad(lambda x_adv: jnp.sum(losses.kl_to_clean(
       clean_logits, logits_fn(x_adv), multi_label)))
   step_size = step_size_frac * eps
-  x_start = linf.project(x + TRADES_START_STD * jax.random.normal(key, x.shape, x.dtype),
-                         x, eps)
+  x_start = norms.project(x + TRADES_START_STD * jax.random.normal(key, x.shape, x.dtype),
+                          x, eps, 'linf')
 
   def body(_, x_cur):
-    return linf.project(linf.sign_ascent(x_cur, grad_fn(x_cur), step_size), x, eps)
+    return _sign_step(x_cur, grad_fn(x_cur), step_size, x, eps)
 
   return jax.lax.fori_loop(0, steps, body, x_start)
+
+
+def uniform_start(x: jnp.ndarray, eps, key: jax.Array) -> jnp.ndarray:
+  """A uniformly random point of the L-inf eps-ball, clipped to [0, 1] (one key
+  for the batch)."""
+  noise = jax.random.uniform(key, x.shape, x.dtype, minval=-1.0, maxval=1.0)
+  return norms.project(x + eps * noise, x, eps, 'linf')
+
+
+def _sign_step(x_cur, grad, step_size, x, eps) -> jnp.ndarray:
+  """Steepest L-inf ascent, projected back into the eps-ball and [0, 1]."""
+  return norms.project(norms.ascent_step(x_cur, grad, step_size, 'linf'), x, eps, 'linf')

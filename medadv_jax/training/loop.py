@@ -7,6 +7,7 @@ its last checkpoint ends with the same parameters and metrics as one never
 interrupted.
 """
 
+import dataclasses
 import itertools
 import pathlib
 import time
@@ -15,11 +16,14 @@ import jax
 import numpy as np
 from absl import logging
 
-from medadv_jax import checkpointing, metrics_writer, progress
+from medadv_jax.attacks import from_config
 from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.errors import ConfigError, DiskFullError, MedAdvError
-from medadv_jax.training import optim, parallel, resume, steps, validation
+from medadv_jax.runtime import devices
+from medadv_jax.training import (checkpointing, metrics_writer, optim, progress, resume, steps,
+                                 validation)
+from medadv_jax.training.run_meta import RunMeta
 from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
 
@@ -47,14 +51,13 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
   training batch on the devices.
 
   Returns:
-    (best variables {'params', 'batch_stats'} as numpy arrays, meta dict with
-    'epoch', 'best_epoch', 'best_score', 'history' (one dict per epoch) and
-    'stop_reason' (None, 'early_stopping' or 'catastrophic_overfitting')).
+    (best variables {'params', 'batch_stats'} as numpy arrays, `RunMeta`: the
+    epochs run, best epoch and score, history and why it stopped early, if it did).
   """
   if mode not in TRAIN_MODES:
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
-                     mesh or parallel.data_mesh(), augment or AugmentSettings())
+                     mesh or devices.run_mesh(), augment or AugmentSettings())
   stopped = False
   try:
     return run.run()
@@ -101,21 +104,19 @@ class _TrainingRun:
     schedule = optim.learning_rate_schedule(config, self.steps_per_epoch)
     plateau_tx = optim.make_plateau(config)
     init_key, step_key, val_key = jax.random.split(jax.random.key(seed), 3)
-    self.step_key, self.val_key = parallel.replicate((step_key, val_key), mesh)
+    self.step_key, self.val_key = devices.replicate((step_key, val_key), mesh)
     # The same (seed, epoch) order as ever: permutation, remainder dropped.
     self.batches = pipeline.Batches(dataset.train_images, dataset.train_labels, mesh)
-    self.state = parallel.replicate(create_train_state(
+    self.state = devices.replicate(create_train_state(
         model, optim.make_optimizer(config, schedule), dataset.image_shape, init_key,
         plateau_tx), mesh)
     self.best = _copy(self.state.variables)
-    self.meta = {'epoch': 0, 'batch': 0, 'step': 0,
-                 'steps_per_epoch': self.steps_per_epoch, 'best_epoch': 0,
-                 'best_score': -1.0, 'history': [], 'stop_reason': None}
+    self.meta = RunMeta(steps_per_epoch=self.steps_per_epoch)
     self.epoch_means, self.window_means = RunningMeans(), RunningMeans()
     self.checkpointer = checkpointing.Checkpointer(run_dir / 'checkpoints',
                                                    max_to_keep=config.keep_checkpoints)
     self._restore()
-    self.writer = metrics_writer.MetricsWriter(run_dir, resume_step=self.meta['step'],
+    self.writer = metrics_writer.MetricsWriter(run_dir, resume_step=self.meta.step,
                                                enabled=jax.process_index() == 0)
     self.train_step = steps.make_train_step(mode, config, schedule, mesh,
                                             self.steps_per_epoch, augment)
@@ -123,21 +124,21 @@ class _TrainingRun:
     robust_val = self.adversarial or config.robust_val_standard
     self.validator = validation.Validator(
         model, mesh, config.eval_batch_size,
-        validation.validation_attack(config.adv) if robust_val else None,
+        from_config.training_pgd(config.adv) if robust_val else None,
         config.adv.eps_255 / 255.0)
 
   def run(self):
     total = self.config.epochs * self.steps_per_epoch
-    bar = progress.Progress(self.run_dir.name, total, self.meta['step'],
+    bar = progress.Progress(self.run_dir.name, total, self.meta.step,
                             items_per_unit=self.batch_size, interval_s=PROGRESS_INTERVAL_S)
-    while self.meta['epoch'] < self.config.epochs and not self.meta['stop_reason']:
+    while self.meta.epoch < self.config.epochs and not self.meta.stop_reason:
       started = time.perf_counter()
-      first_batch = self.meta['batch']
+      first_batch = self.meta.batch
       self._train_epoch(bar)
       train_seconds = time.perf_counter() - started
       images = (self.steps_per_epoch - first_batch) * self.batch_size
       self._end_epoch(train_seconds, images / train_seconds, bar)
-    return parallel.to_host(self.best), self.meta
+    return devices.to_host(self.best), self.meta
 
   def close(self):
     self.writer.close()
@@ -146,16 +147,15 @@ class _TrainingRun:
   def _restore(self):
     restored = resume.restore_newest_good(
         self.checkpointer, {'state': self.state, 'best': self.best}, self._check_meta,
-        self.run_dir.name)
+        self.run_dir.name, parse=RunMeta.from_json)
     if restored is None:
       return
-    arrays, self.meta = restored
+    arrays, (self.meta, running) = restored
     self.state, self.best = arrays['state'], arrays['best']
-    running = self.meta.pop('running')
     self.epoch_means = RunningMeans.from_json(running['epoch'])
     self.window_means = RunningMeans.from_json(running['window'])
     logging.info('resumed %s at epoch %d, batch %d (step %d)', self.run_dir.name,
-                 self.meta['epoch'], self.meta['batch'], self.meta['step'])
+                 self.meta.epoch, self.meta.batch, self.meta.step)
 
   def _check_meta(self, meta):
     if meta.get('steps_per_epoch') != self.steps_per_epoch:
@@ -167,14 +167,14 @@ class _TrainingRun:
           'changed, or an older version wrote it). Use a new --workdir or delete it.')
 
   def _train_epoch(self, bar):
-    epoch, spe = self.meta['epoch'], self.steps_per_epoch
+    epoch, spe = self.meta.epoch, self.steps_per_epoch
     # Batches and keys depend only on (seed, epoch, batch): a resumed run sees
     # exactly the batches and attacks an uninterrupted one would.
     batches = itertools.islice(self.batches.epoch(self.batch_size, self.seed, epoch),
-                               self.meta['batch'], None)
+                               self.meta.batch, None)
     log_every, save_every = self.config.log_every_steps, self.config.checkpoint_every_steps
     pending = []  # (step, device metrics) not yet checked: syncing every step stalls the device.
-    for b, (images, labels) in enumerate(batches, start=self.meta['batch']):
+    for b, (images, labels) in enumerate(batches, start=self.meta.batch):
       self.state, metrics = self.train_step(self.state, images, labels, self.step_key)
       step = epoch * spe + b + 1
       pending.append((step, metrics))
@@ -186,13 +186,13 @@ class _TrainingRun:
       if log_now:
         self._write_window(step)
       if save_now:
-        self.meta.update(batch=b + 1, step=step)
+        self.meta = dataclasses.replace(self.meta, batch=b + 1, step=step)
         self._save(step)
       bar.update(step, f'epoch {epoch + 1}/{self.config.epochs}')
 
   def _absorb(self, pending):
     """Checks and accumulates step metrics, in step order; raises on NaN or inf."""
-    for (step, _), metrics in zip(pending, parallel.to_host([m for _, m in pending])):
+    for (step, _), metrics in zip(pending, devices.to_host([m for _, m in pending])):
       bad = sorted(name for name, value in metrics.items() if not np.isfinite(value))
       if bad:
         raise TrainingDivergedError(self._divergence_message(bad, step))
@@ -221,63 +221,77 @@ class _TrainingRun:
     self.window_means = RunningMeans()
 
   def _end_epoch(self, train_seconds, images_per_second, bar):
-    meta, config = self.meta, self.config
-    epoch, step = meta['epoch'] + 1, meta['epoch'] * self.steps_per_epoch + self.steps_per_epoch
+    """Validation, plateau, best weights, stopping, metrics, checkpoint, progress."""
+    epoch = self.meta.epoch + 1
+    step = epoch * self.steps_per_epoch
     started = time.perf_counter()
     val = self.validator(self.state.variables, self.dataset.val_images,
                          self.dataset.val_labels, self.val_key)
     val_seconds = time.perf_counter() - started
     score = val['robust_accuracy'] if self.adversarial else val['accuracy']
-    if config.plateau.patience:
-      plateau_loss = val['robust_loss'] if self.adversarial else val['loss']
-      self.state = self.state.replace(
-          plateau=self.plateau_update(self.state.plateau, plateau_loss))
-    if score > meta['best_score']:
-      self.best = _copy(self.state.variables)
-      meta.update(best_epoch=epoch, best_score=score)
-    meta['stop_reason'] = self._stop_reason(epoch, score)
+    self._step_plateau(val)
+    self._keep_if_best(epoch, score)
+    stop_reason = self._stop_reason(epoch, score)
     train = self.epoch_means.means()
     summary = dict(epoch=epoch, step=step, **train,
                    **{f'val_{name}': value for name, value in val.items()},
                    val_score=score, seconds=train_seconds + val_seconds,
                    images_per_second=images_per_second)
-    meta['history'].append(summary)
+    self._write_epoch_metrics(step, epoch, train, val, score, images_per_second,
+                              train_seconds, val_seconds)
+    self.meta = dataclasses.replace(self.meta, epoch=epoch, batch=0, step=step,
+                                    history=self.meta.history + (summary,),
+                                    stop_reason=stop_reason)
+    self.epoch_means = RunningMeans()
+    self._save(step)
+    bar.update(step, force=True, extra=(
+        f'epoch {epoch}/{self.config.epochs} loss {train["loss"]:.4f} '
+        f'val {"robust acc" if self.adversarial else "acc"} {score:.3f} '
+        f'(best {self.meta.best_score:.3f} at epoch {self.meta.best_epoch})'))
+
+  def _step_plateau(self, val):
+    """Feeds the epoch's validation loss to reduce-on-plateau, if configured."""
+    if self.config.plateau.patience:
+      plateau_loss = val['robust_loss'] if self.adversarial else val['loss']
+      self.state = self.state.replace(
+          plateau=self.plateau_update(self.state.plateau, plateau_loss))
+
+  def _keep_if_best(self, epoch, score):
+    """Copies the weights when `score` beats every earlier epoch's."""
+    if score > self.meta.best_score:
+      self.best = _copy(self.state.variables)
+      self.meta = dataclasses.replace(self.meta, best_epoch=epoch, best_score=score)
+
+  def _write_epoch_metrics(self, step, epoch, train, val, score, images_per_second,
+                           train_seconds, val_seconds):
     self.writer.write(step, {
         'epoch': epoch, **{f'train_epoch/{n}': v for n, v in train.items()},
         **{f'val/{n}': v for n, v in val.items()}, 'val/score': score,
         'perf/train_images_per_second': images_per_second,
         'perf/train_seconds': train_seconds, 'perf/val_seconds': val_seconds})
-    meta.update(epoch=epoch, batch=0, step=step)
-    self.epoch_means = RunningMeans()
-    self._save(step)
-    bar.update(step, force=True, extra=(
-        f'epoch {epoch}/{config.epochs} loss {train["loss"]:.4f} '
-        f'val {"robust acc" if self.adversarial else "acc"} {score:.3f} '
-        f'(best {meta["best_score"]:.3f} at epoch {meta["best_epoch"]})'))
 
   def _stop_reason(self, epoch, score):
     adv = self.config.adv
     if (self.mode == 'fgsm_rs' and adv.overfit_drop
-        and self.meta['best_score'] - score > adv.overfit_drop):
+        and self.meta.best_score - score > adv.overfit_drop):
       logging.warning(
           '%s: catastrophic overfitting at epoch %d: PGD validation accuracy fell from '
           '%.3f (epoch %d) to %.3f; stopping and keeping the epoch-%d weights.',
-          self.run_dir.name, epoch, self.meta['best_score'], self.meta['best_epoch'],
-          score, self.meta['best_epoch'])
+          self.run_dir.name, epoch, self.meta.best_score, self.meta.best_epoch,
+          score, self.meta.best_epoch)
       return 'catastrophic_overfitting'
     patience = self.config.early_stopping_patience
-    if patience and epoch - self.meta['best_epoch'] >= patience:
+    if patience and epoch - self.meta.best_epoch >= patience:
       logging.info('%s: no better validation score for %d epochs; stopping early.',
                    self.run_dir.name, patience)
       return 'early_stopping'
     return None
 
   def _save(self, step):
-    self.meta['running'] = {'epoch': self.epoch_means.to_json(),
-                            'window': self.window_means.to_json()}
+    running = {'epoch': self.epoch_means.to_json(), 'window': self.window_means.to_json()}
     self.writer.flush()  # Rows up to `step` are on disk before the checkpoint is.
-    self.checkpointer.save(step, {'state': self.state, 'best': self.best}, self.meta)
-    del self.meta['running']
+    self.checkpointer.save(step, {'state': self.state, 'best': self.best},
+                           self.meta.to_json(running))
 
 
 def _copy(tree):

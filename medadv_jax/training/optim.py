@@ -9,7 +9,7 @@ after 5 epochs without improvement, down to 5e-7. Select it with
 import jax
 import optax
 
-from medadv_jax.training import parallel
+from medadv_jax.runtime import devices
 
 OPTIMIZERS = ('adam', 'sgd')
 SCHEDULES = ('constant', 'step', 'cosine')
@@ -67,5 +67,5 @@ def make_plateau_update(plateau_tx, mesh):
   """Jitted `(plateau_state, value) -> plateau_state`, called once per epoch."""
   def update(state, value):
     return plateau_tx.update({}, state, value=value)[1]
-  return jax.jit(update, out_shardings=parallel.replicated(mesh))
+  return jax.jit(update, out_shardings=devices.replicated(mesh))
 

@@ -15,8 +15,9 @@ from medadv_jax.errors import MedAdvError
 
 
 def restore_newest_good(checkpointer, arrays_template: Any, check_meta: Callable[[dict], None],
-                        run_name: str) -> Optional[tuple[Any, dict]]:
-  """(arrays, meta) of the newest step of `checkpointer` that restores, or None.
+                        run_name: str, parse: Callable[[dict], Any] = lambda meta: meta
+                        ) -> Optional[tuple[Any, Any]]:
+  """(arrays, parse(meta)) of the newest step of `checkpointer` that restores, or None.
 
   `check_meta(meta)` may raise a MedAdvError for a whole step that this run cannot
   continue (other settings): that is not damage, so it propagates and nothing
@@ -28,7 +29,7 @@ def restore_newest_good(checkpointer, arrays_template: Any, check_meta: Callable
       arrays, meta = checkpointer.restore(step, arrays_template)
       if not isinstance(meta, dict) or 'running' not in meta:
         raise ValueError('its meta document lacks the running metric sums')
-      return arrays, meta
+      return arrays, parse(meta)
     except MedAdvError:
       raise
     except Exception as e:  # pylint: disable=broad-except

@@ -15,9 +15,10 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from medadv_jax import xla_options
 from medadv_jax.data import augment as augment_lib
-from medadv_jax.training import attacks, losses, parallel
+from medadv_jax.ops import xla_options
+from medadv_jax.runtime import devices
+from medadv_jax.training import attacks, losses
 from medadv_jax.training.optim import is_kernel
 from medadv_jax.training.train_state import TrainState
 
@@ -155,13 +156,13 @@ def make_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_epoch:
   """Jitted `train_step(state, images, labels, key)` over `mesh`, donating the old state.
 
   The state and key are replicated; images and labels are split along the
-  batch axis (see `parallel`).
+  batch axis (see `runtime.devices`).
   """
   step = functools.partial(train_step, mode=mode, l2_coeff=train_config.l2_coeff,
                            adv=AdvSettings.from_config(train_config.adv),
                            lr_schedule=lr_schedule, steps_per_epoch=steps_per_epoch,
                            augment=augment)
-  replicated, batch = parallel.replicated(mesh), parallel.batch_sharded(mesh)
+  replicated, batch = devices.replicated(mesh), devices.batch_sharded(mesh)
   return jax.jit(step, in_shardings=(replicated, batch, batch, replicated),
                  out_shardings=(replicated, replicated), donate_argnums=0,
                  compiler_options=xla_options.compiler_options())

@@ -65,8 +65,8 @@ def _init_variables(model, image_shape, key):
 def _compiled_init(model, image_shape):
   """One compiled program per model and input shape (modules hash by their fields):
   run eagerly, every initialiser op would compile on its own. It runs once per
-  cell, and XLA's optimisation level 1 compiles its random-number code ~3x
-  faster than the default level (seconds per model on a CPU) with the same values."""
+  cell, and XLA's optimisation level 1 compiles its random-number code faster
+  than the default level with the same values."""
   init = jax.jit(lambda k: model.init(k, jnp.zeros((1, *image_shape), jnp.float32),
                                       train=False))
   # The program depends only on the key's type, not its value.

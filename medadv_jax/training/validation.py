@@ -1,7 +1,7 @@
 """Validation during training: clean and robust accuracy and loss, data parallel.
 
-The robust numbers use the evaluation PGD of `attacks.linf` (random start,
-first fooling iterate), never the training attack: FGSM-trained models can
+The robust numbers use the evaluation PGD (`from_config.training_pgd`: random
+start, first fooling iterate), never the training attack: FGSM-trained models can
 resist FGSM while PGD breaks them (catastrophic overfitting), so only PGD
 accuracy is a trustworthy selection score.
 """
@@ -12,15 +12,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from medadv_jax.attacks import linf, objectives
-from medadv_jax.evaluation.eval_apply import EvalApply
-from medadv_jax.training import losses, parallel
-
-
-def validation_attack(adv_config) -> linf.LinfAttack:
-  """Untargeted PGD with `train.adv`'s steps and step size, from a random start."""
-  return linf.LinfAttack('pgd', 'untargeted', steps=adv_config.steps,
-                         step_size_frac=adv_config.step_size_frac, random_start=True)
+from medadv_jax.attacks import objectives, registry
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import devices
+from medadv_jax.training import losses
 
 
 class Validator:
@@ -34,11 +29,11 @@ class Validator:
   """
 
   def __init__(self, model, mesh: jax.sharding.Mesh, batch_size: int,
-               attack: Optional[linf.LinfAttack] = None, eps: float = 0.0):
+               attack: Optional[registry.AttackSpec] = None, eps: float = 0.0):
     self.model, self.mesh, self.attack, self.eps = model, mesh, attack, eps
     # A multiple of the device count, so every device gets an equal share.
     self.batch_size = max(mesh.size, batch_size // mesh.size * mesh.size)
-    replicated, batch = parallel.replicated(mesh), parallel.batch_sharded(mesh)
+    replicated, batch = devices.replicated(mesh), devices.batch_sharded(mesh)
     self._sums = jax.jit(self._batch_sums,
                          in_shardings=(replicated, batch, batch, batch, replicated),
                          out_shardings=replicated)
@@ -60,8 +55,8 @@ class Validator:
 
   def __call__(self, variables, images: np.ndarray, labels: np.ndarray,
                key: jax.Array) -> dict:
-    devices, n = self.mesh.size, labels.shape[0]
-    size = min(self.batch_size, -(-n // devices) * devices)
+    n_devices, n = self.mesh.size, labels.shape[0]
+    size = min(self.batch_size, -(-n // n_devices) * n_devices)
     totals = {}
     for index, start in enumerate(range(0, n, size)):
       x, y = images[start:start + size], labels[start:start + size]
@@ -70,9 +65,9 @@ class Validator:
       pad = size - y.shape[0]
       x = np.concatenate([x, np.repeat(x[:1], pad, 0)]) if pad else x
       y = np.concatenate([y, np.repeat(y[:1], pad, 0)]) if pad else y
-      sums = parallel.to_host(self._sums(
-          variables, parallel.shard_batch(x, self.mesh), parallel.shard_batch(y, self.mesh),
-          parallel.shard_batch(weight, self.mesh), jax.random.fold_in(key, index)))
+      sums = devices.to_host(self._sums(
+          variables, devices.shard_batch(x, self.mesh), devices.shard_batch(y, self.mesh),
+          devices.shard_batch(weight, self.mesh), jax.random.fold_in(key, index)))
       for name, value in sums.items():
         totals[name] = totals.get(name, 0.0) + float(value)
     return {name: total / n for name, total in totals.items()}

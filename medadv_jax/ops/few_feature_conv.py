@@ -11,22 +11,15 @@ wider layers. Written out instead:
   every tap's share at once, then each share shifted back to the image
   position its tap read, all added in one loop;
 - kernel gradient: the patches against the cotangent, one matrix product.
-Measured on the project's 2-core CPU, PGD-20 on 624 images at 28 px (best of
-3, the rest of the model unchanged; runs vary): cnn width 1 2.41-2.57 ->
-1.54-2.02 s, width 2 5.25 -> 4.38 s, the reference CNN 2.94 -> 2.53 s, cnn
-width 1 on RGB images 2.87 -> 2.49 s; PGD-5 adversarial training at width 1,
-batch 64, 507-578 -> 707-728 images/s.
-`fast_conv_gradient` uses this on CPUs.
+`fast_conv_gradient` uses this on CPUs (measurements: benchmarks/README.md).
 
 For one to MAX_FEATURES image features and at most MAX_TAPS kernel taps, no
 dilation, one feature group, padding that is not negative. The values differ
 from lax's by float rounding only (the sums run in another order).
 
 Written as they are, the forward pass and both gradients are matrix products
-XLA keeps in memory once. Written as element-wise multiply-adds instead, the
-forward pass was 3x faster on its own, but XLA fused it into each of its
-consumers and so computed it several times over (8 s instead of 2.9 s for
-the RGB case above).
+XLA keeps in memory once. Not as element-wise multiply-adds: XLA fuses those
+into each of their consumers and so computes them several times over.
 """
 
 import itertools

@@ -16,7 +16,8 @@ import json, pathlib, sys
 sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
 import jax
 import numpy as np
-from medadv_jax.training import loop, parallel
+from medadv_jax.runtime import devices
+from medadv_jax.training import loop
 from training_helpers import MODEL, leaves, synthetic_dataset, train_config
 
 assert jax.device_count() == 4, jax.devices()
@@ -37,9 +38,9 @@ for n in (4, 1):
   run_dir = pathlib.Path(sys.argv[1]) / f'devices{{n}}'
   variables, meta = loop.train_model(
       MODEL, synthetic_dataset(), train_config(1, robust_val_standard=True), 'standard', 0,
-      run_dir, mesh=parallel.data_mesh(jax.devices()[:n]))
+      run_dir, mesh=devices.data_mesh(jax.devices()[:n]))
   out[n] = {{'leaves': [x.tolist() for x in leaves(variables)],
-             'history': meta['history'], 'shards': sorted(shards_seen)}}
+             'history': meta.history, 'shards': sorted(shards_seen)}}
 print('RESULT' + json.dumps(out))
 '''
 

@@ -11,12 +11,10 @@ that convolution several times slower than the same one with the kernel in
 the usual order (`..._01io->...`). Here the swap is done once per step on the
 small kernel, so the big convolution is in the usual order.
 
-Measured on the project's 2-core CPU, PGD-20 on 256 images (with
-`xla_options.CPU_OPTIONS`): the reference CNN 1.95 -> 1.07 s, resnet8 15.4 ->
-3.4 s. Where a kernel is larger than its map (the CBR models' last stages at 28 px)
+Where a kernel is larger than its map (the CBR models' last stages at 28 px)
 the image is also padded explicitly, so XLA does not swap the convolution's
 operands into a form its CPU backend runs on a slow generic path
-(`_padded_for_small_map`): PGD on CBR-Tiny at 28 px 14x faster.
+(`_padded_for_small_map`). Measurements: benchmarks/README.md.
 
 Images with one to three features (the first layer on grey or RGB images)
 are convolved as patch products instead (`few_feature_conv`): XLA's CPU
@@ -34,7 +32,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from medadv_jax import few_feature_conv
+from medadv_jax.ops import few_feature_conv
 
 
 def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
@@ -110,8 +108,7 @@ def _padded_for_small_map(lhs, rhs, window_strides, padding, lhs_dilation, rhs_d
   XLA's simplifier swaps a convolution's image and kernel where the kernel's
   spatial size exceeds the unpadded image's (a 5x5 kernel on a 4x4 map: the
   CBR models' last stages at 28 px), and its CPU backend runs the swapped
-  form on a slow generic path (2.7 s instead of 0.2 s for one of them, with
-  its gradient). Padding the image itself, behind a barrier XLA cannot fold,
+  form on a slow generic path. Padding the image itself, behind a barrier XLA cannot fold,
   keeps the usual form; the values are the same.
   """
   numbers = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)

@@ -1,20 +1,12 @@
 """XLA compiler options for the programs that dominate a study's time, per backend.
 
 On a CPU, XLA's backend optimisation level 1 compiles faster than the default
-level and, for these programs, also runs faster. Measured on the project's 2-core
-AVX2 machine, PGD-20 on 256 images:
-- cnn width 1: 1.9x faster
-- cnn width 0.5: 1.25x
-- the reference CNN: 1.09x
-
-PGD training is 1.6x faster at width 1 and 1.2x at 0.5. Standard training runs
-within +-20 % either way.
-
-XLA's CPU backend also hands element-wise operations, reductions and
-convolutions to the YNNPACK library by default. For these programs that is
-slower: with those library fusions off, PGD-20 on 256 images runs 1.3x faster
-on the reference CNN and 1.2x on cnn width 1 (with the level-1 option on in
-both). So they are off ('xla_cpu_experimental_ynn_fusion_type' empty).
+level and, for these programs (attacks and adversarial training), also runs
+faster. XLA's CPU backend also hands element-wise operations, reductions and
+convolutions to the YNNPACK library by default; for these programs that is
+slower, so those library fusions are off
+('xla_cpu_experimental_ynn_fusion_type' empty). Measurements:
+benchmarks/README.md.
 
 GPUs and TPUs keep XLA's defaults. Numbers are deterministic for given
 options, but they are not bit-identical across option sets.

@@ -6,10 +6,8 @@ Each check raises `ConfigError` naming the field, the value and what is allowed.
 import math
 import numbers
 
-from medadv_jax.attacks import objectives, schedules
-from medadv_jax.attacks import registry as attack_registry
-from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source
-from medadv_jax.data import splits as data_splits
+from medadv_jax.attacks import objectives, registry as attack_registry, schedules
+from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source, splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
 from medadv_jax.study import cells

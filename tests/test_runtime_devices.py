@@ -14,15 +14,16 @@ CHILD = '''
 import json
 import jax
 import numpy as np
-from medadv_jax.attacks import devices, eps_grid, registry, schedules
-from medadv_jax.evaluation.eval_apply import EvalApply
+from medadv_jax.attacks import eps_grid, registry, schedules
 from medadv_jax.models import registry as models
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import devices
 
 assert jax.local_device_count() == 3, jax.devices()
 # The study's bound on images per program is per device.
 import ml_collections
-from medadv_jax.evaluation import robustness
-assert robustness.images_per_program(
+from medadv_jax.attacks import from_config
+assert from_config.images_per_program(
     ml_collections.ConfigDict({'max_images_per_program': 16})) == 48
 model = models.get_model('cnn', num_classes=3, width=0.25)
 rng = np.random.default_rng(0)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from medadv_jax.reporting.stats import wilson_interval
+from medadv_jax.intervals import wilson_interval
 
 
 def test_wilson_matches_reference_values():

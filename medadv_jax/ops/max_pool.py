@@ -1,16 +1,13 @@
 """The 2x2 stride-2 max-pool with nn.max_pool's values and gradient, at a
 fraction of the gradient's CPU cost.
 
-Every attack step takes this pool's gradient, and on a CPU it was a large
-share of the step: XLA's gradient of `reduce_window` (nn.max_pool) is a
+Every attack step takes this pool's gradient, and on a CPU nn.max_pool's is
+a large share of the step: XLA's gradient of `reduce_window` is a
 select-and-scatter, and autodiff of a reshape-and-max form counts the ties in
 each window and divides by the count. Here the forward pass, when
 differentiated, also records which of the window's four pixels won, as an
 int8, and the backward pass is one element-wise pass that routes each
-cotangent to that pixel. Forward and backward at 624x28x28x16 on the
-project's 2-core CPU: 6-8 ms, against 14-17 ms for autodiff of the reshape
-form and 114-140 ms for nn.max_pool; PGD-20 on 624 images with cnn width 1,
-2.02 -> 1.69 s.
+cotangent to that pixel (measurements: benchmarks/README.md).
 
 The gradient is nn.max_pool's exactly, ties included: a window's whole
 cotangent goes to its first maximum in row-major order, as XLA's

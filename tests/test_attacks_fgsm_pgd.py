@@ -1,16 +1,16 @@
-"""L-infinity attacks: constraints, analytic optima, eps = 0, targets."""
+"""L-infinity FGSM and PGD (`AttackSpec`): constraints, analytic optima, eps = 0, targets."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from medadv_jax.attacks import linf
+from medadv_jax.attacks.registry import AttackSpec
 
 ATTACKS = [
-    linf.LinfAttack('fgsm', 'least_likely'),
-    linf.LinfAttack('pgd', 'untargeted', steps=20, step_size_frac=0.1),
-    linf.LinfAttack('pgd', 'least_likely', steps=5, step_size_frac=0.5, random_start=False),
+    AttackSpec('fgsm', 'least_likely'),
+    AttackSpec('pgd', 'untargeted', steps=20, step_size_frac=0.1),
+    AttackSpec('pgd', 'least_likely', steps=5, step_size_frac=0.5, random_start=False),
 ]
 
 
@@ -70,7 +70,7 @@ def test_pgd_returns_the_first_fooling_iterate_when_the_model_is_fooled():
   logits_fn, _ = _linear_model(2, (6, 6, 1), seed=9)
   x = _images(32, (6, 6, 1), seed=10)
   y = jnp.argmax(logits_fn(x), -1)
-  attack = linf.LinfAttack('pgd', steps=10, step_size_frac=0.25, random_start=False)
+  attack = AttackSpec('pgd', steps=10, step_size_frac=0.25, random_start=False)
   x_adv = jax.jit(lambda x, y: attack(logits_fn, x, y, 0.5, jax.random.key(11)))(x, y)
   assert float(jnp.mean(jnp.argmax(logits_fn(x_adv), -1) == y)) == 0.0
 
@@ -81,6 +81,6 @@ def test_least_likely_target_is_pulled_towards_on_three_classes():
   logits_fn = lambda x: x.reshape(x.shape[0], -1) @ w
   x = jnp.full((2, 2, 2, 1), 0.5)
   y = jnp.zeros(2, jnp.int32)
-  x_adv = linf.LinfAttack('fgsm', 'least_likely')(logits_fn, x, y, 0.1, jax.random.key(0))
+  x_adv = AttackSpec('fgsm', 'least_likely')(logits_fn, x, y, 0.1, jax.random.key(0))
   assert bool(jnp.all(logits_fn(x_adv)[:, 2] > logits_fn(x)[:, 2]))
   np.testing.assert_allclose(np.asarray(x_adv), 0.4, atol=1e-6)

@@ -1,0 +1,57 @@
+"""The config's `attack` section turned into attacks: the one place that does it."""
+
+import dataclasses
+import math
+
+from medadv_jax.attacks import registry
+from medadv_jax.runtime import devices
+
+
+def attack_specs(attack_config, image_shape=None) -> list[registry.AttackSpec]:
+  """Every (attack, target) pair the config asks for, in config order.
+
+  `image_shape` (H, W, C) sets the L2 radius scale when `l2_eps_scale` is 0.
+  """
+  c = attack_config
+  specs = []
+  for name in c.names:
+    for target in c.targets:
+      if name == 'fgsm':
+        spec = registry.AttackSpec('fgsm', target, steps=1, step_size_frac=1.0,
+                                   random_start=False)
+      elif name in ('pgd', 'pgd_l2'):
+        spec = registry.AttackSpec(name, target, steps=c.pgd_steps,
+                                   step_size_frac=c.pgd_step_size_frac,
+                                   random_start=c.random_start, restarts=c.restarts)
+        if name == 'pgd_l2':
+          spec = dataclasses.replace(spec, eps_scale=l2_eps_scale(c, image_shape))
+      elif name in ('apgd_ce', 'apgd_dlr'):
+        spec = registry.AttackSpec(name, target, steps=c.apgd_steps,
+                                   random_start=c.random_start, restarts=c.restarts)
+      else:
+        spec = registry.AttackSpec(name, target, steps=c.square_queries,
+                                   restarts=c.restarts, p_init=c.square_p_init)
+      specs.append(spec)
+  return specs
+
+
+def l2_eps_scale(attack_config, image_shape) -> float:
+  """L2 radius per unit of grid eps; 0 in the config: sqrt(H W C), the smallest L2
+  ball that contains the L-inf ball of the same eps."""
+  if attack_config.l2_eps_scale > 0:
+    return float(attack_config.l2_eps_scale)
+  return math.sqrt(math.prod(image_shape))
+
+
+def images_per_program(attack_config) -> int:
+  """Images (times radii for 'vmap') one attack program may hold: the config's
+  bound is on each device's share, since memory is per device and a program
+  is split over every device (`runtime.devices`)."""
+  return attack_config.max_images_per_program * devices.count()
+
+
+def training_pgd(adv_config) -> registry.AttackSpec:
+  """Untargeted PGD with `train.adv`'s steps and step size, from a random start:
+  the attack that scores validation during adversarial training."""
+  return registry.AttackSpec('pgd', 'untargeted', steps=adv_config.steps,
+                             step_size_frac=adv_config.step_size_frac, random_start=True)

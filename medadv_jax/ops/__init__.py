@@ -1,0 +1,1 @@
+"""XLA/CPU kernels: faster convolution gradients, max-pooling and compiler options."""

@@ -1,0 +1,1 @@
+"""The one device and sharding layer used by training and by the attacks."""

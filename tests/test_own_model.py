@@ -1,0 +1,98 @@
+"""The front door for one's own model: a model named by import path runs through
+main.py like a registered one, and `medadv_jax.evaluate_robustness` gives the
+study's rows for a model outside any study."""
+
+import csv
+import os
+import pathlib
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+import medadv_jax
+from medadv_jax.data import dataset as data_lib
+from medadv_jax.errors import ConfigError
+from medadv_jax.models import complexity, registry
+from medadv_jax.study import cells, config_validation, runner
+from medadv_jax.training import loop
+from training_helpers import default_config
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+OWN_MODEL = 'own_model_nets:TinyOwnNet'
+EPS_255 = (0.0, 2.0, 8.0)
+
+
+def _tiny_overrides(model: str) -> dict:
+  return {'model.names': (model,), 'model.widths': (0.5,), 'train.modes': ('standard',),
+          'train.epochs': 1, 'data.train_limit': 128, 'data.attack_per_class': 4,
+          'attack.names': ('fgsm', 'pgd'), 'attack.targets': ('untargeted',),
+          'attack.eps_255': EPS_255, 'attack.sanity.more_steps_eps_255': ()}
+
+
+def _tiny_config(model: str):
+  config = default_config('smoke')
+  for dotted, value in _tiny_overrides(model).items():
+    section, _, field = dotted.rpartition('.')
+    parent = config
+    for part in section.split('.'):
+      parent = parent[part]
+    parent[field] = value
+  return config
+
+
+def test_a_model_named_by_import_path_runs_through_main(tmp_path):
+  flags = [f'--config.{k}={v!r}' if isinstance(v, tuple) else f'--config.{k}={v}'
+           for k, v in _tiny_overrides(OWN_MODEL).items()]
+  env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / 'tests'))
+  result = subprocess.run(
+      [sys.executable, 'main.py', '--config=configs/default.py:smoke',
+       f'--workdir={tmp_path}', *flags],
+      cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  with open(tmp_path / 'results.csv', newline='') as f:
+    rows = list(csv.DictReader(f))
+  assert {r['model'] for r in rows} == {OWN_MODEL}
+  assert {r['attack'] for r in rows} == {'fgsm', 'pgd', 'ensemble'}
+  own = registry.get_model(OWN_MODEL, num_classes=2, width=0.5)
+  variables = own.init(jax.random.key(0), np.zeros((1, 28, 28, 1), np.float32))
+  assert {int(r['params']) for r in rows} == {
+      complexity.count_params(variables['params'])}
+  pgd = [float(r['accuracy']) for r in rows if r['attack'] == 'pgd']
+  assert len(pgd) == len(EPS_255) and all(b <= a for a, b in zip(pgd, pgd[1:]))
+  assert 'report.md' in os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize('name, why', [
+    ('no_such_package.nets:Net', "cannot import 'no_such_package.nets'"),
+    ('own_model_nets:Missing', "'own_model_nets' has no 'Missing'"),
+    ('own_model_nets:NoWidth', 'it has no field width'),
+    ('own_model_nets:jnp', 'it is not a Linen module class'),
+])
+def test_an_import_path_that_does_not_resolve_is_one_clear_line(name, why):
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(_tiny_config(name))
+  message = str(error.value)
+  assert '\n' not in message and 'model.names' in message and why in message
+  assert 'package.module:Name' in message and 'cnn' in message
+
+
+def test_evaluate_robustness_reproduces_the_studys_rows(tmp_path):
+  config = _tiny_config('cnn')
+  rows = runner.run_study(config, tmp_path)
+  (cell,) = cells.expand_cells(config)
+  dataset = data_lib.load_dataset(config.data, cell.seed)
+  model = registry.get_model('cnn', num_classes=dataset.num_classes, width=cell.width)
+  # A finished run resumes to its best weights without training again.
+  variables, _ = loop.train_model(model, dataset, config.train, cell.train_mode, cell.seed,
+                                  tmp_path / 'cells' / cell.name)
+  own_rows = medadv_jax.evaluate_robustness(
+      lambda v, x: model.apply(v, x, train=False), variables, dataset.test_images,
+      dataset.test_labels, config.attack, attack_per_class=config.data.attack_per_class,
+      seed=cell.seed)
+  assert own_rows and len(own_rows) == len(rows)
+  for own, study in zip(own_rows, rows, strict=True):
+    assert own == {k: study[k] for k in own}
+  assert {'ci_low', 'ci_high', 'sanity_ok', 'clean_test_accuracy'} <= set(own_rows[0])
