@@ -6,8 +6,7 @@ import shutil
 
 import pytest
 
-from medadv_jax import checkpointing, metrics_writer
-from medadv_jax.training import loop
+from medadv_jax.training import checkpointing, loop, metrics_writer
 from training_helpers import (MODEL, assert_trees_equal, synthetic_dataset, train_config,
                               without_timing)
 
@@ -67,7 +66,7 @@ def test_damaged_steps_are_set_aside_and_the_run_ends_as_an_undamaged_one(
     variables, meta = _train(run_dir)
 
   assert_trees_equal(straight_variables, variables)
-  assert without_timing(meta['history']) == without_timing(straight_meta['history'])
+  assert without_timing(meta.history) == without_timing(straight_meta.history)
   assert without_timing(metrics_writer.read_jsonl(run_dir / 'metrics.jsonl')) == \
       without_timing(metrics_writer.read_jsonl(straight_dir / 'metrics.jsonl'))
   # Moved, not deleted; the sequence is whole again.

@@ -94,9 +94,10 @@ def _curve(rows, attack):
 def test_rows_hold_every_attack_and_the_ensemble(trained):
   *_, rows = trained
   assert {r['attack'] for r in rows} == set(ATTACKS) | {'ensemble', 'strong'}
-  # The strong attack runs at those of its radii (0.5 ... 8/255) in the grid: 8.
-  assert [r['eps_255'] for r in rows if r['attack'] == 'strong'] == [8.0]
-  assert len(rows) == (len(ATTACKS) + 1) * len(EPS_255) + 1
+  # The strong attack runs at those of its radii (0.5 ... 8/255) in the grid, 8, and
+  # its worst case with the paper's attacks is carried to every larger radius.
+  assert [r['eps_255'] for r in rows if r['attack'] == 'strong'] == [8.0, 16.0, 32.0, 64.0]
+  assert len(rows) == (len(ATTACKS) + 1) * len(EPS_255) + 4
   for key in ('attack', 'target', 'steps', 'eps', 'eps_255', 'accuracy', 'n', 'ci_low',
               'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'norm', 'schedule',
               'median_min_eps_255', 'sanity_ok'):

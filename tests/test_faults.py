@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from medadv_jax import checkpointing
+from medadv_jax.training import checkpointing
 from medadv_jax.errors import DiskFullError
 from medadv_jax.training import loop
 from training_helpers import MODEL, REPO_ROOT, synthetic_dataset, train_config

@@ -13,6 +13,8 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SMOKE = 'configs/default.py:smoke'
 # Smoke: 2 widths x 2 modes; 2 attacks x 2 targets, plus their per-image ensemble.
 N_CELLS, N_ATTACKS, N_EPS = 4, 4 + 1, 29
+# The strong attack's worst case, from its smallest radius (0.5/255) on.
+N_STRONG = 15
 
 
 def run_main(workdir, *overrides, env=None):
@@ -39,7 +41,7 @@ def test_smoke_study_writes_every_artefact(smoke_workdir):
   required = {'dataset', 'model', 'width', 'params', 'train_mode', 'seed', 'attack', 'eps',
               'accuracy', 'n', 'ci_low', 'ci_high'}
   assert required <= set(rows[0])
-  assert len(rows) == N_CELLS * N_ATTACKS * N_EPS
+  assert len(rows) == N_CELLS * (N_ATTACKS * N_EPS + N_STRONG)
   assert {r['width'] for r in rows} == {'0.25', '0.5'}
   assert {r['train_mode'] for r in rows} == {'standard', 'pgd'}
   eps = sorted({float(r['eps']) for r in rows})

@@ -55,7 +55,7 @@ def test_a_model_named_by_import_path_runs_through_main(tmp_path):
   with open(tmp_path / 'results.csv', newline='') as f:
     rows = list(csv.DictReader(f))
   assert {r['model'] for r in rows} == {OWN_MODEL}
-  assert {r['attack'] for r in rows} == {'fgsm', 'pgd', 'ensemble'}
+  assert {r['attack'] for r in rows} == {'fgsm', 'pgd', 'ensemble', 'strong'}
   own = registry.get_model(OWN_MODEL, num_classes=2, width=0.5)
   variables = own.init(jax.random.key(0), np.zeros((1, 28, 28, 1), np.float32))
   assert {int(r['params']) for r in rows} == {

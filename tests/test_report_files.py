@@ -11,6 +11,7 @@ from medadv_jax.data.dataset import Dataset
 from medadv_jax.errors import DamagedFileError
 from medadv_jax import cell_data
 from medadv_jax.study import runner
+from medadv_jax.training.run_meta import RunMeta
 from test_study_per_image import _config, _fake_evaluation
 
 CELL = 'pneumoniamnist_cnn_w0.25_standard_s0'
@@ -26,7 +27,7 @@ def study(tmp_path, monkeypatch):
     monkeypatch.setattr(runner, loader, lambda *a, **kw: fake_dataset)
   monkeypatch.setattr(runner.registry, 'get_model', lambda name, **kw: kw['width'])
   monkeypatch.setattr(runner, 'train_model', lambda model, *a, **kw: (
-      {'params': {}}, {'best_epoch': 1, 'best_score': 0.9}))
+      {'params': {}}, RunMeta(best_epoch=1, best_score=0.9)))
   monkeypatch.setattr(runner.complexity, 'count_params', lambda params: 100)
   monkeypatch.setattr(runner.complexity, 'forward_flops_per_image', lambda *a: 1e4)
   monkeypatch.setattr(runner, 'evaluate_model_with_details',

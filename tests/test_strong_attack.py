@@ -125,7 +125,10 @@ def test_each_strong_attack_runs_only_where_earlier_attacks_failed_and_no_certif
   assert not np.any(verdict & ~prior)  # Never more robust than the earlier attacks say.
   assert np.all(np.diff(verdict.astype(int), axis=0) <= 0)  # Cumulated over radii.
   assert verdict.sum() < prior.sum()  # The strong attack found more.
-  reach = certificates.reach(eps)
+  # Each image's largest strong radius inside its certified ball, counted here.
+  reach = np.array([max([e for e, r in enumerate(eps) if r <= radius and radius > 0],
+                        default=-1) for radius in certificates.radius])
+  np.testing.assert_array_equal(certificates.reach(eps), reach)
   fooled_before = ~prior
   for spec in specs:
     calls = [(idx, r) for s, idx, r in attacked if s == spec and idx.size]
@@ -193,3 +196,34 @@ def test_a_certificate_an_attack_disproves_switches_certificates_off(trained, mo
              train_mode='standard', seed=0)
   assert 'Evaluated without certificates after an attack disproved one' in (
       report.render_report(evaluated))
+
+
+def test_one_strong_radius_carries_to_every_larger_radius_and_vmap_certifies_nothing(
+    trained, monkeypatch):
+  model, params, dataset = trained
+  config = _config()
+  config.attack.strong.eps_255 = (16.0,)
+  config.attack.schedule = 'vmap'
+
+  def no_bounds(*args, **kwargs):
+    raise AssertionError('certified without a certificate check')
+
+  monkeypatch.setattr(schedules, 'certified_reach', no_bounds)
+  rows = robustness.evaluate_model(model, params, dataset, config, seed=0)
+  strong_rows = {r['eps_255']: r for r in rows if r['attack'] == 'strong'}
+  ensemble = {r['eps_255']: r for r in rows if r['attack'] == 'ensemble'}
+  assert sorted(strong_rows) == [16.0, 32.0, 64.0]
+  accuracies = [strong_rows[e]['accuracy'] for e in (16.0, 32.0, 64.0)]
+  assert accuracies == sorted(accuracies, reverse=True)  # Never rises with eps.
+  for e, r in strong_rows.items():
+    assert r['accuracy'] <= ensemble[e]['accuracy']
+  assert rows[0]['sanity_certificates'] is None  # No certificates on this schedule.
+
+
+def test_more_target_classes_than_ranked_targets_are_refused():
+  from medadv_jax.errors import ConfigError
+  from medadv_jax.study import config_validation
+  config = _config()
+  config.attack.strong.target_classes = len(objectives.RANKED_TARGETS) + 1
+  with pytest.raises(ConfigError, match='attack.strong.target_classes'):
+    config_validation.validate(config)

@@ -60,9 +60,9 @@ def evaluate_model_with_details(model, variables, dataset, config,
   interval, ...), and `per_image_min_eps`'s dict for the same attacks.
 
   One row per attack and eps, plus attack='ensemble' rows per norm: an image is
-  robust at eps only if every attack of that norm failed on it; and, at the
-  strong attack's radii, attack='strong' rows: the per-image worst case of the
-  paper's L-inf attacks and the strong ensemble (`strong`). The reported
+  robust at eps only if every attack of that norm failed on it; and, from the
+  strong attack's smallest radius on, attack='strong' rows: the per-image worst
+  case of the paper's L-inf attacks and the strong ensemble (`strong`). The reported
   accuracy at eps is the worst case over every radius up to eps (see
   `eps_grid.worst_case_so_far`); `accuracy_single_eps` is the attack run at that
   radius alone (already cumulated under the 'cascade' and 'min_eps' schedules).
@@ -225,18 +225,24 @@ def _sanity_checks(target: _Target, c, runs, ensembles, strong_run, check, eps_2
 
 def _strong_rows(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_255,
                  common: dict) -> list[dict]:
-  """attack='strong' rows at the strong radii, with how far each lies below the
-  paper's L-inf ensemble: the share of images only the strong attack fooled,
-  with its 95 % Wilson interval (a paired difference: the strong attack runs
-  only on images the paper's attacks left correct)."""
+  """attack='strong' rows: the per-image worst case of the paper's L-inf
+  attacks and the strong attack (`verdict`, (S, N) at the strong radii) at
+  every grid radius from the smallest strong one on (an image the strong
+  attack fooled at a radius is fooled at every larger one), with how far each
+  lies below the paper's L-inf ensemble: the share of images only the strong
+  attack fooled, with its 95 % Wilson interval (a paired difference: the strong
+  attack runs only on images the paper's attacks left correct)."""
   n = verdict.shape[1]
   fields = dict(common, attack=strong.NAME, target='any', steps=0, norm='linf',
                 restarts=0, eps_scale=1.0)
   rows = []
-  for s, eps in enumerate(strong_255):
-    correct = int(verdict[s].sum())
-    paper_correct = paper.worst[int(np.flatnonzero(eps_255 == eps)[0])]
-    only_strong = int(np.sum(paper_correct & ~verdict[s]))
+  for e, eps in enumerate(eps_255):
+    run_at = np.flatnonzero(strong_255 <= eps)
+    if run_at.size == 0:
+      continue
+    worst = paper.worst[e] & verdict[run_at[-1]]
+    correct = int(worst.sum())
+    only_strong = int(np.sum(paper.worst[e] & ~worst))
     low, high = wilson_interval(correct, n)
     gap_low, gap_high = wilson_interval(only_strong, n)
     rows.append(dict(

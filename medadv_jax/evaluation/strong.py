@@ -59,10 +59,13 @@ def evaluate(attack_specs, apply_fn, variables, images, labels, eps: np.ndarray,
              prior: np.ndarray, seed: int, max_images_per_program: int,
              certificates=None) -> np.ndarray:
   """bool (E, N): still correct after every attack of `prior` (cumulated
-  verdicts at the ascending radii `eps`, [0, 1] units) and of `attack_specs`."""
+  verdicts at the ascending radii `eps`, [0, 1] units) and of `attack_specs`.
+  `certificates` (checked ones, `schedules.certify`): images to skip; None
+  certifies nothing (the certificate check runs with the cascade only)."""
   verdict = np.asarray(prior, bool)
   for spec in attack_specs:
     verdict = schedules.evaluate_cascade(
         spec, apply_fn, variables, images, labels, np.asarray(eps, np.float32),
-        key(seed, spec), max_images_per_program, certificates=certificates, start=verdict)
+        key(seed, spec), max_images_per_program, certify=certificates is not None,
+        certificates=certificates, start=verdict)
   return verdict

@@ -239,9 +239,10 @@ def _validate_strong(strong) -> None:
     raise ConfigError('attack.strong.eps_255', radii,
                       'strictly ascending radii above 0 (those also in attack.eps_255 '
                       'are attacked), or () to turn the strong attack off')
-  for field in ('apgd_steps', 'apgd_restarts', 'target_classes', 'square_queries',
-                'square_restarts'):
+  for field in ('apgd_steps', 'apgd_restarts', 'square_queries', 'square_restarts'):
     _int_at_least(f'attack.strong.{field}', strong[field], 1)
+  _int_at_least('attack.strong.target_classes', strong.target_classes, 1,
+                len(objectives.RANKED_TARGETS))
   if not _is_number(strong.square_p_init) or not 0 < strong.square_p_init <= 1:
     raise ConfigError('attack.strong.square_p_init', strong.square_p_init,
                       'a number in (0, 1]')
