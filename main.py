@@ -21,7 +21,7 @@ import jax
 from absl import app, flags, logging
 from ml_collections import config_flags
 
-from medadv_jax import exits, flag_checks
+from medadv_jax.study import exits, flag_checks
 from medadv_jax.study import runner
 
 _CONFIG = config_flags.DEFINE_config_file(

@@ -13,8 +13,7 @@ REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 # pylint: disable=g-import-not-at-top,wrong-import-position
-from medadv_jax import flag_checks
-from medadv_jax.study import cells as cells_lib, config_validation
+from medadv_jax.study import cells as cells_lib, config_validation, flag_checks
 
 CONFIG = config_flags.DEFINE_config_file('config', None, 'Study config file[:arg].')
 WORKDIR = flags.DEFINE_string('workdir', None, 'Study workdir, shared by every worker.')

@@ -27,7 +27,7 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 import gpu_slots  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
-from medadv_jax import exits
+from medadv_jax.study import exits
 from medadv_jax.reporting import write_outputs
 from medadv_jax.study import locks, runner, workdir_checks
 

@@ -17,7 +17,7 @@ import pytest
 import strong_attack
 import trained_models
 from medadv_jax.ops import xla_options
-from medadv_jax.attacks import interval_bounds, linear_bounds, schedules
+from medadv_jax.attacks import eps_grid, interval_bounds, linear_bounds, registry, schedules
 
 # Every radius of the paper's grid up to 2/255: beyond it nothing is certified
 # on these models.
@@ -102,7 +102,6 @@ def test_compiled_lower_bounds_equal_a_float64_computation_of_the_same_bound(tra
 
 
 def test_cascade_keeps_the_loops_verdicts_image_by_image_where_certificates_fire(trained):
-  from medadv_jax.attacks import eps_grid, registry
   apply_fn, variables, images, labels, alive = trained
   grid = np.concatenate([[0.0], RADII, np.float32([4, 8]) / 255]).astype(np.float32)
   attack = registry.AttackSpec('pgd', steps=20, step_size_frac=0.1)

@@ -5,14 +5,13 @@ import importlib.util
 import pathlib
 
 import flax.linen as nn
-import jax
 import numpy as np
-import optax
 import pytest
+
+import prototype_data
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import registry
-from medadv_jax.data.dataset import Dataset
 from medadv_jax.evaluation import robustness, sanity
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
@@ -59,27 +58,8 @@ def trained(evaluated):
 def evaluated():
   """A 3-class MLP trained to high clean accuracy on noisy prototypes (4x4 images),
   evaluated: (model, params, dataset, rows, per_image)."""
-  rng = np.random.default_rng(0)
-  prototypes = rng.uniform(0.3, 0.7, (3, 4, 4, 1))
-  labels = np.repeat(np.arange(3), 32).astype(np.int32)
-  images = np.clip(prototypes[labels] + rng.normal(0, 0.08, (96, 4, 4, 1)), 0, 1)
-  images = images.astype(np.float32)
   model = TinyMLP()
-  params = model.init(jax.random.key(0), images[:1])
-  tx = optax.adam(3e-2)
-
-  @jax.jit
-  def step(params, opt_state):
-    loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
-        model.apply(p, images), labels).mean()
-    updates, opt_state = tx.update(jax.grad(loss)(params), opt_state)
-    return optax.apply_updates(params, updates), opt_state
-
-  opt_state = tx.init(params)
-  for _ in range(60):
-    params, opt_state = step(params, opt_state)
-  dataset = Dataset('toy', 'multi-class', ('a', 'b', 'c'), images, labels, images, labels,
-                    images, labels)
+  params, dataset = prototype_data.trained_on_prototypes(model, 0.3, 0.7)
   # 'vmap' keeps each radius's own verdicts, so every sanity check applies.
   rows, per_image = robustness.evaluate_model_with_details(
       model, params, dataset, _config(schedule='vmap'), seed=0)

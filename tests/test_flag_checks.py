@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from medadv_jax import flag_checks
+from medadv_jax.study import flag_checks
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 CONFIG = f'--config={REPO_ROOT}/configs/default.py:smoke'

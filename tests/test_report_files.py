@@ -7,12 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from medadv_jax.data.dataset import Dataset
-from medadv_jax.errors import DamagedFileError
 from medadv_jax import cell_data
+from medadv_jax.errors import DamagedFileError
 from medadv_jax.study import runner
-from medadv_jax.training.run_meta import RunMeta
-from test_study_per_image import _config, _fake_evaluation
+from test_study_per_image import _config, fake_training
 
 CELL = 'pneumoniamnist_cnn_w0.25_standard_s0'
 
@@ -20,19 +18,7 @@ CELL = 'pneumoniamnist_cnn_w0.25_standard_s0'
 @pytest.fixture
 def study(tmp_path, monkeypatch):
   """A finished two-cell study in tmp_path, made without training."""
-  images, labels = np.zeros((4, 4, 4, 1), np.float32), np.array([0, 1, 0, 1], np.int32)
-  fake_dataset = Dataset('pneumoniamnist', 'binary', ('normal', 'pneumonia'), images,
-                         labels, images, labels, images, labels)
-  for loader in ('load_dataset', 'load_raw_splits'):
-    monkeypatch.setattr(runner, loader, lambda *a, **kw: fake_dataset)
-  monkeypatch.setattr(runner.registry, 'get_model', lambda name, **kw: kw['width'])
-  monkeypatch.setattr(runner, 'train_model', lambda model, *a, **kw: (
-      {'params': {}}, RunMeta(best_epoch=1, best_score=0.9)))
-  monkeypatch.setattr(runner.complexity, 'count_params', lambda params: 100)
-  monkeypatch.setattr(runner.complexity, 'forward_flops_per_image', lambda *a: 1e4)
-  monkeypatch.setattr(runner, 'evaluate_model_with_details',
-                      lambda model, *a, **kw: _fake_evaluation(model))
-  monkeypatch.setattr(runner.examples, 'write_cell_examples', lambda *a, **kw: None)
+  fake_training(monkeypatch)
   runner.run_study(_config(), tmp_path)
   return tmp_path
 

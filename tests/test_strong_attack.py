@@ -7,16 +7,17 @@ import importlib.util
 import pathlib
 
 import flax.linen as nn
-import jax
 import numpy as np
-import optax
 import pytest
 
-from medadv_jax.attacks import eps_grid, objectives, registry, schedules
-from medadv_jax.data.dataset import Dataset
+import prototype_data
+
+from medadv_jax.attacks import eps_grid, objectives, schedules
+from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import robustness, strong
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.reporting import grouping, report
+from medadv_jax.study import config_validation
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
 EPS_255 = (0.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -54,27 +55,8 @@ def _config():
 @pytest.fixture(scope='module')
 def trained():
   """A 3-class ReLU MLP trained on noisy prototypes (4x4 images): (model, params, dataset)."""
-  rng = np.random.default_rng(0)
-  prototypes = rng.uniform(0.2, 0.8, (3, 4, 4, 1))
-  labels = np.repeat(np.arange(3), 32).astype(np.int32)
-  images = np.clip(prototypes[labels] + rng.normal(0, 0.08, (96, 4, 4, 1)), 0, 1)
-  images = images.astype(np.float32)
   model = ReluMLP()
-  params = model.init(jax.random.key(0), images[:1])
-  tx = optax.adam(3e-2)
-
-  @jax.jit
-  def step(params, opt_state):
-    loss = lambda p: optax.softmax_cross_entropy_with_integer_labels(
-        model.apply(p, images), labels).mean()
-    updates, opt_state = tx.update(jax.grad(loss)(params), opt_state)
-    return optax.apply_updates(params, updates), opt_state
-
-  opt_state = tx.init(params)
-  for _ in range(60):
-    params, opt_state = step(params, opt_state)
-  dataset = Dataset('synthetic', 'multi-class', ('a', 'b', 'c'), images, labels, images,
-                    labels, images, labels)
+  params, dataset = prototype_data.trained_on_prototypes(model, 0.2, 0.8, 'synthetic')
   return model, params, dataset
 
 
@@ -221,8 +203,6 @@ def test_one_strong_radius_carries_to_every_larger_radius_and_vmap_certifies_not
 
 
 def test_more_target_classes_than_ranked_targets_are_refused():
-  from medadv_jax.errors import ConfigError
-  from medadv_jax.study import config_validation
   config = _config()
   config.attack.strong.target_classes = len(objectives.RANKED_TARGETS) + 1
   with pytest.raises(ConfigError, match='attack.strong.target_classes'):

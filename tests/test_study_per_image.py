@@ -47,8 +47,9 @@ def _fake_evaluation(width):
   return rows, per_image
 
 
-def test_run_study_writes_per_image_json_before_results_json(tmp_path, monkeypatch):
-  config = _config()
+def fake_training(monkeypatch) -> None:
+  """run_study without data, training or attacks: a fake dataset, model, training
+  result and `_fake_evaluation`'s rows."""
   images, labels = np.zeros((4, 4, 4, 1), np.float32), np.array([0, 1, 0, 1], np.int32)
   fake_dataset = Dataset('pneumoniamnist', 'binary', ('normal', 'pneumonia'), images,
                          labels, images, labels, images, labels)
@@ -64,6 +65,11 @@ def test_run_study_writes_per_image_json_before_results_json(tmp_path, monkeypat
   monkeypatch.setattr(runner, 'evaluate_model_with_details',
                       lambda model, *a, **kw: _fake_evaluation(model))
   monkeypatch.setattr(runner.examples, 'write_cell_examples', lambda *a, **kw: None)
+
+
+def test_run_study_writes_per_image_json_before_results_json(tmp_path, monkeypatch):
+  config = _config()
+  fake_training(monkeypatch)
   written = []
   original = runner._write_json_atomic
   monkeypatch.setattr(runner, '_write_json_atomic',

@@ -23,8 +23,9 @@ _X_NAMES = {'params': 'parameter count', 'flops': 'forward FLOPs'}
 
 
 def plot_robust_vs_size(rows, path: pathlib.Path, x: str = 'params'):
-  """Worst-attack (L-inf ensemble) accuracy against `x` ('params' or 'flops'), one
-  panel per training mode, one line per headline eps. Returns the (closed) figure."""
+  """Worst-attack (per image, every L-inf attack run) accuracy against `x`
+  ('params' or 'flops'), one panel per training mode, one line per headline eps.
+  Returns the (closed) figure."""
   if x not in X_AXES:
     raise ValueError(f'x must be one of {sorted(X_AXES)}, not {x!r}')
   worst = grouping.worst_attack_accuracy(rows)
@@ -55,7 +56,7 @@ def plot_robust_vs_size(rows, path: pathlib.Path, x: str = 'params'):
   # One legend for all panels, outside them: the lines cover the whole plot area.
   fig.legend(*axes[0][0].get_legend_handles_labels(), loc='outside right center',
              fontsize=8, title='L-inf radius', title_fontsize=8)
-  fig.suptitle(f'Worst-attack (per-image L-inf ensemble) accuracy vs {_X_NAMES[x]} '
+  fig.suptitle(f'Worst-attack (per image, every L-inf attack run) accuracy vs {_X_NAMES[x]} '
                f'(bars: {_bar_note(worst.values())})', fontsize=10)
   return _save(fig, path)
 

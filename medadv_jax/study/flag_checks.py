@@ -104,8 +104,9 @@ def _load_config(value: str, flag: str):
   path, *arg = value.split(':', 1)
   if not os.path.isfile(path):
     here = os.getcwd()
-    repo_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                             path)
+    # This file is medadv_jax/study/flag_checks.py: the checkout is three up.
+    checkout = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    repo_path = os.path.join(checkout, path)
     hint = (f'; did you mean {repo_path}?' if not os.path.isabs(path)
             and os.path.isfile(repo_path) else '')
     raise FlagError(f'--{flag}={value}: no config file {path!r} '
