@@ -2,18 +2,17 @@
 (issue 21, cases 4 and 6)."""
 
 import errno
-import os
-import pathlib
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
 
-from medadv_jax.training import checkpointing
 from medadv_jax.errors import DiskFullError
-from medadv_jax.training import loop
+from medadv_jax.study import exits
+from medadv_jax.training import checkpointing, loop
 from training_helpers import MODEL, REPO_ROOT, synthetic_dataset, train_config
 
 # main.py with every Path.write_text failing as on a full disk.
@@ -79,3 +78,25 @@ def test_ctrl_c_in_main_exits_130_saying_how_to_resume(tmp_path):
   assert 'interrupted; run the same command again to resume' in stderr
   assert 'Traceback' not in stderr
   assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))
+
+
+def test_a_full_disk_in_a_background_thread_is_one_log_line_not_a_traceback(
+    monkeypatch, caplog):
+  passed_on = []  # What the hook in force before (Python's: a traceback) is given.
+  monkeypatch.setattr(threading, 'excepthook', lambda args: passed_on.append(args.exc_type))
+
+  def run(target):
+    thread = threading.Thread(target=target, name='event-writer')
+    thread.start()
+    thread.join()
+
+  def full_disk():
+    raise OSError(errno.ENOSPC, 'No space left on device', '/full/tensorboard/events')
+
+  with exits.one_line_errors():
+    run(full_disk)
+    run(lambda: 1 / 0)
+  assert passed_on == [ZeroDivisionError]  # A bug keeps its traceback; the disk does not.
+  assert 'no space left on device writing /full/tensorboard/events' in caplog.text
+  run(full_disk)  # The hook is restored on the way out.
+  assert passed_on == [ZeroDivisionError, OSError]

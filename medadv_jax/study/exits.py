@@ -8,6 +8,7 @@ import contextlib
 import errno
 import signal
 import sys
+import threading
 
 from absl import logging
 
@@ -20,7 +21,11 @@ INTERRUPTED_MESSAGE = 'interrupted; run the same command again to resume'
 @contextlib.contextmanager
 def one_line_errors():
   """Runs the block; exits with one line if it fails with a user error, a full
-  disk or Ctrl-C (anything else keeps its traceback: that is a bug)."""
+  disk or Ctrl-C (anything else keeps its traceback: that is a bug). A full disk
+  met by a background thread (TensorBoard's event writer) is one log line too;
+  the main thread meets it at its next write."""
+  default_hook = threading.excepthook
+  threading.excepthook = lambda args: _thread_failed(args, default_hook)
   try:
     yield
   except KeyboardInterrupt:
@@ -40,6 +45,16 @@ def one_line_errors():
     if 'No space left on device' not in str(e):
       raise
     _fail(str(DiskFullError(f'a checkpoint ({str(e).splitlines()[0][:300]})')))
+  finally:
+    threading.excepthook = default_hook
+
+
+def _thread_failed(args, default_hook) -> None:
+  error = args.exc_value
+  if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+    logging.error('%s', DiskFullError(error.filename or f'a file (thread {args.thread.name})'))
+  else:
+    default_hook(args)
 
 
 def _fail(message: str) -> None:

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 
-from absl import app, flags
+from absl import app
 from ml_collections import config_dict
 
 from medadv_jax.errors import MedAdvError
