@@ -27,8 +27,21 @@ def config_args() -> list[str]:
   A `--config.cell` is left out: the launchers give each worker its own, and
   main.py refuses a field given twice.
   """
-  return [a for a in sys.argv[1:]
-          if a.startswith('--config') and not a.startswith('--config.cell=')]
+  forwarded = []
+  for arg in sys.argv[1:]:
+    name = arg.split('=', 1)[0]
+    if (name in ('--config', '-config') and '=' not in arg
+        or name.startswith(('--noconfig', '--flagfile', '-flagfile'))
+        or name.startswith('--config.') and '=' not in arg):
+      # Forwarded as typed, these would lose their value or be dropped, and
+      # every worker would run another study than the one asked for.
+      print(f'error: {arg}: the launchers pass --config to their workers only as '
+            '--config=FILE[:arg] and --config.a.b=VALUE (with "="; booleans as '
+            '--config.a.b=False), not through --flagfile', file=sys.stderr)
+      sys.exit(2)
+    if arg.startswith('--config') and not arg.startswith('--config.cell='):
+      forwarded.append(arg)
+  return forwarded
 
 
 def validated_cells():

@@ -3,10 +3,11 @@ step, ending exactly as an undamaged run (issue 21, case 3)."""
 
 import logging
 import shutil
+import signal
 
 import pytest
 
-from medadv_jax.training import checkpointing, loop, metrics_writer
+from medadv_jax.training import checkpointing, loop, metrics_writer, resume
 from training_helpers import (MODEL, assert_trees_equal, synthetic_dataset, train_config,
                               without_timing)
 
@@ -77,3 +78,42 @@ def test_damaged_steps_are_set_aside_and_the_run_ends_as_an_undamaged_one(
   assert len(lines) == len(damage)
   assert lines[-1].endswith('the step before it' if resumed_from else 'scratch')
   assert (f'(step {resumed_from})' in caplog.text) == bool(resumed_from)
+
+
+class _UnreadableCheckpointer:
+  """Steps 4 and 8, whose restore fails with `error`; records what is set aside."""
+
+  def __init__(self, error):
+    self.error, self.set_aside_steps = error, []
+
+  def all_steps(self):
+    return [4, 8]
+
+  def restore_meta(self, step):
+    return {}
+
+  def restore(self, step, template):
+    raise self.error
+
+  def set_aside(self, step):
+    self.set_aside_steps.append(step)
+    return f'damaged/{step}'
+
+
+@pytest.mark.parametrize('error', [
+    PermissionError(13, 'Permission denied'), OSError(5, 'Input/output error'),
+    MemoryError(), ValueError('RESOURCE_EXHAUSTED: out of memory while restoring')])
+def test_a_step_that_fails_for_another_reason_than_damage_stops_the_run_and_stays(error):
+  checkpointer = _UnreadableCheckpointer(error)
+  with pytest.raises(type(error)):
+    resume.restore_newest_good(checkpointer, {}, lambda meta: None, 'run')
+  assert checkpointer.set_aside_steps == []
+
+
+def test_a_second_ctrl_c_during_clean_up_is_ignored_then_the_handler_returns():
+  before = signal.getsignal(signal.SIGINT)
+  with loop._sigint_ignored(True):  # pylint: disable=protected-access
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+  assert signal.getsignal(signal.SIGINT) is before
+  with loop._sigint_ignored(False):  # pylint: disable=protected-access
+    assert signal.getsignal(signal.SIGINT) is before

@@ -203,3 +203,22 @@ def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
   assert len(logs) == 1  # The second cell was never started.
   assert 'interrupted; run the same command again to resume' in logs[0].read_text()
   assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))
+
+
+@pytest.mark.parametrize('argv', [
+    ['--config', 'configs/default.py'], ['--config.train.epochs', '3'],
+    ['--noconfig.data.download'], ['--flagfile=flags.txt']])
+def test_launchers_refuse_config_flags_they_could_not_forward_whole(argv, monkeypatch, capsys):
+  monkeypatch.setattr(sys, 'argv', ['launch/local_sweep.py', '--workdir=w', *argv])
+  with pytest.raises(SystemExit) as stop:
+    _launch_module('common').config_args()
+  assert stop.value.code == 2
+  assert capsys.readouterr().err.startswith(f'error: {argv[0]}: the launchers pass --config')
+
+
+def test_launchers_forward_config_flags_as_typed_but_the_cell(monkeypatch):
+  monkeypatch.setattr(sys, 'argv', [
+      'launch/local_sweep.py', '--config=configs/default.py:smoke', '--workdir=w',
+      "--config.model.widths=(0.25,)", '--config.cell=3', '--workers=2'])
+  assert _launch_module('common').config_args() == [
+      '--config=configs/default.py:smoke', "--config.model.widths=(0.25,)"]

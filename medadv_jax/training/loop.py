@@ -7,9 +7,12 @@ its last checkpoint ends with the same parameters and metrics as one never
 interrupted.
 """
 
+import contextlib
 import dataclasses
 import itertools
 import pathlib
+import signal
+import threading
 import time
 
 import jax
@@ -65,12 +68,29 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     stopped = True
     raise
   finally:
-    run.close()
-    if stopped:
-      # Orbax leaves the step it was writing in a temporary folder (removed once
-      # closed, so no write is still going on); the next start would remove it
-      # too, but an interrupted run should leave none behind.
-      checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+    # A second Ctrl-C must not cut the clean-up short (the handler in force is
+    # restored afterwards).
+    with _sigint_ignored(stopped):
+      run.close()
+      if stopped:
+        # Orbax leaves the step it was writing in a temporary folder (removed
+        # once closed, so no write is still going on); the next start would
+        # remove it too, but an interrupted run should leave none behind.
+        checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+
+
+@contextlib.contextmanager
+def _sigint_ignored(ignore: bool):
+  """Ignores SIGINT inside the block when `ignore` (in the main thread only,
+  where signal handlers live), then restores the handler in force."""
+  if not ignore or threading.current_thread() is not threading.main_thread():
+    yield
+    return
+  previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+  try:
+    yield
+  finally:
+    signal.signal(signal.SIGINT, previous)
 
 
 def check_batch_splits(requested: int, n_devices: int) -> None:

@@ -33,10 +33,28 @@ def restore_newest_good(checkpointer, arrays_template: Any, check_meta: Callable
     except MedAdvError:
       raise
     except Exception as e:  # pylint: disable=broad-except
-      # TensorStore, JSON and orbax each fail differently on a damaged step.
+      # TensorStore, JSON and orbax each fail differently on a damaged step;
+      # what could pass (memory, permissions, an I/O error) stops the run instead.
+      if not _is_damage(e):
+        raise
       where = checkpointer.set_aside(step)
       logging.warning('%s: checkpoint step %d does not restore (%s: %s); moved it to %s and '
                       'resuming from %s', run_name, step, type(e).__name__,
                       str(e).splitlines()[0][:200] if str(e) else '', where,
                       'the step before it' if checkpointer.all_steps() else 'scratch')
   return None
+
+
+# Errors that say nothing about the step's files: the step may be good.
+_NOT_DAMAGE_CODES = ('RESOURCE_EXHAUSTED', 'PERMISSION_DENIED', 'UNAVAILABLE',
+                     'DEADLINE_EXCEEDED', 'ABORTED', 'CANCELLED')
+
+
+def _is_damage(error: Exception) -> bool:
+  """Whether a failure to restore a step comes from its files (cut short,
+  overwritten, missing), not from this machine (memory, permissions, I/O)."""
+  if isinstance(error, (MemoryError, PermissionError)):
+    return False
+  if isinstance(error, OSError) and not isinstance(error, FileNotFoundError):
+    return False
+  return not any(code in str(error) for code in _NOT_DAMAGE_CODES)
