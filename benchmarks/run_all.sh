@@ -18,12 +18,15 @@ if [[ "${1:-}" == quick ]]; then
   python benchmarks/robustness_curve.py --images=64 --steps=5 --eps_255=0,0.5,1,2,4,8 \
     --train_limit=1024 --width=0.25 --out="$out/robustness_curve.json"
   python benchmarks/study_end_to_end.py --smoke --out="$out/study_end_to_end.json"
+  python benchmarks/schedule_agreement.py --widths=0.25 --epochs=1 --train_limit=1024 \
+    --out="$out/schedule_agreement.json"
 elif [[ $# -eq 0 ]]; then
   python benchmarks/machine_peak.py
   python benchmarks/attack_throughput.py
   python benchmarks/train_throughput.py
   python benchmarks/robustness_curve.py
   python benchmarks/study_end_to_end.py
+  python benchmarks/schedule_agreement.py
 else
   echo "usage: $0 [quick]" >&2
   exit 2

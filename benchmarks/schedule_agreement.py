@@ -1,7 +1,7 @@
 """Do the four attack schedules give the same per-image verdicts on trained models?
 
 Trains the default `cnn` on PneumoniaMNIST (the default study's recipe, standard
-training) at each width, then runs the paper's PGD-20 (both targets) over the
+training, unless --epochs / --train_limit say otherwise) at each width, then runs the paper's PGD-20 (both targets) over the
 paper's 29 radii with every schedule and compares the per-image verdicts,
 cumulated over radii, with the loop's. Prints, per width and attack, the
 mismatched (image, radius) pairs of each schedule and how many images the
@@ -31,6 +31,10 @@ from medadv_jax.training.loop import train_model
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 _WIDTHS = flags.DEFINE_list('widths', ['0.25', '1'], 'cnn widths to train and compare.')
+_EPOCHS = flags.DEFINE_integer('epochs', 0, 'Training epochs; 0: the default study\'s.')
+_TRAIN_LIMIT = flags.DEFINE_integer('train_limit', 0, 'Training images; 0: all.')
+_PER_CLASS = flags.DEFINE_integer('per_class', 0,
+                                  'Attacked test images per class; 0: the default study\'s.')
 _OUT = flags.DEFINE_string('out', str(REPO_ROOT / 'benchmarks' / 'results' /
                                       'schedule_agreement.json'), 'JSON output path.')
 
@@ -38,6 +42,9 @@ _OUT = flags.DEFINE_string('out', str(REPO_ROOT / 'benchmarks' / 'results' /
 def main(argv):
   del argv
   config = default_config.get_config()
+  config.train.epochs = _EPOCHS.value or config.train.epochs
+  config.data.train_limit = _TRAIN_LIMIT.value
+  config.data.attack_per_class = _PER_CLASS.value or config.data.attack_per_class
   dataset = dataset_lib.load_dataset(config.data, 0)
   subset = dataset_lib.attack_subset(dataset.test_labels, config.data.attack_per_class, 0)
   images, labels = dataset.test_images[subset], dataset.test_labels[subset]

@@ -178,3 +178,17 @@ def test_study_end_to_end_reports_a_failed_study(tmp_path):
   assert 'failed (exit 3)' in result.stderr and 'boom' in result.stderr
   assert 'Traceback' not in result.stderr
   assert not (tmp_path / 's.json').exists()
+
+
+def test_schedule_agreement_compares_every_schedule_with_the_loop(tmp_path):
+  out, stdout = run_script('schedule_agreement', tmp_path / 'agree.json', '--widths=0.25',
+                           '--epochs=1', '--train_limit=256', '--per_class=8')
+  assert out['backend'] == 'cpu'
+  assert [r['attack'] for r in out['results']] == ['pgd-20 least_likely', 'pgd-20 untargeted']
+  for row in out['results']:
+    assert row['images'] == 16 and row['radii'] == 29
+    assert 0 <= row['robust_at_largest'] <= row['clean_correct'] <= 16
+    assert row['certified_images'] <= row['clean_correct']
+    for schedule in ('vmap', 'cascade', 'min_eps'):
+      assert row[f'{schedule}_mismatches'] == 0, (schedule, row)
+  assert '"vmap_mismatches": 0' in stdout
