@@ -58,11 +58,12 @@ _ATTACK_TITLES = {'fgsm': 'FGSM', 'pgd': 'PGD', 'pgd_l2': 'PGD-L2', 'apgd_ce': '
 
 def attack_label(row) -> str:
   """E.g. 'PGD-20, untargeted', 'APGD-DLR-100 x3, least-likely', 'Square-1000, untargeted';
-  the per-image worst case over attacks is 'Ensemble (per image)' (L2: 'Ensemble L2 ...')."""
+  the per-image worst case over attacks is 'Ensemble (per image)' (L2: 'Ensemble L2 ...'),
+  and with the strong attack 'Strong + paper attacks (per image)'."""
   if row['attack'] == 'ensemble':
     return 'Ensemble' + (' L2' if row.get('norm') == 'l2' else '') + ' (per image)'
   if row['attack'] == 'strong':
-    return 'Strong: ensemble + APGD-CE, APGD-DLR, Square (per image)'
+    return 'Strong + paper attacks (per image)'
   name = _ATTACK_TITLES.get(row['attack'], row['attack'].upper())
   if row['attack'] != 'fgsm':
     name += f'-{row["steps"]}'
