@@ -22,9 +22,8 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top
 from configs import default as default_config
-from medadv_jax.attacks import eps_grid, from_config, schedules
+from medadv_jax.attacks import eps_grid, from_config, registry as attack_registry, schedules
 from medadv_jax.data import dataset as dataset_lib
-from medadv_jax.evaluation import robustness
 from medadv_jax.models import registry
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.training.loop import train_model
@@ -61,7 +60,7 @@ def main(argv):
     for spec in from_config.attack_specs(config.attack):
       if spec.name != 'pgd':
         continue
-      key = robustness.attack_key(0, spec)
+      key = attack_registry.attack_key(0, spec)
       verdicts = {name: schedules.evaluate(name, spec, apply_fn, variables, images, labels,
                                            eps, key, batch)
                   for name in ('loop', 'vmap', 'cascade', 'min_eps')}

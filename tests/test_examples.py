@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from medadv_jax import cell_data
-from medadv_jax.attacks import eps_grid
+from medadv_jax.attacks import eps_grid, registry
 from medadv_jax.data.dataset import attack_subset, Dataset
 from medadv_jax.errors import ConfigError
-from medadv_jax.evaluation import examples, robustness
+from medadv_jax.evaluation import examples
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.reporting import example_figures
 from training_helpers import default_config
@@ -119,7 +119,7 @@ def test_adversarial_verdicts_are_the_studys_pgd_verdicts(grey):
   verdict = eps_grid.evaluate_over_eps(
       spec, EvalApply(model), params, dataset.test_images[subset],
       dataset.test_labels[subset], ex['radii_255'] / 255.0,
-      robustness.attack_key(SEED, spec), 64)
+      registry.attack_key(SEED, spec), 64)
   positions = np.searchsorted(subset, ex['test_indices'])
   clean_right = ex['clean_pred'] == ex['labels']
   assert clean_right.any() and not np.all(ex['adv_pred'][:, clean_right] ==
@@ -129,7 +129,7 @@ def test_adversarial_verdicts_are_the_studys_pgd_verdicts(grey):
                                 (ex['adv_pred'] == ex['labels'])[:, clean_right])
   # The images themselves: the study attacks subset image i with key fold_in(key, i)
   # (`eps_grid.evaluate_over_eps`), whichever other images share its batch.
-  keys = eps_grid.keys_of(robustness.attack_key(SEED, spec),
+  keys = eps_grid.keys_of(registry.attack_key(SEED, spec),
                           jnp.arange(subset.size))
   attack = jax.jit(lambda x, y, eps: spec(lambda v: EvalApply(model)(params, v), x, y,
                                           eps, keys))

@@ -7,6 +7,7 @@ attacks scale it by `eps_scale` to their Euclidean radius.
 """
 
 import dataclasses
+import zlib
 
 import jax
 import jax.numpy as jnp
@@ -73,3 +74,11 @@ class AttackSpec:
 
   def with_steps(self, steps: int) -> 'AttackSpec':
     return dataclasses.replace(self, steps=steps)
+
+
+def attack_key(seed: int, spec: AttackSpec, scope: str = '') -> jax.Array:
+  """The attack's key: from the seed, `scope` (what the attack is run for) and
+  the attack's name and target only, so adding or removing other attacks, or
+  changing its step count, keeps its random starts."""
+  tag = zlib.crc32(f'{scope}{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
+  return jax.random.fold_in(jax.random.key(seed), tag)

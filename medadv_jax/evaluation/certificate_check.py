@@ -11,10 +11,9 @@ disproves a certificate, and the model is evaluated without certificates.
 import dataclasses
 import zlib
 
-import jax
 import numpy as np
 
-from medadv_jax.attacks import schedules
+from medadv_jax.attacks import registry, schedules
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,8 +39,7 @@ def check(certificates: schedules.Certificates, attack_specs, apply_fn, variable
   for spec in attack_specs:
     if chosen.size == 0:
       break
-    tag = zlib.crc32(f'certificate_check/{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
-    key = jax.random.fold_in(jax.random.key(seed), tag)
+    key = registry.attack_key(seed, spec, 'certificate_check/')
     fooled |= ~schedules.correct_at(spec, apply_fn, variables, images, labels, chosen,
                                     radii, key, max_images_per_program)
   return CertificateCheck(int(chosen.size), int(fooled.sum()), int(certified.size))

@@ -20,10 +20,9 @@ import numpy as np
 from absl import logging
 
 from medadv_jax import cell_data
-from medadv_jax.attacks import eps_grid, from_config
+from medadv_jax.attacks import eps_grid, from_config, registry
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.errors import ConfigError
-from medadv_jax.evaluation import robustness
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.ops import xla_options
 
@@ -140,7 +139,7 @@ def compute_examples(model, variables, dataset, config, seed: int,
   spec = pgd_spec(config.attack)
   # The study keys example i of the attack subset by fold_in(key, i), the same
   # at every radius; reusing them reproduces the study's adversarial images.
-  key = robustness.attack_key(seed, spec)
+  key = registry.attack_key(seed, spec)
   keys = eps_grid.keys_of(key, jnp.asarray(positions, jnp.int32))
   clean_logits, adv_images, adv_logits, saliency = _attack_and_saliency(
       spec, EvalApply(model), variables, x, y,

@@ -9,14 +9,12 @@ study writes to per_image.json.
 import dataclasses
 import math
 import time
-import zlib
 
-import jax
 import numpy as np
 from absl import logging
 
 from medadv_jax import cell_data
-from medadv_jax.attacks import eps_grid, min_eps, schedules
+from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
 from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.evaluation import certificate_check, sanity, strong
@@ -91,7 +89,9 @@ def evaluate_model_with_details(model, variables, dataset, config,
   strong_255 = strong_radii_255(c, eps_255)
   strong_run = _strong_attack(target, ensembles.get('linf'), eps_255, strong_255,
                               strong_specs, seed, certificates)
-  checks = _sanity_checks(target, c, runs, ensembles, strong_run, check, eps_255,
+  with_strong = (None if strong_run is None else
+                 _with_strong(strong_run, ensembles['linf'], eps_255, strong_255))
+  checks = _sanity_checks(target, c, runs, ensembles, with_strong, check, eps_255,
                           strong_255, seed)
 
   # The test-set size gives the clean accuracy its interval in the report.
@@ -107,8 +107,8 @@ def evaluate_model_with_details(model, variables, dataset, config,
     fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
                   eps_scale=run.spec.eps_scale, members=members)
     rows += _rows(run, dict(fields, **common), eps_255)
-  if strong_run is not None:
-    rows += _strong_rows(strong_run, ensembles['linf'], eps_255, strong_255,
+  if with_strong is not None:
+    rows += _strong_rows(*with_strong, eps_255,
                          dict(common, schedule='cascade',
                               members=strong.budget(c.strong, num_classes,
                                                     target.labels.ndim == 2)))
@@ -168,7 +168,7 @@ def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
   runs = []
   for spec in specs:
     start = time.perf_counter()
-    verdict = target.run(spec, radii_255, attack_key(seed, spec), certificates=certificates)
+    verdict = target.run(spec, radii_255, registry.attack_key(seed, spec), certificates=certificates)
     runs.append(_as_run(spec, verdict, grid_size))
     logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255 (%.1f s)',
                  cell_data.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
@@ -183,10 +183,10 @@ def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
   and the strong ensemble; None when the strong attack is off."""
   if radii.size == 0 or linf_ensemble is None:
     return None
-  positions = [int(np.flatnonzero(eps_255 == r)[0]) for r in radii]
   start = time.perf_counter()
+  prior = linf_ensemble.worst[np.searchsorted(eps_255, radii)]  # The radii are grid values.
   verdict = strong.evaluate(strong_specs, target.apply_fn, target.variables, target.images,
-                            target.labels, radii / 255.0, linf_ensemble.worst[positions],
+                            target.labels, radii / 255.0, prior,
                             seed, target.batch, certificates)
   logging.info('  strong attack: accuracy %s at eps %s/255 (%.1f s)',
                ', '.join(f'{a:.3f}' for a in verdict.mean(axis=1)),
@@ -197,21 +197,23 @@ def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
 def strong_radii_255(attack_config, eps_255) -> np.ndarray:
   """The strong attack's radii (x 1/255) that are also in the grid `eps_255`."""
   wanted = [float(r) for r in attack_config.strong.eps_255]
-  radii = np.array([r for r in wanted if r in set(np.asarray(eps_255, float))], np.float64)
+  grid = set(np.asarray(eps_255, float))
+  radii = np.array([r for r in wanted if r in grid], np.float64)
   if wanted and radii.size == 0:
     logging.warning('  strong attack off: none of attack.strong.eps_255 %s is in '
                     'attack.eps_255', tuple(wanted))
   return radii
 
 
-def _sanity_checks(target: _Target, c, runs, ensembles, strong_run, check, eps_255,
+def _sanity_checks(target: _Target, c, runs, ensembles, with_strong, check, eps_255,
                    strong_255, seed: int) -> dict:
   white_box = [r for r in runs if r.spec.norm == 'linf' and not r.spec.gradient_free]
   run_attack = lambda spec, radii, key, schedule: target.run(spec, radii, key, schedule)
   strong_gap = None
-  if strong_run is not None:
-    positions = [int(np.flatnonzero(eps_255 == r)[0]) for r in strong_255]
-    strong_gap = ensembles['linf'].worst[positions].mean(axis=1) - strong_run.mean(axis=1)
+  if with_strong is not None:  # At the radii the strong attack ran at.
+    at, paper, worst = with_strong
+    ran = np.isin(eps_255[at], strong_255)
+    strong_gap = paper[ran].mean(axis=1) - worst[ran].mean(axis=1)
   checks = sanity.run_checks(
       runs, _ensemble(white_box).worst if white_box else None,
       ensembles['linf'].large if 'linf' in ensembles else None, target.clean, target.labels,
@@ -223,26 +225,31 @@ def _sanity_checks(target: _Target, c, runs, ensembles, strong_run, check, eps_2
   return checks
 
 
-def _strong_rows(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_255,
+def _with_strong(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_255):
+  """(grid indices from the smallest strong radius on, the paper's L-inf ensemble
+  there, and the per-image worst case of it and the strong attack), the last two
+  bool (E', N). At each grid radius the strong attack counts from the largest
+  strong radius below it (`verdict` (S, N)): an image fooled at a radius is
+  fooled at every larger one."""
+  below = np.searchsorted(strong_255, eps_255, side='right') - 1
+  at = np.flatnonzero(below >= 0)
+  return at, paper.worst[at], paper.worst[at] & verdict[below[at]]
+
+
+def _strong_rows(at: np.ndarray, paper: np.ndarray, worst: np.ndarray, eps_255,
                  common: dict) -> list[dict]:
-  """attack='strong' rows: the per-image worst case of the paper's L-inf
-  attacks and the strong attack (`verdict`, (S, N) at the strong radii) at
-  every grid radius from the smallest strong one on (an image the strong
-  attack fooled at a radius is fooled at every larger one), with how far each
-  lies below the paper's L-inf ensemble: the share of images only the strong
-  attack fooled, with its 95 % Wilson interval (a paired difference: the strong
-  attack runs only on images the paper's attacks left correct)."""
-  n = verdict.shape[1]
+  """attack='strong' rows at the grid radii `at` (`_with_strong`), with how far
+  each lies below the paper's L-inf ensemble: the share of images only the
+  strong attack fooled, with its 95 % Wilson interval (a paired difference: the
+  strong attack runs only on images the paper's attacks left correct)."""
+  n = worst.shape[1]
   fields = dict(common, attack=strong.NAME, target='any', steps=0, norm='linf',
                 restarts=0, eps_scale=1.0)
   rows = []
-  for e, eps in enumerate(eps_255):
-    run_at = np.flatnonzero(strong_255 <= eps)
-    if run_at.size == 0:
-      continue
-    worst = paper.worst[e] & verdict[run_at[-1]]
-    correct = int(worst.sum())
-    only_strong = int(np.sum(paper.worst[e] & ~worst))
+  for e, paper_correct, correct_now in zip(at, paper, worst):
+    eps = eps_255[e]
+    correct = int(correct_now.sum())
+    only_strong = int(np.sum(paper_correct & ~correct_now))
     low, high = wilson_interval(correct, n)
     gap_low, gap_high = wilson_interval(only_strong, n)
     rows.append(dict(
@@ -292,13 +299,6 @@ def sanity_summary(rows) -> dict:
   return out
 
 
-def attack_key(seed: int, spec) -> jax.Array:
-  """The attack's key: from the seed and the attack's name and target only, so adding
-  or removing other attacks, or changing its step count, keeps its random starts."""
-  tag = zlib.crc32(f'{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
-  return jax.random.fold_in(jax.random.key(seed), tag)
-
-
 def _fields(spec) -> dict:
   return dict(attack=spec.name, target=spec.target, steps=spec.steps, norm=spec.norm,
               restarts=spec.restarts, eps_scale=spec.eps_scale)
@@ -328,13 +328,13 @@ def _more_steps_pair(runs, c, eps_255, run_attack, seed):
                                        r.spec.target != 'untargeted'))
   # Same keys as the run itself: the two differ only in their number of steps.
   doubled = run_attack(run.spec.with_steps(2 * run.spec.steps), radii_255,
-                       attack_key(seed, run.spec), 'loop')
+                       registry.attack_key(seed, run.spec), 'loop')
   positions = [np.flatnonzero(np.isclose(eps_255, r)) for r in radii_255]
   if (schedules.resolve(c.schedule) in schedules.SINGLE_RADIUS_SCHEDULES
       and all(p.size for p in positions)):
     base = run.single[[int(p[0]) for p in positions]]
   else:  # Cascade and bisection do not keep the single-radius verdicts.
-    base = run_attack(run.spec, radii_255, attack_key(seed, run.spec), 'loop')
+    base = run_attack(run.spec, radii_255, registry.attack_key(seed, run.spec), 'loop')
   return base, doubled
 
 

@@ -12,9 +12,6 @@ radius by radius in ascending order (`schedules.evaluate_cascade` with
 the per-image worst case of everything run.
 """
 
-import zlib
-
-import jax
 import numpy as np
 
 from medadv_jax.attacks import registry, schedules
@@ -49,12 +46,6 @@ def budget(strong_config, num_classes: int, multilabel: bool) -> str:
           f'{c.square_restarts}')
 
 
-def key(seed: int, spec) -> jax.Array:
-  """Each attack's key, apart from the paper attacks' keys of the same name."""
-  tag = zlib.crc32(f'{NAME}/{spec.name}/{spec.target}'.encode()) & 0x7FFFFFFF
-  return jax.random.fold_in(jax.random.key(seed), tag)
-
-
 def evaluate(attack_specs, apply_fn, variables, images, labels, eps: np.ndarray,
              prior: np.ndarray, seed: int, max_images_per_program: int,
              certificates=None) -> np.ndarray:
@@ -66,6 +57,6 @@ def evaluate(attack_specs, apply_fn, variables, images, labels, eps: np.ndarray,
   for spec in attack_specs:
     verdict = schedules.evaluate_cascade(
         spec, apply_fn, variables, images, labels, np.asarray(eps, np.float32),
-        key(seed, spec), max_images_per_program, certify=certificates is not None,
+        registry.attack_key(seed, spec, f'{NAME}/'), max_images_per_program, certify=certificates is not None,
         certificates=certificates, start=verdict)
   return verdict
