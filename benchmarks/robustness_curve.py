@@ -215,7 +215,7 @@ def main(argv):
     if name not in allowed_models:
       raise app.UsageError(f'--models: unknown {name!r}; allowed {", ".join(allowed_models)}')
   config = common.pneumonia_config(_TRAIN_LIMIT.value)
-  config.train.epochs = _EPOCHS.value
+  config.train.min_steps, config.train.epochs = 0, _EPOCHS.value
   dataset = load_dataset(config.data)
   spec = attacks_registry.AttackSpec('pgd', 'untargeted', steps=_STEPS.value,
                                      step_size_frac=0.1, random_start=True)

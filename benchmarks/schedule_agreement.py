@@ -41,7 +41,8 @@ _OUT = flags.DEFINE_string('out', str(REPO_ROOT / 'benchmarks' / 'results' /
 def main(argv):
   del argv
   config = default_config.get_config()
-  config.train.epochs = _EPOCHS.value or config.train.epochs
+  if _EPOCHS.value:  # A fixed number of epochs instead of the default's length rule.
+    config.train.min_steps, config.train.epochs = 0, _EPOCHS.value
   config.data.train_limit = _TRAIN_LIMIT.value
   config.data.attack_per_class = _PER_CLASS.value or config.data.attack_per_class
   dataset = dataset_lib.load_dataset(config.data, 0)

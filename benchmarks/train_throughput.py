@@ -48,7 +48,7 @@ def measure(model, mode: str, train_config, images, labels, n_steps: int,
             reps: int) -> dict:
   """Compile (+ first step) seconds and the best of `reps` runs of `n_steps` steps."""
   mesh = devices.data_mesh()
-  schedule = optim.learning_rate_schedule(train_config, _STEPS_PER_EPOCH)
+  schedule = optim.learning_rate_schedule(train_config, _STEPS_PER_EPOCH, train_config.epochs)
   init_key, step_key = jax.random.split(jax.random.key(0))
   state = devices.replicate(create_train_state(
       model, optim.make_optimizer(train_config, schedule), images.shape[1:], init_key,

@@ -64,6 +64,15 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # 'standard', 'pgd' (Madry et al.), 'fgsm_rs' (FGSM from a random start,
   # Wong et al. 2020) or 'trades' (Zhang et al. 2019).
   config.train.modes = ('standard', 'pgd')
+  # Training length (training/length.py). min_steps > 0 sets it in optimiser
+  # steps, the same for every training-set size: at least min_steps (whole
+  # epochs), then on while the validation score improves (stop after
+  # patience_steps steps without a better one), at most max_steps; the
+  # best-validation weights are kept. min_steps = 0: `epochs` epochs, fewer with
+  # early_stopping_patience (the paper's protocol, configs/paper.py).
+  config.train.min_steps = 500
+  config.train.max_steps = 1200
+  config.train.patience_steps = 150
   config.train.epochs = 6
   config.train.batch_size = 64  # Global: split over all devices (a multiple of their number).
   config.train.eval_batch_size = 1024
@@ -87,7 +96,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.train.plateau.min_learning_rate = 5e-7
   config.train.l2_coeff = 1e-4  # L2 in the loss on conv and dense kernels, as in the paper.
   config.train.weight_decay = 0.0  # Decoupled (AdamW) / SGD weight decay on kernels.
-  # Stop after this many epochs without a better validation score; 0 = never.
+  # With min_steps = 0: stop after this many epochs without a better validation
+  # score; 0 = never.
   config.train.early_stopping_patience = 0
   # Also measure PGD validation accuracy of standard training (costs a PGD pass).
   config.train.robust_val_standard = False
@@ -106,6 +116,19 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # BatchNorm while crafting training attacks: 'batch' statistics of the batch
   # being attacked (as the following training pass), or 'running' averages.
   config.train.adv.bn_mode = 'batch'
+
+  # Whether a trained model is fit to enter a verdict (evaluation/fitness.py):
+  # flagged when one class takes at least max_class_share of its test
+  # predictions, when the lower end of the 95 % interval of its balanced
+  # accuracy is not above chance (1 / classes) by chance_margin, or when its
+  # validation score rose by more than improving_delta in the last
+  # improving_window of its epochs without early stopping (under-trained).
+  # Flagged models stay in the tables and are left out of every verdict.
+  config.fitness = ml_collections.ConfigDict()
+  config.fitness.max_class_share = 0.95
+  config.fitness.chance_margin = 0.02
+  config.fitness.improving_window = 0.25
+  config.fitness.improving_delta = 0.01
 
   config.attack = ml_collections.ConfigDict()
   # Any of 'fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr' (margin loss on binary
@@ -136,7 +159,9 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.attack.sanity = ml_collections.ConfigDict()
   # Accuracy differences up to this (fraction of images) count as equal.
   config.attack.sanity.tolerance = 0.03
-  # Radius (x 1/255) at which every model must fall to chance; 255: the whole box.
+  # Radius (x 1/255) of the large-radius check; 255, the whole pixel box: every
+  # model must fall to an accuracy of at most the tolerance; smaller: to at most
+  # the most common class share.
   config.attack.sanity.large_eps_255 = 255.0
   # Radii (x 1/255) at which the reference attack is rerun with twice the steps;
   # empty: skip that check.
@@ -166,6 +191,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.data.train_limit = 256
     config.data.attack_per_class = 8
     config.model.widths = (0.25, 0.5)
+    config.train.min_steps = 0
     config.train.epochs = 2
     config.train.adv.steps = 2
     config.attack.pgd_steps = 3

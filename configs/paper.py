@@ -85,6 +85,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.train.decay_factor = 0.1
   config.train.plateau.patience = 5
   config.train.batch_size = 32
+  config.train.min_steps = 0  # A fixed number of epochs, as the paper.
   config.train.epochs = 100
   config.train.l2_coeff = 1e-4
 

@@ -105,7 +105,7 @@ def test_sanity_checks_are_computed_for_the_model(trained):
   *_, rows = trained
   summary = robustness.sanity_summary(rows)
   assert summary['eps0_clean'] == {'ok': True, 'value': 0.0}
-  assert summary['large_eps_chance']['ok'] is True  # eps = 255/255 leaves <= 1/3.
+  assert summary['large_eps']['ok'] is True  # eps = 255/255 leaves <= 1/3.
   for name in ('pgd_vs_fgsm', 'more_steps', 'square_vs_white_box', 'non_increasing'):
     assert summary[name]['ok'] is not None, name
   assert summary['ok'] == sanity.all_ok({**summary, 'tolerance': 0.03})
@@ -132,8 +132,8 @@ def test_the_config_chooses_the_schedule_and_cascade_agrees_with_vmap(trained):
 def test_per_image_min_eps_reproduces_every_accuracy_curve(evaluated):
   *_, rows, per_image = evaluated
   assert per_image['eps_255'] == list(EPS_255)
-  rows = [r for r in rows if r['attack'] != 'strong']  # Only at a few radii: no min eps.
   labels = {cell_data.attack_label(r) for r in rows}
+  assert 'Strong + paper attacks (per image)' in labels
   assert set(per_image['min_eps_255']) == labels
   n = rows[0]['n']
   assert len(per_image['clean_correct']) == len(per_image['test_indices']) == n
@@ -144,10 +144,19 @@ def test_per_image_min_eps_reproduces_every_accuracy_curve(evaluated):
     assert np.mean(robust) == pytest.approx(r['accuracy']), (r['attack'], r['eps_255'])
   ensemble = per_image['min_eps_255']['Ensemble (per image)']
   assert np.mean(per_image['clean_correct']) == pytest.approx(_curve(rows, 'ensemble')[0])
-  # The ensemble fools each image no later than any of its members.
-  for label, radii in per_image['min_eps_255'].items():
+  # The ensemble fools each image no later than any of its members, and the strong
+  # worst case (which includes it) no later than the ensemble.
+  members = dict(per_image['min_eps_255'])  # The fixture is shared: leave it whole.
+  strong = members.pop('Strong + paper attacks (per image)')
+  for label, radii in members.items():
     for e, m in zip(ensemble, radii):
       assert m is None or (e is not None and e <= m), label
+  for e, s in zip(ensemble, strong):
+    assert e is None or (s is not None and s <= e)
+  # Below the strong attack's smallest radius it is the paper attacks' ensemble.
+  smallest = min(r['eps_255'] for r in rows if r['attack'] == 'strong')
+  for e, s in zip(ensemble, strong):
+    assert (e is not None and e < smallest) <= (s == e)
 
 
 def test_per_image_min_eps_on_constructed_verdicts():

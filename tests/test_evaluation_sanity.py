@@ -44,7 +44,7 @@ def test_a_sound_evaluation_passes_every_applicable_check():
 def test_checks_without_their_attacks_are_not_applicable():
   checks = sanity.run_checks([_run('apgd_ce', [18, 9])], None, None, np.arange(N) < 18,
                              LABELS, 0.05)
-  for name in ('large_eps_chance', 'pgd_vs_fgsm', 'more_steps', 'square_vs_white_box',
+  for name in ('large_eps', 'pgd_vs_fgsm', 'more_steps', 'square_vs_white_box',
                'certificates', 'strong_attack'):
     assert checks[name]['ok'] is None
   assert sanity.all_ok(checks)
@@ -58,7 +58,7 @@ def test_checks_without_their_attacks_are_not_applicable():
     # Square finds 6 images more than every white-box attack together.
     ('square_vs_white_box', [_run('pgd', [18, 14]), _run('square', [18, 8])], {}, 0.3),
     # The large radius leaves 0.7 > chance 0.6.
-    ('large_eps_chance', [_run('pgd', [18, 8])], {'large': 14}, 0.7),
+    ('large_eps', [_run('pgd', [18, 8])], {'large': 14}, 0.7),
     # Doubling the steps fools 3 more images.
     ('more_steps', [_run('pgd', [18, 8])],
      {'more_steps': (np.array([np.arange(N) < 8]), np.array([np.arange(N) < 5]))}, 0.15),

@@ -91,7 +91,7 @@ def test_evaluate_robustness_reproduces_the_studys_rows(tmp_path):
   own_rows = medadv_jax.evaluate_robustness(
       lambda v, x: model.apply(v, x, train=False), variables, dataset.test_images,
       dataset.test_labels, config.attack, attack_per_class=config.data.attack_per_class,
-      seed=cell.seed)
+      seed=cell.seed, label_names=dataset.label_names)
   assert own_rows and len(own_rows) == len(rows)
   for own, study in zip(own_rows, rows, strict=True):
     assert own == {k: study[k] for k in own}

@@ -133,8 +133,8 @@ def _with_ensemble_and_sanity(rows, drop=0.05, failing_width=None):
     failing = r['width'] == failing_width
     r.update(sanity_ok=not failing, sanity_tolerance=0.03, sanity_eps0_clean=True,
              sanity_eps0_clean_value=0.0, sanity_non_increasing=True,
-             sanity_non_increasing_value=0.0, sanity_large_eps_chance=True,
-             sanity_large_eps_chance_value=0.0, sanity_pgd_vs_fgsm=not failing,
+             sanity_non_increasing_value=0.0, sanity_large_eps=True,
+             sanity_large_eps_value=0.0, sanity_pgd_vs_fgsm=not failing,
              sanity_pgd_vs_fgsm_value=0.25 if failing else 0.0, sanity_more_steps=None,
              sanity_more_steps_value=None, sanity_square_vs_white_box=None,
              sanity_square_vs_white_box_value=None)
@@ -314,8 +314,8 @@ def test_claims_without_the_modes_they_need_are_not_tested():
 def test_report_sections_come_in_reading_order_and_list_files():
   text = report.render_report(_rows(), files=[('summary.csv', 'means over seeds')])
   titles = [l[3:] for l in text.splitlines() if l.startswith('## ')]
-  assert titles == ['Model sizes and clean accuracy', 'Are clean accuracies comparable?',
-                    'Worst-attack accuracy at selected eps (x 1/255)',
+  assert titles == ['Model sizes and clean accuracy', 'Are the models fit to attack?',
+                    'Are clean accuracies comparable?', 'Worst-attack accuracy at selected eps (x 1/255)',
                     'Mean ± std over seeds (summary.csv)',
                     'Accuracy per attack at selected eps (x 1/255)',
                     'Does robustness fall with model size?',

@@ -25,7 +25,11 @@ def test_same_seed_same_metrics_other_seed_other_numbers(tmp_path):
           for i, seed in enumerate((0, 0, 1))]
   jsonl = [without_timing(metrics_writer.read_jsonl(tmp_path / f'run{i}' / 'metrics.jsonl'))
            for i in range(3)]
-  assert len(jsonl[0]) == 4  # Rows at steps 2, 4, 6 and the epoch row at 6.
+  # Rows at steps 2, 4, 6, the epoch row at 6 and the length rule's outcome.
+  assert len(jsonl[0]) == 5
+  assert {k: v for k, v in jsonl[0][-1].items() if k.startswith('length/')} == {
+      'length/min_epochs': 0, 'length/max_epochs': 1, 'length/patience_epochs': 0,
+      'length/epochs_run': 1, 'length/best_epoch': 1, 'length/stop_reason': 'epochs'}
   assert jsonl[0] == jsonl[1]
   assert_trees_equal(runs[0][0], runs[1][0])
   assert jsonl[0] != jsonl[2]
@@ -34,7 +38,8 @@ def test_same_seed_same_metrics_other_seed_other_numbers(tmp_path):
   from_tensorboard = {(e.step, v.tag): v.simple_value for e in events for v in e.summary.value}
   from_jsonl = {(row['step'], tag): np.float32(value)
                 for row in metrics_writer.read_jsonl(tmp_path / 'run0' / 'metrics.jsonl')
-                for tag, value in row.items() if tag != 'step'}
+                for tag, value in row.items()
+                if tag != 'step' and not isinstance(value, str)}
   assert from_tensorboard == from_jsonl
   assert {'train/loss', 'train/robust_accuracy', 'train/grad_norm', 'train/param_norm',
           'val/accuracy', 'val/robust_accuracy'} <= {tag for _, tag in from_jsonl}
@@ -93,7 +98,7 @@ def test_catastrophic_overfitting_stops_fgsm_training_at_a_pgd_accuracy_collapse
   if stops:
     assert meta.stop_reason == 'catastrophic_overfitting' and meta.epoch == 3
   else:
-    assert meta.stop_reason is None and meta.epoch == 4
+    assert meta.stop_reason == 'epochs' and meta.epoch == 4
 
 
 def test_step_schedule_and_plateau_set_the_learning_rate(tmp_path):

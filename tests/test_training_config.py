@@ -42,6 +42,8 @@ def test_every_mode_optimiser_and_schedule_is_selectable(fields):
     ('adv__trades_beta', -1.0, '>= 0'),
     ('adv__overfit_drop', 1.0, '[0, 1)'),
     ('adv__bn_mode', 'frozen', 'batch, running'),
+    ('min_steps', -1, 'integer >= 0'),
+    ('patience_steps', -3, 'integer >= 0'),
 ])
 def test_bad_train_value_is_reported_with_field_and_allowed_values(field, value, allowed):
   with pytest.raises(ConfigError) as error:
@@ -53,3 +55,23 @@ def test_bad_train_value_is_reported_with_field_and_allowed_values(field, value,
 def test_step_schedule_needs_decay_epochs():
   with pytest.raises(ConfigError, match=r"train.decay_epochs.*schedule 'step'"):
     config_validation.validate(_with(schedule='step'))
+
+
+def test_a_step_length_needs_a_cap_at_least_its_minimum_and_no_epoch_schedule():
+  with pytest.raises(ConfigError, match=r'train.max_steps.*integer >= 300'):
+    config_validation.validate(_with(min_steps=300, max_steps=200))
+  with pytest.raises(ConfigError, match=r"train.schedule.*'constant' or 'cosine'"):
+    config_validation.validate(_with(min_steps=300, max_steps=600, schedule='step',
+                                     decay_epochs=(1,)))
+  config_validation.validate(_with(min_steps=300, max_steps=600, schedule='cosine'))
+
+
+@pytest.mark.parametrize('field, value, allowed', [
+    ('max_class_share', 1.5, '(0, 1]'), ('improving_window', 0, '(0, 1]'),
+    ('chance_margin', -0.1, '[0, 1)'), ('improving_delta', -0.1, '>= 0')])
+def test_bad_fitness_thresholds_are_named(field, value, allowed):
+  config = default_config('smoke')
+  config.fitness[field] = value
+  with pytest.raises(ConfigError, match=rf'fitness\.{field}') as error:
+    config_validation.validate(config)
+  assert allowed in str(error.value)

@@ -57,6 +57,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
   assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
   straight_rows = metrics_writer.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl')
   resumed_rows = metrics_writer.read_jsonl(killed_dir / 'metrics.jsonl')
-  assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12]
+  # Train rows every 2 steps, an epoch row at 6 and 12, the length row at 12.
+  assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12, 12]
   assert without_timing(resumed_rows) == without_timing(straight_rows)
   assert checkpointing.Checkpointer(killed_dir / 'checkpoints').all_steps() == [8, 12]

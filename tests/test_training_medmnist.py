@@ -31,7 +31,7 @@ def _balanced_accuracy(model, variables, images, labels) -> float:
 def test_pgd_training_raises_robust_accuracy_over_standard_training(tmp_path, pneumonia):
   model = WidthCNN(num_classes=2, width=0.25)
   config = default_config().train
-  config.update(epochs=3, batch_size=32, learning_rate=3e-3)
+  config.update(min_steps=0, epochs=3, batch_size=32, learning_rate=3e-3)
   config.adv.eps_255 = EPS_255
   # A stronger attack than the training one (10 steps, not 5) measures robustness.
   test_attack = validation.Validator(

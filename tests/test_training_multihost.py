@@ -88,4 +88,4 @@ def test_two_hosts_of_two_devices_train_like_one_host_of_four(tmp_path):
   # One writer: a single TensorBoard file and no duplicated JSONL rows.
   assert len(list((tmp_path / 'two_hosts' / 'tensorboard').iterdir())) == 1
   rows = (tmp_path / 'two_hosts' / 'metrics.jsonl').read_text().splitlines()
-  assert len(rows) == len(set(rows)) == 4
+  assert len(rows) == len(set(rows)) == 5  # 3 train rows, the epoch's, the length's.

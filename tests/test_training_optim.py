@@ -14,7 +14,7 @@ GRADS = {'conv': {'kernel': jnp.array([0.1, 0.2]), 'bias': jnp.array([-0.3])}}
 
 
 def _first_update(config, grads=GRADS):
-  tx = optim.make_optimizer(config, optim.learning_rate_schedule(config, 10))
+  tx = optim.make_optimizer(config, optim.learning_rate_schedule(config, 10, config.epochs))
   updates, _ = tx.update(grads, tx.init(PARAMS), PARAMS)
   return updates['conv']
 
@@ -29,7 +29,7 @@ def test_sgd_with_weight_decay_decays_kernels_only():
 
 def test_sgd_momentum_accumulates():
   config = train_config(1, optimizer='sgd', learning_rate=0.1, momentum=0.9)
-  tx = optim.make_optimizer(config, optim.learning_rate_schedule(config, 10))
+  tx = optim.make_optimizer(config, optim.learning_rate_schedule(config, 10, config.epochs))
   state = tx.init(PARAMS)
   _, state = tx.update(GRADS, state, PARAMS)
   second, _ = tx.update(GRADS, state, PARAMS)
@@ -47,7 +47,7 @@ def test_adamw_decay_is_decoupled_and_on_kernels_only():
 
 def test_step_schedule_decays_after_the_given_epochs():
   config = train_config(100, schedule='step', decay_epochs=(80, 90), decay_factor=0.1)
-  schedule = optim.learning_rate_schedule(config, steps_per_epoch=10)
+  schedule = optim.learning_rate_schedule(config, steps_per_epoch=10, epochs=config.epochs)
   lr = config.learning_rate
   np.testing.assert_allclose([schedule(799), schedule(800), schedule(899), schedule(900)],
                              [lr, lr * 0.1, lr * 0.1, lr * 0.01], rtol=1e-6)
@@ -55,7 +55,7 @@ def test_step_schedule_decays_after_the_given_epochs():
 
 def test_cosine_schedule_falls_from_the_rate_to_zero_over_the_run():
   config = train_config(4, schedule='cosine', learning_rate=0.2)
-  schedule = optim.learning_rate_schedule(config, steps_per_epoch=5)
+  schedule = optim.learning_rate_schedule(config, steps_per_epoch=5, epochs=config.epochs)
   np.testing.assert_allclose([schedule(0), schedule(10), schedule(20)], [0.2, 0.1, 0.0],
                              atol=1e-7)
 

@@ -26,6 +26,7 @@ def trained(name: str, width: float, mode: str, epochs: int, run_dir: pathlib.Pa
   """(EvalApply, variables) of model `name` ('reference': the benchmarks' CNN)
   trained with the default study's recipe for `epochs` epochs."""
   config = training_helpers.default_config().train
+  config.min_steps = 0  # Exactly `epochs` epochs.
   config.epochs = epochs
   model = (ReferenceCNN(num_classes=2, width=width) if name == 'reference'
            else model_registry.get_model(name, num_classes=2, width=width))

@@ -44,6 +44,7 @@ def train_config(epochs: int, **overrides):
   """The shipped config.train with tiny sizes; `overrides` use dotted names as keys
   with '__' for '.', e.g. adv__steps=3."""
   config = default_config().train
+  config.min_steps = 0  # A fixed number of epochs.
   config.epochs = epochs
   config.batch_size = 16
   config.learning_rate = 3e-3

@@ -65,6 +65,23 @@ def _clean_correct_jit(apply_fn, variables, x, y):
   return objectives.correct(apply_fn(variables, x), y)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _logits_jit(apply_fn, variables, x):
+  return apply_fn(variables, x)
+
+
+def clean_logits(apply_fn, variables, images: np.ndarray, batch_size: int) -> np.ndarray:
+  """The model's outputs on clean `images`, float32 (N, K)."""
+  outputs = []
+  batch_size = devices.round_up(max(1, min(batch_size, images.shape[0])))
+  variables = devices.replicate(variables)
+  for start in range(0, images.shape[0], batch_size):
+    x, valid = padded(images[start:start + batch_size], batch_size)
+    outputs.append(np.asarray(devices.to_host(
+        _logits_jit(apply_fn, variables, devices.split(x))), np.float32)[:valid])
+  return np.concatenate(outputs)
+
+
 def clean_correct(apply_fn, variables, images: np.ndarray, labels: np.ndarray,
                   batch_size: int) -> np.ndarray:
   """Whether each clean image is classified right, bool (N,) (multi-label: exact match)."""

@@ -28,7 +28,8 @@ class _ApplyFnModel:
 
 
 def evaluate_robustness(apply_fn: Callable, variables, images, labels, attack_config, *,
-                        attack_per_class: int = 0, seed: int = 0) -> list[dict]:
+                        attack_per_class: int = 0, seed: int = 0,
+                        fitness_config=None, label_names=()) -> list[dict]:
   """The study's results rows for one trained model.
 
   Args:
@@ -43,6 +44,10 @@ def evaluate_robustness(apply_fn: Callable, variables, images, labels, attack_co
     attack_per_class: images attacked per class, drawn with `seed` as the study
       draws them (`data.attack_per_class`); 0 attacks every image.
     seed: the seed of that draw and of the attacks' keys (the study: the cell's).
+    fitness_config: a config's `fitness` section, to flag a model that predicts
+      one class or is at chance (`evaluation/fitness.py`; its training is not
+      seen, so under-training is not checked); None: not assessed.
+    label_names: the classes' names, for the report (default '0', '1', ...).
 
   Returns:
     One dict per attack (and per-image ensemble) and eps, with the columns the
@@ -60,10 +65,11 @@ def evaluate_robustness(apply_fn: Callable, variables, images, labels, attack_co
   num_outputs = labels.shape[1] if labels.ndim == 2 else int(labels.max()) + 1
   dataset = Dataset(
       name='custom', task='multi-label' if labels.ndim == 2 else 'multi-class',
-      label_names=tuple(str(k) for k in range(num_outputs)),
+      label_names=tuple(label_names) or tuple(str(k) for k in range(num_outputs)),
       train_images=images[:0], train_labels=labels[:0], val_images=images[:0],
       val_labels=labels[:0], test_images=images, test_labels=labels)
-  config = _StudyView(attack=attack_config, data=_DataView(attack_per_class))
+  config = _StudyView(attack=attack_config, data=_DataView(attack_per_class),
+                      fitness=fitness_config)
   return robustness.evaluate_model(_ApplyFnModel(apply_fn), variables, dataset, config,
                                    seed)
 
@@ -78,3 +84,4 @@ class _StudyView:
   """The two sections of a study config the evaluation reads."""
   attack: object
   data: _DataView
+  fitness: object = None

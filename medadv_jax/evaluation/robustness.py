@@ -9,6 +9,7 @@ study writes to per_image.json.
 import dataclasses
 import math
 import time
+from typing import Optional
 
 import numpy as np
 from absl import logging
@@ -17,7 +18,7 @@ from medadv_jax import cell_data
 from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
 from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
-from medadv_jax.evaluation import certificate_check, sanity, strong
+from medadv_jax.evaluation import certificate_check, clean_metrics, fitness, sanity, strong
 from medadv_jax.intervals import wilson_interval
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.runtime import devices
@@ -27,9 +28,9 @@ ENSEMBLE = 'ensemble'
 _MORE_STEPS_REFERENCE = ('pgd', 'apgd_ce', 'apgd_dlr', 'pgd_l2')
 
 
-def evaluate_model(model, variables, dataset, config, seed: int) -> list[dict]:
+def evaluate_model(model, variables, dataset, config, seed: int, training=None) -> list[dict]:
   """The results rows of `evaluate_model_with_details`, without the per-image data."""
-  return evaluate_model_with_details(model, variables, dataset, config, seed)[0]
+  return evaluate_model_with_details(model, variables, dataset, config, seed, training)[0]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +53,9 @@ class _Target:
                               self.batch, certificates=certificates)
 
 
-def evaluate_model_with_details(model, variables, dataset, config,
-                                seed: int) -> tuple[list[dict], dict]:
+def evaluate_model_with_details(model, variables, dataset, config, seed: int,
+                                training=None,
+                                timing: Optional[dict] = None) -> tuple[list[dict], dict]:
   """(rows, per_image) for one model: rows of (attack, eps, accuracy, n, 95 % Wilson
   interval, ...), and `per_image_min_eps`'s dict for the same attacks.
 
@@ -65,13 +67,25 @@ def evaluate_model_with_details(model, variables, dataset, config,
   `eps_grid.worst_case_so_far`); `accuracy_single_eps` is the attack run at that
   radius alone (already cumulated under the 'cascade' and 'min_eps' schedules).
   Every row also carries the model's sanity checks as sanity_* columns
-  (`sanity.as_columns`; `sanity_summary` turns rows back into a dict).
+  (`sanity.as_columns`; `sanity_summary` turns rows back into a dict), its clean
+  test metrics (`clean_metrics`), its fitness (`fitness.assess`, from
+  `training`: the `RunMeta` of its training run, or None for a model trained
+  elsewhere, whose under-training is then not checked), the attacked set's
+  class counts (n_class_<k>) and, per row, accuracy per class (accuracy_class_<k>).
+  `timing`, if given, receives the seconds of each stage (clean, certify,
+  paper_attacks, strong_attack, sanity_checks).
   """
+  timing = {} if timing is None else timing
+  clock = _Clock(timing)
   c = config.attack
   target, subset = _target(model, variables, dataset, config, seed)
-  clean_test_accuracy = float(np.mean(eps_grid.clean_correct(
-      target.apply_fn, target.variables, dataset.test_images, dataset.test_labels,
-      target.batch)))
+  metrics = clean_metrics.from_logits(
+      eps_grid.clean_logits(target.apply_fn, target.variables, dataset.test_images,
+                            target.batch), dataset.test_labels, seed)
+  clock.lap('clean')
+  fit = None if getattr(config, 'fitness', None) is None else fitness.assess(
+      metrics, [h['val_score'] for h in getattr(training, 'history', ())],
+      getattr(training, 'stop_reason', None), config.fitness)
   eps_255 = np.asarray(c.eps_255, np.float64)
   # The large-radius check rides along as one more (largest) radius of the grid.
   large_255 = float(c.sanity.large_eps_255)
@@ -82,8 +96,10 @@ def evaluate_model_with_details(model, variables, dataset, config,
   certificates, check = _checked_certificates(
       target, c, radii_255, [s for s in strong_specs if not s.gradient_free]
       or [_strongest(paper_specs)], seed)
+  clock.lap('certify')
 
   runs = _paper_attacks(target, paper_specs, radii_255, eps_255.size, seed, certificates)
+  clock.lap('paper_attacks')
   ensembles = {norm: _ensemble([r for r in runs if r.spec.norm == norm])
                for norm in dict.fromkeys(r.spec.norm for r in runs)}
   strong_255 = strong_radii_255(c, eps_255)
@@ -91,31 +107,59 @@ def evaluate_model_with_details(model, variables, dataset, config,
                               strong_specs, seed, certificates)
   with_strong = (None if strong_run is None else
                  _with_strong(strong_run, ensembles['linf'], eps_255, strong_255))
+  clock.lap('strong_attack')
   checks = _sanity_checks(target, c, runs, ensembles, with_strong, check, eps_255,
                           strong_255, seed)
+  clock.lap('sanity_checks')
 
   # The test-set size gives the clean accuracy its interval in the report.
-  common = dict(clean_test_accuracy=clean_test_accuracy,
+  common = dict(clean_test_accuracy=metrics.accuracy,
                 clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
-                **sanity.as_columns(checks))
+                **sanity.as_columns(checks), **_clean_columns(metrics, fit),
+                **_class_counts(target.labels, num_classes, dataset.label_names))
   rows = []
   for run in runs:
-    rows += _rows(run, dict(_fields(run.spec), **common), eps_255)
+    rows += _rows(run, dict(_fields(run.spec), **common), eps_255, target.labels)
   for norm, run in ensembles.items():
     members = '; '.join(cell_data.attack_label(_fields(r.spec)) for r in runs
                         if r.spec.norm == norm)
     fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
                   eps_scale=run.spec.eps_scale, members=members)
-    rows += _rows(run, dict(fields, **common), eps_255)
+    rows += _rows(run, dict(fields, **common), eps_255, target.labels)
   if with_strong is not None:
-    rows += _strong_rows(*with_strong, eps_255,
+    rows += _strong_rows(*with_strong, eps_255, target.labels,
                          dict(common, schedule='cascade',
                               members=strong.budget(c.strong, num_classes,
                                                     target.labels.ndim == 2)))
   labelled = [(cell_data.attack_label(_fields(r.spec)), r) for r in runs]
   labelled += [(cell_data.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
                for norm, r in ensembles.items()]
+  if with_strong is not None:  # The worst case the verdicts use, image by image.
+    labelled.append((cell_data.attack_label(dict(attack=strong.NAME)),
+                     _worst_with_strong(ensembles['linf'], with_strong)))
   return rows, per_image_min_eps(labelled, target.clean, eps_255, subset)
+
+
+class _Clock:
+  """Adds the seconds since the last lap to `timing[stage]`."""
+
+  def __init__(self, timing: dict):
+    self.timing, self.last = timing, time.perf_counter()
+
+  def lap(self, stage: str) -> None:
+    now = time.perf_counter()
+    self.timing[stage] = self.timing.get(stage, 0.0) + now - self.last
+    self.last = now
+
+
+def _worst_with_strong(paper: sanity.AttackRun, with_strong) -> sanity.AttackRun:
+  """The paper's L-inf ensemble over the grid, with the strong attack's worst
+  case from its smallest radius on (the `attack='strong'` rows, image by image)."""
+  at, _, worst = with_strong
+  combined = paper.worst.copy()
+  combined[at] = worst
+  combined = eps_grid.worst_case_so_far(combined)
+  return sanity.AttackRun(paper.spec, combined, combined)
 
 
 def _target(model, variables, dataset, config, seed: int):
@@ -219,7 +263,8 @@ def _sanity_checks(target: _Target, c, runs, ensembles, with_strong, check, eps_
       ensembles['linf'].large if 'linf' in ensembles else None, target.clean, target.labels,
       float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed),
       single_radius=target.schedule in schedules.SINGLE_RADIUS_SCHEDULES,
-      certificates=check, strong_gap=strong_gap)
+      certificates=check, strong_gap=strong_gap,
+      whole_box=float(c.sanity.large_eps_255) >= 255.0)
   logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
                ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
   return checks
@@ -236,7 +281,7 @@ def _with_strong(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_2
   return at, paper.worst[at], paper.worst[at] & verdict[below[at]]
 
 
-def _strong_rows(at: np.ndarray, paper: np.ndarray, worst: np.ndarray, eps_255,
+def _strong_rows(at: np.ndarray, paper: np.ndarray, worst: np.ndarray, eps_255, labels,
                  common: dict) -> list[dict]:
   """attack='strong' rows at the grid radii `at` (`_with_strong`), with how far
   each lies below the paper's L-inf ensemble: the share of images only the
@@ -257,7 +302,7 @@ def _strong_rows(at: np.ndarray, paper: np.ndarray, worst: np.ndarray, eps_255,
         accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
         accuracy_single_eps=correct / n if n else 0.0, median_min_eps_255=None,
         below_paper=only_strong / n if n else 0.0, below_paper_ci_low=gap_low,
-        below_paper_ci_high=gap_high))
+        below_paper_ci_high=gap_high, **_per_class(correct_now, labels)))
   return rows
 
 
@@ -296,7 +341,16 @@ def sanity_summary(rows) -> dict:
          'certificates_checked': first.get('sanity_certificates_checked')}
   for name in sanity.CHECKS:
     out[name] = {'ok': first.get(f'sanity_{name}'), 'value': first.get(f'sanity_{name}_value')}
+  out['fitness'] = {'fit': first.get('fit'), 'reasons': first.get('fitness_reasons'),
+                    **{name: first.get(f'fitness_{name}') for name in fitness.CHECKS},
+                    **{column: first.get(column) for column in _FITNESS_MEASURES}}
   return out
+
+
+# What the fitness checks measured, also in sanity.json.
+_FITNESS_MEASURES = ('majority_prediction_share', 'balanced_accuracy',
+                     'balanced_accuracy_ci_low', 'balanced_accuracy_ci_high', 'chance',
+                     'auc', 'val_rise', 'epochs_run', 'steps_run', 'stop_reason')
 
 
 def _fields(spec) -> dict:
@@ -338,7 +392,8 @@ def _more_steps_pair(runs, c, eps_255, run_attack, seed):
   return base, doubled
 
 
-def _rows(run: sanity.AttackRun, fields: dict, eps_255: np.ndarray) -> list[dict]:
+def _rows(run: sanity.AttackRun, fields: dict, eps_255: np.ndarray,
+          labels: np.ndarray) -> list[dict]:
   n = run.worst.shape[1]
   min_eps_255 = min_eps.min_eps_of(min_eps.first_fooled_index(run.worst), eps_255)
   median = float(np.median(min_eps_255)) if n else math.inf
@@ -352,5 +407,36 @@ def _rows(run: sanity.AttackRun, fields: dict, eps_255: np.ndarray) -> list[dict
         accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
         accuracy_single_eps=float(run.single[e].mean()) if n else 0.0,
         # Beyond the grid (more than half the images never fooled): None.
-        median_min_eps_255=median if math.isfinite(median) else None))
+        median_min_eps_255=median if math.isfinite(median) else None,
+        **_per_class(run.worst[e], labels)))
   return rows
+
+
+def _per_class(correct: np.ndarray, labels: np.ndarray) -> dict:
+  """{accuracy_class_<k>: accuracy on the attacked images of class k} (single-label)."""
+  if labels.ndim != 1:
+    return {}
+  return {f'accuracy_class_{k}': float(correct[labels == k].mean())
+          for k in np.unique(labels)}
+
+
+def _class_counts(labels: np.ndarray, num_classes: int, names) -> dict:
+  """The attacked set's images per class (n_class_<k>) and the class names."""
+  if labels.ndim != 1:
+    return {}
+  counts = np.bincount(labels, minlength=num_classes)
+  return dict({f'n_class_{k}': int(counts[k]) for k in range(num_classes)},
+              class_names='; '.join(names))
+
+
+def _clean_columns(metrics, fit: dict) -> dict:
+  """The model's clean test metrics and fitness (None: not assessed), as row columns."""
+  low, high = metrics.balanced_accuracy_ci
+  columns = dict(
+      balanced_accuracy=metrics.balanced_accuracy, balanced_accuracy_ci_low=low,
+      balanced_accuracy_ci_high=high, auc=metrics.auc, chance=metrics.chance,
+      majority_prediction_share=metrics.majority_prediction_share)
+  if fit is not None:
+    columns.update(fit=fit['fit'], fitness_reasons=fit['reasons'], val_rise=fit['val_rise'],
+                   **{f'fitness_{name}': fit[name] for name in fitness.CHECKS})
+  return columns

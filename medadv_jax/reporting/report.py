@@ -6,8 +6,8 @@ import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (clean_comparability, grouping, provenance, summary_table,
-                                  verdict)
+from medadv_jax.reporting import (clean_comparability, fitness_table, grouping, provenance,
+                                  summary_table, verdict)
 
 
 def render_report(rows, files=(), environments=None) -> str:
@@ -23,6 +23,9 @@ def render_report(rows, files=(), environments=None) -> str:
   headline = grouping.headline_eps(rows)
   modes = grouping.ordered_modes(r['train_mode'] for r in rows)
   worst = grouping.worst_attack_accuracy(rows)
+  # Correlations, differences and verdicts rest on the models fit to attack only.
+  fit = fitness_table.fit_rows(rows)
+  worst_fit = grouping.worst_attack_accuracy(fit)
   lines = [
       '# Robustness study',
       '',
@@ -37,8 +40,9 @@ def render_report(rows, files=(), environments=None) -> str:
       '',
       '## Model sizes and clean accuracy',
       '',
-      '| model | params | MFLOPs/image | train mode | clean test acc. | clean acc. (attacked set) |',
-      '|---|---:|---:|---|---:|---:|',
+      '| model | params | MFLOPs/image | train mode | clean test acc. | balanced acc. | '
+      'AUC | clean acc. (attacked set) | fit seeds |',
+      '|---|---:|---:|---|---:|---:|---:|---:|---:|',
   ]
   for size, mode in _sizes_and_modes(rows, modes):
     r = grouping.first(rows, size, mode)
@@ -46,7 +50,11 @@ def render_report(rows, files=(), environments=None) -> str:
     eps0 = np.mean(grouping.per_seed([x for x in rows if x['eps_255'] == 0], size, mode,
                                      'accuracy'))
     lines.append(f'| {grouping.size_label(r)} | {r["params"]:,} | {r["flops"] / 1e6:.2f} | '
-                 f'{mode} | {clean:.3f} | {eps0:.3f} |')
+                 f'{mode} | {clean:.3f} | {_seed_mean(rows, size, mode, "balanced_accuracy")}'
+                 f' | {_seed_mean(rows, size, mode, "auc")} | {eps0:.3f} | '
+                 f'{_fit_seeds(rows, size, mode)} |')
+  lines += ['', '## Are the models fit to attack?', '']
+  lines += fitness_table.section_lines(rows, modes)
   lines += ['', '## Are clean accuracies comparable?', '']
   lines += clean_comparability.section_lines(rows, modes)
   lines += ['', '## Worst-attack accuracy at selected eps (x 1/255)', '',
@@ -65,19 +73,20 @@ def render_report(rows, files=(), environments=None) -> str:
       rows, modes, headline)
   lines += _strong_lines(rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
-            _spearman_section(rows, worst, modes, headline)]
+            _spearman_section(fit, worst_fit, modes, headline)]
   if {'standard', 'pgd'} <= set(modes):
     lines += ['', '## What adversarial training buys (PGD-trained minus standard)', '',
-              'Worst-attack accuracy difference, with a 95 % bootstrap interval.', '',
+              'Worst-attack accuracy difference, with a 95 % bootstrap interval, for the '
+              'sizes fit to attack in both modes.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
-    gains = verdict.training_gains(rows, worst, 'pgd', headline)
-    for size in grouping.sizes(rows):
+    gains = verdict.training_gains(fit, worst_fit, 'pgd', headline)
+    for size in grouping.sizes(fit):
       if (size, headline[0]) in gains:
-        lines.append(f'| {grouping.size_label(grouping.first(rows, size))} | ' + ' | '.join(
+        lines.append(f'| {grouping.size_label(grouping.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
   lines += ['', '## Agreement with the paper', '']
-  lines += verdict.section_lines(rows, worst, modes, headline)
+  lines += verdict.section_lines(rows, worst_fit, modes, headline)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
@@ -98,7 +107,7 @@ def _setup_sentence(rows) -> str:
   return (f'Dataset **{rows[0]["dataset"]}**; {len(grouping.sizes(rows))} model sizes; seeds '
           f'{seeds}; attacks: {"; ".join(attacks)}; {len(grid)} radii from 0 to '
           f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]{_l2_note(rows)}); n = {rows[0]["n"]} '
-          'attacked test images per model.')
+          'attacked test images per model.' + fitness_table.class_count_sentence(rows))
 
 
 def _l2_note(rows) -> str:
@@ -131,7 +140,7 @@ def _spearman_section(rows, worst, modes, headline) -> str:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
   n = grouping.first(rows, sizes[0])['n']
   out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
-         f'across the {len(sizes)} sizes (negative: larger models are less robust, as '
+         f'across the sizes fit to attack (negative: larger models are less robust, as '
          'the paper claims for standard training), with a 95 % bootstrap interval over '
          f'seeds and the {n} attacked images (`reporting/statistics.py`). An interval that '
          'contains 0 means these runs cannot tell the direction; "n/a: ties" means the '
@@ -139,6 +148,11 @@ def _spearman_section(rows, worst, modes, headline) -> str:
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
+    fit_sizes = verdict.mode_sizes(rows, mode)
+    if len(fit_sizes) < 3:
+      out.append(f'| {mode} | ' + ' | '.join(
+          [f'n/a ({len(fit_sizes)} fit sizes)'] * len(headline)) + ' |')
+      continue
     cells = []
     for rho, low, high in verdict.size_spearman(rows, worst, mode, headline).values():
       if np.isnan(rho):
@@ -310,7 +324,7 @@ def _median_cell(values) -> str:
 
 # Gradient-masking checks of `evaluation.sanity`, as the rows' sanity_<name> columns.
 _SANITY_TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
-                  ('large_eps_chance', 'large eps <= chance'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
+                  ('large_eps', 'large eps ~ 0'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
                   ('more_steps', '2x steps stable'),
                   ('square_vs_white_box', 'Square <= white-box'),
                   ('certificates', 'certificates hold'),
@@ -331,7 +345,10 @@ def _sanity_flag_lines(rows) -> list[str]:
            f'{len(models)} models. "FAIL (x)" gives the measured value: a count of '
            'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
            f'largest accuracy difference (tolerance {tolerance}). Large eps: the L-inf '
-           'ensemble at the check radius must leave at most the most common class share. '
+           'ensemble at the check radius must leave at most the tolerance when the radius '
+           'spans the whole pixel box (any image is allowed there, so a model that '
+           'separates the classes can be fooled on every one), else at most the most '
+           'common class share. '
            'More steps: the reference attack rerun with twice the steps on the same keys. '
            'Certificates: certified images fooled by the check\'s attacks. Strong ~ paper: '
            'the strong attack lowers accuracy below the paper\'s attacks by at most the '
@@ -361,6 +378,22 @@ def _flag_cell(row, name) -> str:
     return 'ok'
   value = row.get(f'sanity_{name}_value')
   return '**FAIL**' + ('' if value in (None, '') else f' ({float(value):.3g})')
+
+
+def _seed_mean(rows, size, mode, column) -> str:
+  """Mean over seeds of a per-model column, '-' for cells without it."""
+  found = [r for r in rows if grouping.size_key(r) == size and r['train_mode'] == mode
+           and r.get(column) not in (None, '')]
+  if not found:
+    return '-'
+  return f'{np.mean(grouping.per_seed(found, size, mode, column)):.3f}'
+
+
+def _fit_seeds(rows, size, mode) -> str:
+  """'2 / 3': seeds of this model fit to attack, of those run."""
+  ran = {seed: r for (s, m, seed), r in fitness_table.models(rows).items()
+         if s == size and m == mode}
+  return f'{sum(fitness_table.is_fit(r) for r in ran.values())} / {len(ran)}'
 
 
 def _sizes_and_modes(rows, modes):

@@ -9,7 +9,8 @@ from medadv_jax import atomic_files
 # Leading columns in a fixed order; any further keys follow alphabetically.
 COLUMNS = ('dataset', 'model', 'width', 'depth', 'params', 'flops', 'train_mode', 'seed',
            'attack', 'target', 'steps', 'eps', 'eps_255', 'accuracy', 'n', 'ci_low',
-           'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'best_epoch',
+           'ci_high', 'accuracy_single_eps', 'clean_test_accuracy', 'balanced_accuracy',
+           'auc', 'fit', 'fitness_reasons', 'epochs_run', 'stop_reason', 'best_epoch',
            'val_score')
 
 

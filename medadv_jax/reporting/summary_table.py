@@ -4,7 +4,10 @@ attack x eps, with the model's size and clean test accuracy alongside.
 The std is the sample std over seeds (ddof = 1). With a single seed there is no
 spread to estimate, and 0 would claim one, so the std is None: an empty CSV cell
 (missing, not zero, for numeric readers) and no '+-' part in the report's table.
-`n_seeds` says how many seeds each mean is over.
+`n_seeds` says how many seeds each mean is over. On single-label tasks
+`accuracy_class_<k>_mean` is the mean over seeds of the accuracy on the attacked
+images of class k (their counts: results.csv's n_class_<k>), since on imbalanced
+data the overall accuracy can hide a class the model never gets right.
 """
 
 import collections
@@ -43,12 +46,15 @@ def summarise(rows) -> list[dict]:
   attack (ensembles last) and eps.
   """
   accuracies = collections.defaultdict(dict)
+  by_class = collections.defaultdict(lambda: collections.defaultdict(dict))
   firsts, order = {}, {}
   for r in rows:
     label = cell_data.attack_label(r)
     key = (grouping.size_key(r), r['train_mode'], label, r['eps_255'])
     # Keyed by seed, so a row repeated in the input cannot count twice.
     accuracies[key][r['seed']] = float(r['accuracy'])
+    for column in _class_columns(r):
+      by_class[key][column][r['seed']] = float(r[column])
     firsts.setdefault(key, r)
     order[label] = (grouping.is_ensemble(r), not grouping.is_linf(r), label)
   clean = {}
@@ -67,14 +73,22 @@ def summarise(rows) -> list[dict]:
         params=r['params'], flops=r['flops'], train_mode=mode, attack=label,
         norm=r.get('norm') or 'linf', eps_255=eps, n_seeds=len(accuracies[key]),
         accuracy_mean=mean, accuracy_std=std, n=r['n'],
-        clean_test_accuracy_mean=clean_mean, clean_test_accuracy_std=clean_std))
+        clean_test_accuracy_mean=clean_mean, clean_test_accuracy_std=clean_std,
+        **{f'{column}_mean': float(np.mean(list(values.values())))
+           for column, values in sorted(by_class[key].items())}))
   return out
+
+
+def _class_columns(row) -> list[str]:
+  return [c for c in row if c.startswith('accuracy_class_') and row[c] not in (None, '')]
 
 
 def write_csv(summary, path: pathlib.Path) -> None:
   """Writes `summarise`'s dicts; None (one seed's std, no depth) as an empty cell."""
   with atomic_files.atomic_path(path) as tmp, open(tmp, 'w', newline='') as f:
-    writer = csv.DictWriter(f, fieldnames=COLUMNS)
+    extra = sorted({c for row in summary for c in row} - set(COLUMNS),
+                   key=lambda c: (len(c), c))  # accuracy_class_2 before _10.
+    writer = csv.DictWriter(f, fieldnames=list(COLUMNS) + extra)
     writer.writeheader()
     writer.writerows(summary)
 

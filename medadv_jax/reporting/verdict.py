@@ -11,9 +11,14 @@ on the claimed side of 0, 'disagrees' when it lies wholly on the other side, and
 verdict is the one that occurs, 'inconclusive' where none or both do.
 """
 
-from medadv_jax.reporting import clean_comparability, grouping, statistics
+from medadv_jax.reporting import clean_comparability, fitness_table, grouping, statistics
 
 AGREES, DISAGREES, INCONCLUSIVE = 'agrees', 'disagrees', 'inconclusive'
+
+
+def mode_sizes(rows, mode) -> list:
+  """The size keys trained in `mode` among `rows`, smallest first."""
+  return sorted({grouping.size_key(r) for r in rows if r['train_mode'] == mode})
 
 
 def size_spearman(rows, worst, mode, eps_list) -> dict:
@@ -77,7 +82,10 @@ def overall(by_eps: dict) -> str:
 
 
 def section_lines(rows, worst, modes, headline) -> list[str]:
-  """The report's 'Agreement with the paper' section."""
+  """The report's 'Agreement with the paper' section, from every model's `rows`
+  and `worst` (`grouping.worst_attack_accuracy`) of the models fit to attack
+  (`fitness_table`): flagged ones are left out, and each verdict says so."""
+  all_rows, rows = rows, fitness_table.fit_rows(rows)
   eps_range = (f'eps {headline[0]:g} to {headline[-1]:g} (x 1/255; the radii '
                f'{", ".join(f"{e:g}" for e in headline)})')
   lines = [f'Each claim is tested at {eps_range} on the worst-attack accuracy, with the '
@@ -89,24 +97,35 @@ def section_lines(rows, worst, modes, headline) -> list[str]:
            'fall on a side by chance).', '']
   if 'standard' not in modes:
     return lines + ['No standard-trained models: neither claim can be tested.']
-  if len([s for s in grouping.sizes(rows) if any(
-      grouping.size_key(r) == s and r['train_mode'] == 'standard' for r in rows)]) < 3:
-    lines.append('- (a) Smaller models are more robust under standard training: not '
-                 'tested (fewer than 3 standard-trained sizes).')
+  claim_a = '(a) Smaller models are more robust under standard training'
+  fit_sizes = len(mode_sizes(rows, 'standard'))
+  if len(mode_sizes(all_rows, 'standard')) < 3:
+    lines.append(f'- {claim_a}: not tested (fewer than 3 standard-trained sizes).')
+  elif fit_sizes < 3:
+    lines.append(fitness_table.too_few_sizes_line(claim_a, 'standard', fit_sizes)
+                 + fitness_table.exclusion_note(all_rows, 'standard'))
   else:
     by_eps = size_claim(size_spearman(rows, worst, 'standard', headline))
     lines.append('- (a) Under standard training, models with fewer parameters are more '
                  f'robust (negative Spearman rho of size vs accuracy): '
-                 f'**{overall(by_eps)}**{_detail(by_eps)}.{_clean_caveat(rows)}')
+                 f'**{overall(by_eps)}**{_detail(by_eps)}.{_clean_caveat(rows)}'
+                 + fitness_table.exclusion_note(all_rows, 'standard'))
   adversarial = [m for m in modes if m != 'standard']
   if not adversarial:
     lines.append('- (b) Adversarial training makes every size more robust: not tested '
                  '(no adversarially trained models).')
   for mode in adversarial:
-    by_eps = training_claim(training_gains(rows, worst, mode, headline), headline)
-    lines.append(f'- (b) After adversarial training ({mode}), every size is more robust '
-                 f'than its standard-trained twin (gain > 0 for each size): '
-                 f'**{overall(by_eps)}**{_detail(by_eps)}.')
+    claim_b = (f'(b) After adversarial training ({mode}), every size is more robust than '
+               'its standard-trained twin (gain > 0 for each size)')
+    excluded = (fitness_table.exclusion_note(all_rows, 'standard')
+                + fitness_table.exclusion_note(all_rows, mode))
+    gains = training_gains(rows, worst, mode, headline)
+    if not gains:
+      lines.append(f'- {claim_b}: **no verdict**: no size is fit to attack in both modes.'
+                   + excluded)
+      continue
+    by_eps = training_claim(gains, headline)
+    lines.append(f'- {claim_b}: **{overall(by_eps)}**{_detail(by_eps)}.' + excluded)
   return lines
 
 

@@ -22,6 +22,7 @@ def validate(config) -> None:
   _validate_data(config.data)
   _validate_model(config.model)
   _validate_train(config.train)
+  _validate_fitness(config.fitness)
   _validate_attack(config.attack)
   _validate_task(config)
   _validate_cell_names(config)
@@ -89,8 +90,16 @@ def _validate_train(train) -> None:
   _distinct('train.modes', train.modes)
   for field in ('epochs', 'batch_size', 'eval_batch_size', 'keep_checkpoints'):
     _int_at_least(f'train.{field}', train[field], 1)
-  for field in ('early_stopping_patience', 'checkpoint_every_steps', 'log_every_steps'):
+  for field in ('early_stopping_patience', 'checkpoint_every_steps', 'log_every_steps',
+                'min_steps', 'patience_steps'):
     _int_at_least(f'train.{field}', train[field], 0)
+  if train.min_steps:
+    _int_at_least('train.max_steps', train.max_steps, train.min_steps)
+    if train.schedule == 'step':
+      # decay_epochs count epochs, whose number then depends on the data.
+      raise ConfigError('train.schedule', train.schedule,
+                        "'constant' or 'cosine' when train.min_steps > 0 (the length is "
+                        "set in steps); 'step' needs train.min_steps = 0")
   _one_of('train.optimizer', train.optimizer, optim.OPTIMIZERS)
   _one_of('train.schedule', train.schedule, optim.SCHEDULES)
   _positive('train.learning_rate', train.learning_rate)
@@ -127,6 +136,17 @@ def _validate_train(train) -> None:
     raise ConfigError('train.adv.overfit_drop', train.adv.overfit_drop,
                       'a number in [0, 1) (0 = never stop)')
   _one_of('train.adv.bn_mode', train.adv.bn_mode, steps.BN_MODES)
+
+
+def _validate_fitness(fitness) -> None:
+  for field in ('max_class_share', 'improving_window'):
+    value = fitness[field]
+    if not _is_number(value) or not 0 < value <= 1:
+      raise ConfigError(f'fitness.{field}', value, 'a number in (0, 1]')
+  if not _is_number(fitness.chance_margin) or not 0 <= fitness.chance_margin < 1:
+    raise ConfigError('fitness.chance_margin', fitness.chance_margin, 'a number in [0, 1)')
+  if not _is_number(fitness.improving_delta) or fitness.improving_delta < 0:
+    raise ConfigError('fitness.improving_delta', fitness.improving_delta, 'a number >= 0')
 
 
 def _validate_task(config) -> None:

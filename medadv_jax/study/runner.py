@@ -26,6 +26,8 @@ RESULTS_FILE = 'results.json'
 PER_IMAGE_FILE = per_image_data.FILE_NAME
 FINGERPRINT_FILE = 'cell_config.json'
 SANITY_FILE = 'sanity.json'
+# Seconds per stage of the cell's run (train, clean, certify, paper_attacks, ...).
+TIMING_FILE = 'timing.json'
 
 
 class StaleCellError(MedAdvError):
@@ -163,23 +165,32 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   hardware to environment.FILE_NAME; returns the results rows,
   which the caller writes last (RESULTS_FILE marks the cell finished).
   """
+  started = time.perf_counter()
   model = registry.get_model(cell.model, num_classes=dataset.num_classes,
                              width=cell.width, depth=cell.depth)
   augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
   variables, meta = train_model(model, dataset, config.train, cell.train_mode,
                                 cell.seed, cell_dir, augment=augment)
+  # Training resumed from a checkpoint counts only this sitting's part.
+  timing = {'train': time.perf_counter() - started}
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
-                      best_epoch=meta.best_epoch, val_score=meta.best_score)
+                      best_epoch=meta.best_epoch, val_score=meta.best_score,
+                      epochs_run=meta.epoch, steps_run=meta.step,
+                      stop_reason=meta.stop_reason)
   rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
-                                                cell.seed)
+                                                cell.seed, training=meta, timing=timing)
   _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
   # The environment that attacked the model (and finished training it).
   _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
   if _writes_files():  # A few attacked images and saliency maps for the figures.
+    lap = time.perf_counter()
     examples.write_cell_examples(cell_dir / cell_data.EXAMPLES_FILE, model, variables,
                                  dataset, config, cell.seed)
+    timing['examples'] = time.perf_counter() - lap
+  timing['total'] = time.perf_counter() - started
+  _write_json_atomic(cell_dir / TIMING_FILE, {k: round(v, 2) for k, v in timing.items()})
   return [dict(cell_columns, **row) for row in rows]
 
 

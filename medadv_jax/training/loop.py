@@ -24,8 +24,8 @@ from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.errors import ConfigError, DiskFullError, MedAdvError
 from medadv_jax.runtime import devices
-from medadv_jax.training import (checkpointing, metrics_writer, optim, progress, resume, steps,
-                                 validation)
+from medadv_jax.training import (checkpointing, length, metrics_writer, optim, progress,
+                                 resume, steps, validation)
 from medadv_jax.training.run_meta import RunMeta
 from medadv_jax.training.running_means import RunningMeans
 from medadv_jax.training.train_state import create_train_state
@@ -121,7 +121,9 @@ class _TrainingRun:
     n_train = dataset.train_labels.shape[0]
     self.batch_size = global_batch_size(config.batch_size, n_train, mesh.size)
     self.steps_per_epoch = n_train // self.batch_size
-    schedule = optim.learning_rate_schedule(config, self.steps_per_epoch)
+    self.length = length.plan(config, self.steps_per_epoch)
+    schedule = optim.learning_rate_schedule(config, self.steps_per_epoch,
+                                            self.length.max_epochs)
     plateau_tx = optim.make_plateau(config)
     init_key, step_key, val_key = jax.random.split(jax.random.key(seed), 3)
     self.step_key, self.val_key = devices.replicate((step_key, val_key), mesh)
@@ -148,16 +150,18 @@ class _TrainingRun:
         config.adv.eps_255 / 255.0)
 
   def run(self):
-    total = self.config.epochs * self.steps_per_epoch
+    total = self.length.max_epochs * self.steps_per_epoch
     bar = progress.Progress(self.run_dir.name, total, self.meta.step,
                             items_per_unit=self.batch_size, interval_s=PROGRESS_INTERVAL_S)
-    while self.meta.epoch < self.config.epochs and not self.meta.stop_reason:
+    while self.meta.epoch < self.length.max_epochs and not self.meta.stop_reason:
       started = time.perf_counter()
       first_batch = self.meta.batch
       self._train_epoch(bar)
       train_seconds = time.perf_counter() - started
       images = (self.steps_per_epoch - first_batch) * self.batch_size
       self._end_epoch(train_seconds, images / train_seconds, bar)
+    if not self.meta.stop_reason:  # Ran to its cap.
+      self.meta = dataclasses.replace(self.meta, stop_reason=self.length.cap_reason)
     return devices.to_host(self.best), self.meta
 
   def close(self):
@@ -208,7 +212,7 @@ class _TrainingRun:
       if save_now:
         self.meta = dataclasses.replace(self.meta, batch=b + 1, step=step)
         self._save(step)
-      bar.update(step, f'epoch {epoch + 1}/{self.config.epochs}')
+      bar.update(step, f'epoch {epoch + 1}/{self.length.max_epochs}')
 
   def _absorb(self, pending):
     """Checks and accumulates step metrics, in step order; raises on NaN or inf."""
@@ -259,13 +263,20 @@ class _TrainingRun:
                    images_per_second=images_per_second)
     self._write_epoch_metrics(step, epoch, train, val, score, images_per_second,
                               train_seconds, val_seconds)
+    if stop_reason or epoch >= self.length.max_epochs:  # The length rule's plan and outcome.
+      self.writer.write(step, {
+          'length/min_epochs': self.length.min_epochs,
+          'length/max_epochs': self.length.max_epochs,
+          'length/patience_epochs': self.length.patience_epochs,
+          'length/epochs_run': epoch, 'length/best_epoch': self.meta.best_epoch,
+          'length/stop_reason': stop_reason or self.length.cap_reason})
     self.meta = dataclasses.replace(self.meta, epoch=epoch, batch=0, step=step,
                                     history=self.meta.history + (summary,),
                                     stop_reason=stop_reason)
     self.epoch_means = RunningMeans()
     self._save(step)
     bar.update(step, force=True, extra=(
-        f'epoch {epoch}/{self.config.epochs} loss {train["loss"]:.4f} '
+        f'epoch {epoch}/{self.length.max_epochs} loss {train["loss"]:.4f} '
         f'val {"robust acc" if self.adversarial else "acc"} {score:.3f} '
         f'(best {self.meta.best_score:.3f} at epoch {self.meta.best_epoch})'))
 
@@ -299,13 +310,14 @@ class _TrainingRun:
           '%.3f (epoch %d) to %.3f; stopping and keeping the epoch-%d weights.',
           self.run_dir.name, epoch, self.meta.best_score, self.meta.best_epoch,
           score, self.meta.best_epoch)
-      return 'catastrophic_overfitting'
-    patience = self.config.early_stopping_patience
-    if patience and epoch - self.meta.best_epoch >= patience:
-      logging.info('%s: no better validation score for %d epochs; stopping early.',
-                   self.run_dir.name, patience)
-      return 'early_stopping'
-    return None
+      return length.CATASTROPHIC_OVERFITTING
+    reason = length.stop_reason(self.length, epoch, self.meta.best_epoch)
+    if reason != length.EARLY_STOPPING:
+      # The cap is not kept in checkpoints: a run resumed with a larger one goes on.
+      return None
+    logging.info('%s: no better validation score for %d epochs; stopping early.',
+                 self.run_dir.name, self.length.patience_epochs)
+    return reason
 
   def _save(self, step):
     running = {'epoch': self.epoch_means.to_json(), 'window': self.window_means.to_json()}

@@ -48,16 +48,18 @@ class MetricsWriter:
         filename_suffix=f'.{os.getpid()}.{time.time_ns()}')
 
   def write(self, step: int, scalars: Mapping[str, float]) -> None:
-    """Writes one row; values must be real numbers (ints stay ints in the JSONL)."""
+    """Writes one row; values must be real numbers (ints stay ints in the JSONL),
+    or strings, which go to the JSONL only."""
     if self._file is None:
       return
     row = {'step': int(step)}
-    row.update((tag, value if isinstance(value, int) else float(value))
+    row.update((tag, value if isinstance(value, (int, str)) else float(value))
                for tag, value in scalars.items())
     self._file.write(json.dumps(row) + '\n')
     self._file.flush()  # A row a few steps: cheap, and `tail -f` shows it at once.
     for tag, value in scalars.items():
-      self._tensorboard.add_scalar(tag, float(value), int(step))
+      if not isinstance(value, str):
+        self._tensorboard.add_scalar(tag, float(value), int(step))
 
   def flush(self) -> None:
     """Hands every row so far to the OS: durable against a kill of this process."""

@@ -24,8 +24,10 @@ def kernel_mask(params):
   return jax.tree_util.tree_map_with_path(lambda path, _: is_kernel(path), params)
 
 
-def learning_rate_schedule(train_config, steps_per_epoch: int) -> optax.Schedule:
-  """Learning rate as a function of the optimiser step (before the plateau scale)."""
+def learning_rate_schedule(train_config, steps_per_epoch: int,
+                           epochs: int) -> optax.Schedule:
+  """Learning rate as a function of the optimiser step (before the plateau scale);
+  `epochs`: the run's largest number of epochs (`length.plan`), where 'cosine' ends."""
   lr = train_config.learning_rate
   if train_config.schedule == 'step':
     # At step e * steps_per_epoch, i.e. after e full epochs.
@@ -34,7 +36,7 @@ def learning_rate_schedule(train_config, steps_per_epoch: int) -> optax.Schedule
              for e in train_config.decay_epochs})
   if train_config.schedule == 'cosine':
     return optax.cosine_decay_schedule(
-        lr, decay_steps=max(1, train_config.epochs * steps_per_epoch))
+        lr, decay_steps=max(1, epochs * steps_per_epoch))
   return optax.constant_schedule(lr)
 
 

@@ -8,7 +8,7 @@ from typing import Optional
 class RunMeta:
   """Counters, best validation score and per-epoch history of one training run.
 
-  `stop_reason` is None, 'early_stopping' or 'catastrophic_overfitting';
+  `stop_reason` is None while the run goes on, then one of `length.STOP_REASONS`;
   `history` holds one dict of train and validation means per finished epoch.
   """
   epoch: int = 0  # Epochs finished.

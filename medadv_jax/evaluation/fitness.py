@@ -1,0 +1,63 @@
+"""Is a trained model fit to enter a verdict about robustness?
+
+A model that predicts one class for every image cannot be fooled on the images
+of that class, so it looks robust; a model at chance, or one still learning
+when training stopped, says nothing about how size changes robustness. Each
+such model is flagged here, stays in the report's tables with its reasons, and
+is left out of every correlation, difference and claim verdict. Three checks,
+thresholds from `config.fitness`:
+  one_class       one class takes at least `max_class_share` of the test
+                  predictions (multi-label: every label is that constant);
+  chance          the lower end of the 95 % interval of the balanced accuracy is
+                  not above chance (1 / classes) by `chance_margin`;
+  under_trained   training ended at its length cap (not by early stopping) while
+                  the validation score was still rising: the best score of the
+                  last `improving_window` of the epochs beats the best before
+                  them by more than `improving_delta`.
+"""
+
+import math
+from typing import Optional, Sequence
+
+from medadv_jax.evaluation.clean_metrics import CleanMetrics
+
+CHECKS = ('one_class', 'chance', 'under_trained')
+# Stop reasons that end a run at its length cap rather than on a plateau.
+_CAPPED = ('epochs', 'max_steps')
+
+
+def assess(metrics: CleanMetrics, val_scores: Sequence[float], stop_reason: Optional[str],
+           fitness_config) -> dict:
+  """{'fit': bool, 'reasons': '; '-joined text ('' when fit), and per check of
+  CHECKS a bool (True = flagged, None = not applicable)}."""
+  c = fitness_config
+  one_class = metrics.majority_prediction_share >= c.max_class_share
+  chance = metrics.balanced_accuracy_ci[0] <= metrics.chance + c.chance_margin
+  rise = still_rising(val_scores, c.improving_window)
+  under_trained = (None if rise is None else
+                   stop_reason in _CAPPED and rise > c.improving_delta)
+  reasons = []
+  if one_class:
+    reasons.append(f'one class takes {metrics.majority_prediction_share:.0%} of its '
+                   'predictions')
+  if chance:
+    low, high = metrics.balanced_accuracy_ci
+    reasons.append(f'balanced accuracy {metrics.balanced_accuracy:.3f} [{low:.2f}, '
+                   f'{high:.2f}] not above chance ({metrics.chance:.2f}) by '
+                   f'{c.chance_margin:g}')
+  if under_trained:
+    reasons.append(f'validation score still rising at the last epoch (+{rise:.3f} in the '
+                   f'last {c.improving_window:.0%} of its epochs)')
+  return {'fit': not reasons, 'reasons': '; '.join(reasons), 'one_class': bool(one_class),
+          'chance': bool(chance), 'under_trained': under_trained,
+          'val_rise': rise}
+
+
+def still_rising(val_scores: Sequence[float], window: float) -> Optional[float]:
+  """How much the best validation score of the last `window` of the epochs beats
+  the best before them (<= 0: no rise); None with fewer than two epochs."""
+  scores = list(val_scores)
+  if len(scores) < 2:
+    return None
+  last = min(len(scores) - 1, max(1, math.ceil(window * len(scores))))
+  return float(max(scores[-last:]) - max(scores[:-last]))
