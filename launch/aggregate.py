@@ -12,7 +12,7 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting import verdict, write_outputs
 from medadv_jax.study import runner
 
 
@@ -33,7 +33,7 @@ def main(argv):
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
-  write_outputs.write_all(rows, workdir)
+  write_outputs.write_all(rows, workdir, verdict.Margins.from_config(common.CONFIG.value))
   print(f'{len(rows)} result rows written to {workdir}')
 
 

@@ -28,7 +28,7 @@ import gpu_slots  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.study import exits
-from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting import verdict, write_outputs
 from medadv_jax.study import locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
@@ -124,7 +124,7 @@ def main(argv):
     signal.signal(signal.SIGINT, signal.default_int_handler)
     failed = [cell.name for (cell, _), code in zip(commands, codes) if code != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
-                            workdir)
+                            workdir, verdict.Margins.from_config(common.CONFIG.value))
   if failed:
     print(f'error: {len(failed)} cell(s) failed: {", ".join(failed)}; see their logs in '
           f'{log_dir}. Start the sweep again to retry them.', file=sys.stderr)

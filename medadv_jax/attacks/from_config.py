@@ -7,15 +7,30 @@ from medadv_jax.attacks import registry
 from medadv_jax.runtime import devices
 
 
-def attack_specs(attack_config, image_shape=None) -> list[registry.AttackSpec]:
+# Attacks whose steps follow the sign (or direction) of the loss gradient: on two
+# classes, least-likely targeting is the untargeted attack (see attack_specs).
+_DIRECTION_ATTACKS = ('fgsm', 'pgd', 'pgd_l2')
+
+
+def attack_specs(attack_config, image_shape=None,
+                 num_classes: int = 0) -> list[registry.AttackSpec]:
   """Every (attack, target) pair the config asks for, in config order.
 
   `image_shape` (H, W, C) sets the L2 radius scale when `l2_eps_scale` is 0.
+  With `num_classes` 2 (single-label) and `skip_binary_least_likely`, FGSM, PGD and
+  PGD-L2 are not run least-likely-targeted beside untargeted: the least likely
+  class is the other one, and the gradient of its cross-entropy (descended) and
+  that of the true class's (ascended) are negative multiples of the same logit
+  margin's, so every sign or normalised step is the same.
   """
   c = attack_config
+  skip = (num_classes == 2 and c.skip_binary_least_likely
+          and 'untargeted' in c.targets)
   specs = []
   for name in c.names:
     for target in c.targets:
+      if skip and target == 'least_likely' and name in _DIRECTION_ATTACKS:
+        continue
       if name == 'fgsm':
         spec = registry.AttackSpec('fgsm', target, steps=1, step_size_frac=1.0,
                                    random_start=False)

@@ -11,13 +11,17 @@ thresholds from `config.fitness`:
   chance          the lower end of the 95 % interval of the balanced accuracy is
                   not above chance (1 / classes) by `chance_margin`;
   under_trained   training ended at its length cap (not by early stopping) while
-                  the validation score was still rising: the best score of the
-                  last `improving_window` of the epochs beats the best before
-                  them by more than `improving_delta`.
+                  the validation score was still rising: its mean over the last
+                  `improving_window` of the epochs beats its mean over as many
+                  epochs before them by more than `improving_delta` (means, not
+                  maxima, so that epoch-to-epoch noise of the validation score
+                  does not read as a rise).
 """
 
 import math
 from typing import Optional, Sequence
+
+import numpy as np
 
 from medadv_jax.evaluation.clean_metrics import CleanMetrics
 
@@ -46,18 +50,19 @@ def assess(metrics: CleanMetrics, val_scores: Sequence[float], stop_reason: Opti
                    f'{high:.2f}] not above chance ({metrics.chance:.2f}) by '
                    f'{c.chance_margin:g}')
   if under_trained:
-    reasons.append(f'validation score still rising at the last epoch (+{rise:.3f} in the '
-                   f'last {c.improving_window:.0%} of its epochs)')
+    reasons.append(f'validation score still rising when training stopped at its cap '
+                   f'(mean +{rise:.3f} over the last {c.improving_window:.0%} of its epochs)')
   return {'fit': not reasons, 'reasons': '; '.join(reasons), 'one_class': bool(one_class),
           'chance': bool(chance), 'under_trained': under_trained,
           'val_rise': rise}
 
 
 def still_rising(val_scores: Sequence[float], window: float) -> Optional[float]:
-  """How much the best validation score of the last `window` of the epochs beats
-  the best before them (<= 0: no rise); None with fewer than two epochs."""
-  scores = list(val_scores)
-  if len(scores) < 2:
+  """How much the mean validation score of the last `window` of the epochs beats
+  its mean over as many epochs before them (<= 0: no rise); None with fewer than
+  two epochs."""
+  scores = np.asarray(val_scores, float)
+  if scores.size < 2:
     return None
-  last = min(len(scores) - 1, max(1, math.ceil(window * len(scores))))
-  return float(max(scores[-last:]) - max(scores[:-last]))
+  last = min(scores.size // 2, max(1, math.ceil(window * scores.size)))
+  return float(scores[-last:].mean() - scores[-2 * last:-last].mean())

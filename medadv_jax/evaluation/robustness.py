@@ -15,7 +15,7 @@ import numpy as np
 from absl import logging
 
 from medadv_jax import cell_data
-from medadv_jax.attacks import eps_grid, min_eps, registry, schedules
+from medadv_jax.attacks import eps_grid, min_eps, objectives, registry, schedules
 from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.evaluation import certificate_check, clean_metrics, fitness, sanity, strong
@@ -79,9 +79,9 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   clock = _Clock(timing)
   c = config.attack
   target, subset = _target(model, variables, dataset, config, seed)
-  metrics = clean_metrics.from_logits(
-      eps_grid.clean_logits(target.apply_fn, target.variables, dataset.test_images,
-                            target.batch), dataset.test_labels, seed)
+  test_logits = eps_grid.clean_logits(target.apply_fn, target.variables,
+                                      dataset.test_images, target.batch)
+  metrics = clean_metrics.from_logits(test_logits, dataset.test_labels, seed)
   clock.lap('clean')
   fit = None if getattr(config, 'fitness', None) is None else fitness.assess(
       metrics, [h['val_score'] for h in getattr(training, 'history', ())],
@@ -91,7 +91,8 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   large_255 = float(c.sanity.large_eps_255)
   radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
   num_classes = int(dataset.num_classes)
-  paper_specs = attack_specs(c, dataset.image_shape)
+  paper_specs = attack_specs(c, dataset.image_shape,
+                             0 if target.labels.ndim == 2 else num_classes)
   strong_specs = strong.specs(c.strong, num_classes, target.labels.ndim == 2)
   certificates, check = _checked_certificates(
       target, c, radii_255, [s for s in strong_specs if not s.gradient_free]
@@ -116,7 +117,8 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   common = dict(clean_test_accuracy=metrics.accuracy,
                 clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
                 **sanity.as_columns(checks), **_clean_columns(metrics, fit),
-                **_class_counts(target.labels, num_classes, dataset.label_names))
+                **_class_counts(target.labels, num_classes, dataset.label_names),
+                least_likely_as_untargeted=len(paper_specs) < len(attack_specs(c)))
   rows = []
   for run in runs:
     rows += _rows(run, dict(_fields(run.spec), **common), eps_255, target.labels)
@@ -137,7 +139,11 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   if with_strong is not None:  # The worst case the verdicts use, image by image.
     labelled.append((cell_data.attack_label(dict(attack=strong.NAME)),
                      _worst_with_strong(ensembles['linf'], with_strong)))
-  return rows, per_image_min_eps(labelled, target.clean, eps_255, subset)
+  per_image = per_image_min_eps(labelled, target.clean, eps_255, subset)
+  # Every test image's clean verdict: sizes' clean accuracies compared image by image.
+  per_image['test_clean_correct'] = [bool(c) for c in np.asarray(
+      objectives.correct(test_logits, dataset.test_labels))]
+  return rows, per_image
 
 
 class _Clock:

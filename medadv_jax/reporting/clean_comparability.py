@@ -3,20 +3,23 @@ models "of similar clean performance": where larger models are also more accurat
 on clean images, a size / robustness correlation mixes the two.
 
 Per training mode, the largest model (by parameter count) minus the smallest gets
-a 95 % bootstrap interval (`statistics.bootstrap_difference`, over seeds and the
-test images). Sizes count as comparable when that whole interval lies within
+a 95 % bootstrap interval over seeds and the test images: paired (both models'
+verdicts on the same resampled images, `paired_statistics`) where per_image.json
+holds each test image's clean verdict, else with each model's images drawn on
+their own (`statistics.bootstrap_difference`; wider, erring towards "not
+comparable"). Sizes count as comparable when that whole interval lies within
 +-SPREAD_TOLERANCE and the spread of clean accuracy over all sizes (best minus
 worst mean) is at most SPREAD_TOLERANCE. This is an equivalence test: an interval
 that merely contains 0 is not enough, or a small test set would make any sizes
-comparable. The bootstrap draws the two models' images independently although
-they share the test set, which widens the interval: it errs towards "not
-comparable".
+comparable.
 """
 
 import dataclasses
 
+import numpy as np
+
 from medadv_jax.intervals import wilson_interval
-from medadv_jax.reporting import grouping, statistics
+from medadv_jax.reporting import grouping, paired_statistics, statistics
 
 SPREAD_TOLERANCE = 0.05
 
@@ -56,6 +59,7 @@ class Comparison:
   accuracies: list  # CleanAccuracy per size.
   difference: tuple  # Largest minus smallest: (difference, 95 % low, high).
   spread: float  # Best minus worst mean over all sizes.
+  paired: bool = False  # Whether the difference's interval is paired over images.
 
   @property
   def comparable(self) -> bool:
@@ -64,22 +68,42 @@ class Comparison:
             and self.spread <= SPREAD_TOLERANCE)
 
 
-def compare(rows, mode) -> Comparison | None:
-  """The clean accuracies of `mode`'s sizes; None with fewer than two sizes."""
+def compare(rows, mode, per_image=None) -> Comparison | None:
+  """The clean accuracies of `mode`'s sizes; None with fewer than two sizes.
+  `per_image` (`per_image_data.load`) with test-set clean verdicts pairs the
+  largest-minus-smallest interval."""
   sizes = grouping.sizes_by_params([r for r in rows if r['train_mode'] == mode])
   if len(sizes) < 2:
     return None
   accuracies = [clean_accuracy(rows, s, mode) for s in sizes]
-  difference = statistics.bootstrap_difference(
-      accuracies[-1].per_seed, accuracies[0].per_seed, accuracies[0].n_test)
+  paired = _paired_verdicts(rows, per_image or {}, mode, (sizes[-1], sizes[0]))
+  if paired is not None:
+    difference = tuple(paired_statistics.hierarchical_bootstrap(
+        paired, paired_statistics.difference(0, 1)))
+  else:
+    difference = statistics.bootstrap_difference(
+        accuracies[-1].per_seed, accuracies[0].per_seed, accuracies[0].n_test)
   means = [a.mean for a in accuracies]
   return Comparison(mode, [grouping.size_label(grouping.first(rows, s)) for s in sizes],
-                    accuracies, difference, max(means) - min(means))
+                    accuracies, difference, max(means) - min(means), paired is not None)
 
 
-def section_lines(rows, modes) -> list[str]:
+def _paired_verdicts(rows, per_image, mode, sizes):
+  """Per seed, float (2, N_test): the two sizes' clean verdicts on each test image;
+  None unless every seed of `rows` has them for both."""
+  out = []
+  for seed in sorted({r['seed'] for r in rows if r['train_mode'] == mode}):
+    found = [per_image.get((size, mode, seed), {}).get('test_clean_correct')
+             for size in sizes]
+    if any(f is None for f in found) or len({len(f) for f in found}) != 1:
+      return None
+    out.append(np.array(found, float))
+  return out or None
+
+
+def section_lines(rows, modes, per_image=None) -> list[str]:
   """The report's 'Are clean accuracies comparable?' section."""
-  comparisons = [c for c in (compare(rows, m) for m in modes) if c is not None]
+  comparisons = [c for c in (compare(rows, m, per_image) for m in modes) if c is not None]
   if not comparisons:
     return ['Fewer than two model sizes: nothing to compare.']
   n_test = test_set_size(rows)
@@ -92,7 +116,11 @@ def section_lines(rows, modes) -> list[str]:
   lines = ['Clean test accuracy per size: with one seed, a 95 % Wilson interval on '
            f'{source}; with several, mean ± std over seeds. "largest − '
            'smallest" is the largest model (by parameter count) minus the smallest, with '
-           'a 95 % bootstrap interval. Sizes count as comparable when that whole '
+           'a 95 % bootstrap interval over seeds and test images, '
+           + ('paired (both models\' verdicts on the same resampled images). '
+              if all(c.paired for c in comparisons) else
+              'each model\'s images drawn on their own where the cells hold no per-image '
+              'clean verdicts (wider). ') + 'Sizes count as comparable when that whole '
            f'interval lies within ±{SPREAD_TOLERANCE:g} and the spread (best minus worst '
            f'size) is at most {SPREAD_TOLERANCE:g}.', '',
            '| train mode | ' + ' | '.join(labels)

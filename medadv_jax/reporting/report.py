@@ -6,16 +6,19 @@ import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (clean_comparability, fitness_table, grouping, provenance,
-                                  summary_table, verdict)
+from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
+                                  provenance, summary_table, verdict)
 
 
-def render_report(rows, files=(), environments=None) -> str:
+def render_report(rows, files=(), environments=None, per_image=None, margins=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
   `files`: (file name, description) of each artefact written beside report.md,
   listed at the end. `environments`: `provenance.load`'s {cell name: environment}
-  for the "Software and hardware" section (left out when None).
+  for the "Software and hardware" section (left out when None). `per_image`:
+  `per_image_data.load`'s per-image data, which makes the claims' intervals
+  paired (None: per-model intervals). `margins`: `verdict.Margins`, for
+  'equivalent' verdicts (None: none).
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
@@ -26,6 +29,9 @@ def render_report(rows, files=(), environments=None) -> str:
   # Correlations, differences and verdicts rest on the models fit to attack only.
   fit = fitness_table.fit_rows(rows)
   worst_fit = grouping.worst_attack_accuracy(fit)
+  fit_models = fitness_table.models(fit)
+  per_image_all = per_image or {}
+  per_image = {k: v for k, v in per_image_all.items() if k in fit_models}
   lines = [
       '# Robustness study',
       '',
@@ -56,7 +62,7 @@ def render_report(rows, files=(), environments=None) -> str:
   lines += ['', '## Are the models fit to attack?', '']
   lines += fitness_table.section_lines(rows, modes)
   lines += ['', '## Are clean accuracies comparable?', '']
-  lines += clean_comparability.section_lines(rows, modes)
+  lines += clean_comparability.section_lines(rows, modes, per_image_all)
   lines += ['', '## Worst-attack accuracy at selected eps (x 1/255)', '',
             '| model | train mode | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
             '|---|---|' + '---:|' * len(headline)]
@@ -73,20 +79,21 @@ def render_report(rows, files=(), environments=None) -> str:
       rows, modes, headline)
   lines += _strong_lines(rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
-            _spearman_section(fit, worst_fit, modes, headline)]
+            _spearman_section(fit, worst_fit, modes, headline, per_image)]
+  lines += _paired_lines(fit, modes, headline, per_image)
   if {'standard', 'pgd'} <= set(modes):
     lines += ['', '## What adversarial training buys (PGD-trained minus standard)', '',
               'Worst-attack accuracy difference, with a 95 % bootstrap interval, for the '
               'sizes fit to attack in both modes.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
-    gains = verdict.training_gains(fit, worst_fit, 'pgd', headline)
+    gains = verdict.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
     for size in grouping.sizes(fit):
       if (size, headline[0]) in gains:
         lines.append(f'| {grouping.size_label(grouping.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
   lines += ['', '## Agreement with the paper', '']
-  lines += verdict.section_lines(rows, worst_fit, modes, headline)
+  lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
@@ -107,7 +114,17 @@ def _setup_sentence(rows) -> str:
   return (f'Dataset **{rows[0]["dataset"]}**; {len(grouping.sizes(rows))} model sizes; seeds '
           f'{seeds}; attacks: {"; ".join(attacks)}; {len(grid)} radii from 0 to '
           f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]{_l2_note(rows)}); n = {rows[0]["n"]} '
-          'attacked test images per model.' + fitness_table.class_count_sentence(rows))
+          'attacked test images per model.' + fitness_table.class_count_sentence(rows)
+          + _binary_targets_note(rows))
+
+
+def _binary_targets_note(rows) -> str:
+  if not any(_truth(r.get('least_likely_as_untargeted')) for r in rows):
+    return ''
+  return (' On this 2-class task the least-likely target is the other class, and '
+          'least-likely FGSM and PGD take the steps of the untargeted attacks (their '
+          'losses\' gradients point the same way), so they run once, untargeted '
+          '(attack.skip_binary_least_likely).')
 
 
 def _l2_note(rows) -> str:
@@ -134,7 +151,17 @@ def _worst_attack_sentence(rows) -> str:
           '(these results have no per-image ensemble).')
 
 
-def _spearman_section(rows, worst, modes, headline) -> str:
+def _paired_lines(rows, modes, headline, per_image) -> list[str]:
+  """Largest-minus-smallest size differences, paired and unpaired, per mode."""
+  lines = []
+  for mode in modes:
+    arm = verdict.paired_arm(rows, per_image, mode)
+    if arm is not None and len(arm.sizes) >= 2:
+      lines += [''] + claim_views.table_lines(rows, arm, headline)
+  return ['', '## Largest minus smallest size, paired', ''] + lines[1:] if lines else []
+
+
+def _spearman_section(rows, worst, modes, headline, per_image=None) -> str:
   sizes = grouping.sizes(rows)
   if len(sizes) < 3:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
@@ -142,7 +169,9 @@ def _spearman_section(rows, worst, modes, headline) -> str:
   out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
          f'across the sizes fit to attack (negative: larger models are less robust, as '
          'the paper claims for standard training), with a 95 % bootstrap interval over '
-         f'seeds and the {n} attacked images (`reporting/statistics.py`). An interval that '
+         f'seeds and the {n} attacked images, paired (`reporting/paired_analysis.py`) where '
+         'per-image data covers every size, else per model (`reporting/statistics.py`). '
+         'An interval that '
          'contains 0 means these runs cannot tell the direction; "n/a: ties" means the '
          'accuracies tie (e.g. all at 0) in too many resamples for an interval.', '',
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
@@ -154,7 +183,8 @@ def _spearman_section(rows, worst, modes, headline) -> str:
           [f'n/a ({len(fit_sizes)} fit sizes)'] * len(headline)) + ' |')
       continue
     cells = []
-    for rho, low, high in verdict.size_spearman(rows, worst, mode, headline).values():
+    for rho, low, high in verdict.size_spearman(rows, worst, mode, headline,
+                                                per_image).values():
       if np.isnan(rho):
         cells.append('n/a (constant)')
       elif np.isnan(low):

@@ -6,14 +6,37 @@
       standard-trained twin: worst-attack accuracy gain > 0 for every size.
 
 At each headline eps a claim 'agrees' when the 95 % bootstrap interval lies wholly
-on the claimed side of 0, 'disagrees' when it lies wholly on the other side, and is
-'inconclusive' when it contains 0 or is undefined (ties). Over the eps range the
-verdict is the one that occurs, 'inconclusive' where none or both do.
+on the claimed side of 0, 'disagrees' when it lies wholly on the other side,
+'equivalent' when it lies inside the stated margin (no effect larger than it:
+a result, given `Margins`), and is 'inconclusive' otherwise or when undefined
+(ties). Intervals are paired over images and seeds (`paired_analysis`) where
+per-image data exists, else per-model (`statistics`). Over the eps range the
+verdict is the one reached at more than half the radii, with no contrary one.
 """
 
-from medadv_jax.reporting import clean_comparability, fitness_table, grouping, statistics
+import dataclasses
+from typing import Optional
+
+from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
+                                  paired_analysis, paired_statistics, statistics)
 
 AGREES, DISAGREES, INCONCLUSIVE = 'agrees', 'disagrees', 'inconclusive'
+EQUIVALENT = paired_statistics.EQUIVALENT
+# Verdicts that a range's verdict may not meet at any radius: a direction is not
+# undone by radii where no size effect is large enough to matter, but "no effect"
+# is by a radius with one.
+_CONTRARY = {AGREES: (DISAGREES,), DISAGREES: (AGREES,), EQUIVALENT: (AGREES, DISAGREES)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Margins:
+  """Effects smaller than these count as none (config.verdict)."""
+  rho: float  # |Spearman rho| of size with accuracy.
+  difference: float  # |accuracy difference| (fraction of images).
+
+  @classmethod
+  def from_config(cls, config) -> 'Margins':
+    return cls(float(config.verdict.rho_margin), float(config.verdict.difference_margin))
 
 
 def mode_sizes(rows, mode) -> list:
@@ -21,9 +44,20 @@ def mode_sizes(rows, mode) -> list:
   return sorted({grouping.size_key(r) for r in rows if r['train_mode'] == mode})
 
 
-def size_spearman(rows, worst, mode, eps_list) -> dict:
+def paired_arm(rows, per_image, mode) -> Optional[paired_analysis.Arm]:
+  """`mode`'s sizes with per-image data for all of them in some seed, else None."""
+  arm = paired_analysis.size_arm(rows, per_image or {}, mode)
+  return arm if arm is not None and len(arm.sizes) == len(mode_sizes(rows, mode)) else None
+
+
+def size_spearman(rows, worst, mode, eps_list, per_image=None) -> dict:
   """{eps_255: (rho, low, high)}: parameter count vs worst-attack accuracy of `mode`,
-  over the sizes trained in that mode; NaN where undefined (see statistics)."""
+  over the sizes trained in that mode; NaN where undefined (see statistics).
+  Paired over images and seeds when `per_image` (`per_image_data.load`) covers
+  every size, else per-model accuracies redrawn independently."""
+  arm = paired_arm(rows, per_image, mode)
+  if arm is not None:
+    return {e: tuple(paired_analysis.spearman(arm, e)) for e in eps_list}
   sizes = [s for s in grouping.sizes(rows) if (s, mode, eps_list[0]) in worst]
   params = [grouping.first(rows, s)['params'] for s in sizes]
   n = grouping.first(rows, sizes[0])['n']
@@ -31,12 +65,32 @@ def size_spearman(rows, worst, mode, eps_list) -> dict:
           for e in eps_list}
 
 
-def training_gains(rows, worst, mode, eps_list, baseline='standard') -> dict:
+def size_difference(rows, worst, mode, eps_list, per_image=None) -> dict:
+  """{eps_255: (difference, low, high)}: worst-attack accuracy of `mode`'s largest
+  size (by parameters) minus its smallest, paired where `per_image` covers them."""
+  arm = paired_arm(rows, per_image, mode)
+  if arm is not None:
+    return {e: tuple(paired_analysis.difference(arm, e, len(arm.sizes) - 1, 0))
+            for e in eps_list}
+  sizes = sorted(mode_sizes(rows, mode), key=lambda s: grouping.first(rows, s, mode)['params'])
+  n = grouping.first(rows, sizes[0], mode)['n']
+  return {e: statistics.bootstrap_difference(worst[(sizes[-1], mode, e)][3],
+                                             worst[(sizes[0], mode, e)][3], n)
+          for e in eps_list}
+
+
+def training_gains(rows, worst, mode, eps_list, baseline='standard', per_image=None) -> dict:
   """{(size, eps_255): (gain, low, high)}: worst-attack accuracy of `mode` minus that of
-  `baseline`, for the sizes trained both ways."""
+  `baseline`, for the sizes trained both ways; paired over images and seeds where
+  `per_image` covers both (the two modes of a seed attack the same images)."""
   out = {}
   for size in grouping.sizes(rows):
     if (size, mode, eps_list[0]) in worst and (size, baseline, eps_list[0]) in worst:
+      arm = paired_analysis.arm(rows, per_image or {}, [(size, baseline), (size, mode)])
+      if arm is not None:
+        for e in eps_list:
+          out[(size, e)] = tuple(paired_analysis.difference(arm, e, 1, 0))
+        continue
       n = grouping.first(rows, size)['n']
       for e in eps_list:
         out[(size, e)] = statistics.bootstrap_difference(
@@ -53,48 +107,82 @@ def side(low: float, high: float) -> int:
   return 0
 
 
-def size_claim(spearman: dict) -> dict:
-  """{eps: verdict} of claim (a) from `size_spearman`'s output (negative rho agrees)."""
-  return {e: {-1: AGREES, 1: DISAGREES, 0: INCONCLUSIVE}[side(low, high)]
-          for e, (_, low, high) in spearman.items()}
+def classify(low, high, margin: Optional[float], claimed_sign: int) -> str:
+  """The verdict of one interval: its side of 0, else 'equivalent' inside the
+  margin (None: no margin, never equivalent), else inconclusive."""
+  found = {claimed_sign: AGREES, -claimed_sign: DISAGREES}.get(side(low, high))
+  if found:
+    return found
+  if margin is not None and -margin < low and high < margin:
+    return EQUIVALENT
+  return INCONCLUSIVE
 
 
-def training_claim(gains: dict, eps_list) -> dict:
+def size_claim(spearman: dict, margins: Optional[Margins] = None,
+               differences: Optional[dict] = None) -> dict:
+  """{eps: verdict} of claim (a) from `size_spearman`'s output (negative rho
+  agrees); an undecided sign is 'equivalent' when rho's interval lies inside the
+  rho margin, or the largest-minus-smallest difference's (`size_difference`)
+  inside the difference margin: no size effect larger than the margin."""
+  out = {}
+  for e, (_, low, high) in spearman.items():
+    found = classify(low, high, None if margins is None else margins.rho, -1)
+    if found == INCONCLUSIVE and margins is not None and differences:
+      _, d_low, d_high = differences[e]
+      if -margins.difference < d_low and d_high < margins.difference:
+        found = EQUIVALENT
+    out[e] = found
+  return out
+
+
+def training_claim(gains: dict, eps_list, margin: Optional[float] = None) -> dict:
   """{eps: verdict} of claim (b): agrees when every size gains, disagrees when some
-  size loses, from `training_gains`'s output."""
+  size loses, equivalent when no size gains or loses more than the margin, from
+  `training_gains`'s output."""
   out = {}
   for e in eps_list:
-    sides = [side(low, high) for (_, eps), (_, low, high) in gains.items() if eps == e]
-    out[e] = (DISAGREES if -1 in sides else AGREES if sides and all(s == 1 for s in sides)
-              else INCONCLUSIVE)
+    found = [classify(low, high, margin, 1) for (_, eps), (_, low, high) in gains.items()
+             if eps == e]
+    out[e] = (DISAGREES if DISAGREES in found else
+              AGREES if found and all(v == AGREES for v in found) else
+              EQUIVALENT if found and all(v == EQUIVALENT for v in found) else INCONCLUSIVE)
   return out
 
 
 def overall(by_eps: dict) -> str:
   """One verdict over the eps range: the one reached at more than half of the
-  radii, the opposite at none; else inconclusive. Each radius has its own 95 %
+  radii, a contrary one at none; else inconclusive. Each radius has its own 95 %
   interval, so one radius out of several can fall on a side by chance."""
   verdicts = list(by_eps.values())
-  for verdict, opposite in ((AGREES, DISAGREES), (DISAGREES, AGREES)):
-    if verdicts.count(verdict) * 2 > len(verdicts) and opposite not in verdicts:
+  for verdict, contrary in _CONTRARY.items():
+    if verdicts.count(verdict) * 2 > len(verdicts) and not set(contrary) & set(verdicts):
       return verdict
   return INCONCLUSIVE
 
 
-def section_lines(rows, worst, modes, headline) -> list[str]:
+def section_lines(rows, worst, modes, headline, per_image=None,
+                  margins: Optional[Margins] = None) -> list[str]:
   """The report's 'Agreement with the paper' section, from every model's `rows`
   and `worst` (`grouping.worst_attack_accuracy`) of the models fit to attack
-  (`fitness_table`): flagged ones are left out, and each verdict says so."""
+  (`fitness_table`): flagged ones are left out, and each verdict says so.
+  `per_image` (of the fit models) makes the intervals paired; `margins` allows
+  'equivalent' verdicts."""
   all_rows, rows = rows, fitness_table.fit_rows(rows)
+  rho_margin = None if margins is None else margins.rho
+  difference_margin = None if margins is None else margins.difference
   eps_range = (f'eps {headline[0]:g} to {headline[-1]:g} (x 1/255; the radii '
                f'{", ".join(f"{e:g}" for e in headline)})')
   lines = [f'Each claim is tested at {eps_range} on the worst-attack accuracy, with the '
            '95 % bootstrap intervals of the tables above: **agrees** where the interval '
            'lies wholly on the claimed side of 0, **disagrees** where it lies wholly on '
-           'the other side, **inconclusive** where it contains 0 (or ties leave it '
-           'undefined); over the range, the verdict reached at more than half of the '
-           'radii with the opposite one at none, else inconclusive (one radius alone can '
-           'fall on a side by chance).', '']
+           'the other side, '
+           + ('' if margins is None else
+              f'**equivalent** where it lies inside the margin (|rho| < {margins.rho:g}, '
+              f'|difference| < {margins.difference:g}: no effect larger than that), ')
+           + '**inconclusive** otherwise (or where ties leave it undefined); over the range, '
+           'the verdict reached at more than half of the radii with no contrary one, else '
+           'inconclusive (one radius alone can fall on a side by chance). '
+           + _method_sentence(rows, per_image, modes), '']
   if 'standard' not in modes:
     return lines + ['No standard-trained models: neither claim can be tested.']
   claim_a = '(a) Smaller models are more robust under standard training'
@@ -105,11 +193,19 @@ def section_lines(rows, worst, modes, headline) -> list[str]:
     lines.append(fitness_table.too_few_sizes_line(claim_a, 'standard', fit_sizes)
                  + fitness_table.exclusion_note(all_rows, 'standard'))
   else:
-    by_eps = size_claim(size_spearman(rows, worst, 'standard', headline))
+    spearman = size_spearman(rows, worst, 'standard', headline, per_image)
+    by_eps = size_claim(spearman, margins,
+                        size_difference(rows, worst, 'standard', headline, per_image))
     lines.append('- (a) Under standard training, models with fewer parameters are more '
                  f'robust (negative Spearman rho of size vs accuracy): '
-                 f'**{overall(by_eps)}**{_detail(by_eps)}.{_clean_caveat(rows)}'
+                 f'**{overall(by_eps)}**{_detail(by_eps)}.{_clean_caveat(rows, per_image)}'
                  + fitness_table.exclusion_note(all_rows, 'standard'))
+    arm = paired_arm(rows, per_image, 'standard')
+    if arm is not None:
+      lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), rho_margin,
+                                         classify, overall, _detail)
+    seeds = len({r['seed'] for r in rows if r['train_mode'] == 'standard'})
+    lines += claim_views.power_lines(spearman, by_eps, seeds, rho_margin)
   adversarial = [m for m in modes if m != 'standard']
   if not adversarial:
     lines.append('- (b) Adversarial training makes every size more robust: not tested '
@@ -119,28 +215,38 @@ def section_lines(rows, worst, modes, headline) -> list[str]:
                'its standard-trained twin (gain > 0 for each size)')
     excluded = (fitness_table.exclusion_note(all_rows, 'standard')
                 + fitness_table.exclusion_note(all_rows, mode))
-    gains = training_gains(rows, worst, mode, headline)
+    gains = training_gains(rows, worst, mode, headline, per_image=per_image)
     if not gains:
       lines.append(f'- {claim_b}: **no verdict**: no size is fit to attack in both modes.'
                    + excluded)
       continue
-    by_eps = training_claim(gains, headline)
+    by_eps = training_claim(gains, headline, difference_margin)
     lines.append(f'- {claim_b}: **{overall(by_eps)}**{_detail(by_eps)}.' + excluded)
   return lines
+
+
+def _method_sentence(rows, per_image, modes) -> str:
+  paired = [m for m in modes if paired_arm(rows, per_image, m) is not None]
+  if paired and len(paired) == len(modes):
+    return ('Intervals are paired: seeds, then images within each seed, resampled '
+            'jointly for every model compared (per_image.json).')
+  return ('Intervals redraw each model\'s accuracy on its own (no per-image data for '
+          f'{", ".join(m for m in modes if m not in paired)}: cells finished before '
+          'per_image.json held the worst case), so they are wider than paired ones.')
 
 
 def _detail(by_eps: dict) -> str:
   """' (agrees at eps 2, 4; inconclusive at eps 0.5)': each verdict's radii."""
   parts = []
-  for verdict in (AGREES, DISAGREES, INCONCLUSIVE):
+  for verdict in (AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE):
     radii = [f'{e:g}' for e, v in by_eps.items() if v == verdict]
     if radii:
       parts.append(f'{verdict} at eps {", ".join(radii)}')
   return f' ({"; ".join(parts)})'
 
 
-def _clean_caveat(rows) -> str:
-  comparison = clean_comparability.compare(rows, 'standard')
+def _clean_caveat(rows, per_image=None) -> str:
+  comparison = clean_comparability.compare(rows, 'standard', per_image)
   if comparison is None or comparison.comparable:
     return ''
   return (' The claim concerns models of similar clean accuracy, and the standard-trained '

@@ -8,13 +8,14 @@ from medadv_jax.reporting import (example_figures, figures, min_eps_figures,
                                   size_figures, summary_table)
 
 
-def write_all(rows, workdir: pathlib.Path) -> None:
+def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
   """Tables, figures and report.md in `workdir`, each listed at the end of the report.
 
   results.csv / .json and summary.csv always (header only without rows); the
   figures when there are rows; min_eps_distributions.png only when some cell has
   a per_image.json, and the gallery and saliency maps only when the cells they
   show have an examples.npz (cells finished before these existed have none).
+  `margins` (`verdict.Margins`) lets verdicts be 'equivalent'.
   """
   workdir = pathlib.Path(workdir)
   results_table.write_csv(rows, workdir / 'results.csv')
@@ -23,6 +24,7 @@ def write_all(rows, workdir: pathlib.Path) -> None:
   files = [('results.csv', 'every cell x attack x eps row (also results.json)'),
            ('summary.csv', 'accuracy mean ± std over seeds per size x train mode x '
             'attack x eps, with params, FLOPs and clean test accuracy')]
+  per_image = {}
   if rows:
     figures.plot_robustness_curves(rows, workdir / 'robustness_curves.png')
     size_figures.plot_robust_vs_size(rows, workdir / 'robust_vs_size.png', 'params')
@@ -55,4 +57,4 @@ def write_all(rows, workdir: pathlib.Path) -> None:
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
   atomic_files.write_text(workdir / 'report.md', report.render_report(
-      rows, files, provenance.load(workdir, rows)))
+      rows, files, provenance.load(workdir, rows), per_image, margins))

@@ -19,10 +19,14 @@ def validate(config) -> None:
   _non_empty_ints('seeds', config.seeds, minimum=0, maximum=MAX_SEED)
   _distinct('seeds', config.seeds)
   _int_at_least('cell', config.cell, -1)
+  if not isinstance(config.compilation_cache_dir, str):
+    raise ConfigError('compilation_cache_dir', config.compilation_cache_dir,
+                      "a folder path, or '' for no cache")
   _validate_data(config.data)
   _validate_model(config.model)
   _validate_train(config.train)
   _validate_fitness(config.fitness)
+  _validate_verdict(config.verdict)
   _validate_attack(config.attack)
   _validate_task(config)
   _validate_cell_names(config)
@@ -138,6 +142,13 @@ def _validate_train(train) -> None:
   _one_of('train.adv.bn_mode', train.adv.bn_mode, steps.BN_MODES)
 
 
+def _validate_verdict(verdict) -> None:
+  for field in ('rho_margin', 'difference_margin'):
+    value = verdict[field]
+    if not _is_number(value) or not 0 < value < 1:
+      raise ConfigError(f'verdict.{field}', value, 'a number in (0, 1)')
+
+
 def _validate_fitness(fitness) -> None:
   for field in ('max_class_share', 'improving_window'):
     value = fitness[field]
@@ -195,6 +206,7 @@ def _fraction(field, value) -> None:
 
 
 def _validate_attack(attack) -> None:
+  _bool('attack.skip_binary_least_likely', attack.skip_binary_least_likely)
   for name in _non_empty_sequence('attack.names', attack.names):
     if name not in attack_registry.ATTACK_NAMES:
       raise ConfigError('attack.names', name, ', '.join(attack_registry.ATTACK_NAMES))

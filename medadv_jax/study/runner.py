@@ -17,7 +17,8 @@ from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
-from medadv_jax.reporting import per_image_data, write_outputs
+from medadv_jax.reporting import per_image_data, verdict, write_outputs
+from medadv_jax.runtime import compilation_cache
 from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model
 
@@ -49,6 +50,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   Returns the results rows of all cells.
   """
   config_validation.validate(config)
+  compilation_cache.enable(config.compilation_cache_dir)
   # Needs the devices of every host, so not in config_validation, which the
   # launchers run before jax.distributed is set up.
   check_batch_splits(config.train.batch_size, jax.device_count())
@@ -109,7 +111,7 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
     logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
   rows = collect_finished_rows(config, workdir)
   if _writes_files():
-    write_outputs.write_all(rows, workdir)
+    write_outputs.write_all(rows, workdir, verdict.Margins.from_config(config))
   return rows
 
 
