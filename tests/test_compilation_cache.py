@@ -1,0 +1,56 @@
+"""The persistent compilation cache: programs are stored and loaded, and a loaded
+program gives the same numbers as a compiled one."""
+
+import pathlib
+import subprocess
+import sys
+
+from medadv_jax.runtime import compilation_cache
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+# A fresh process per run: the cache is set up once per process, before compiling.
+_SCRIPT = '''
+import sys
+import jax, numpy as np
+from medadv_jax.attacks import registry, schedules
+from medadv_jax.models.cnn import WidthCNN
+from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.runtime import compilation_cache
+compilation_cache.enable(sys.argv[1])
+model = WidthCNN(num_classes=2, width=0.25)
+images = np.random.default_rng(0).uniform(0, 1, (16, 12, 12, 1)).astype(np.float32)
+variables = model.init(jax.random.key(0), images[:1], train=False)
+labels = np.asarray(EvalApply(model)(variables, images).argmax(-1))
+spec = registry.AttackSpec('pgd', 'untargeted', steps=5)
+verdicts = schedules.evaluate('loop', spec, EvalApply(model), variables, images, labels,
+                              np.array([0.5, 2, 8], np.float32) / 255, jax.random.key(1), 16)
+np.save(sys.argv[2], verdicts)
+'''
+
+
+def _run(cache, out):
+  subprocess.run([sys.executable, '-c', _SCRIPT, str(cache), str(out)], cwd=REPO_ROOT,
+                 check=True, capture_output=True, timeout=300)
+  import numpy as np
+  return np.load(out)
+
+
+def test_a_second_process_loads_the_programs_and_gets_the_same_verdicts(tmp_path):
+  cache = tmp_path / 'xla'
+  first = _run(cache, tmp_path / 'first.npy')
+  stored = sorted(p.name for p in cache.iterdir())
+  assert stored  # The attack's programs were written.
+  second = _run(cache, tmp_path / 'second.npy')
+  assert sorted(p.name for p in cache.iterdir()) == stored  # Loaded, none compiled anew.
+  assert (first == second).all()
+  uncached = _run('', tmp_path / 'uncached.npy')
+  assert (first == uncached).all()
+
+
+def test_an_empty_folder_name_leaves_the_cache_off_and_a_bad_one_warns(tmp_path):
+  compilation_cache.enable('')  # Nothing to assert but that nothing is created.
+  assert not any(tmp_path.iterdir())
+  blocker = tmp_path / 'file'
+  blocker.write_text('')
+  compilation_cache.enable(str(blocker / 'xla'))  # Cannot be created: warns, goes on.
+  assert not (blocker / 'xla').exists()
