@@ -22,23 +22,31 @@ def _interval(estimate) -> str:
   return f'{rho:+.2f} [{low:+.2f}, {high:+.2f}]'
 
 
-def views(arm, headline, margin, classify) -> dict:
-  """{'matched': {eps: (estimate, verdict)}, 'min_eps': (estimate, verdict)}."""
+def views(arm, headline, margins, classify) -> dict:
+  """{'matched': {eps: (estimate, verdict)}, 'min_eps': (estimate, verdict)}; as
+  the headline, an undecided matched-set radius is 'equivalent' when the largest
+  minus smallest size's difference lies inside the difference margin."""
+  rho_margin = None if margins is None else margins.rho
   matched = {}
   for e in headline:
     estimate = paired_analysis.spearman(arm, e, matched=True)
-    matched[e] = (estimate, classify(estimate.low, estimate.high, margin, -1))
+    verdict = classify(estimate.low, estimate.high, rho_margin, -1)
+    if verdict == 'inconclusive' and margins is not None:
+      _, low, high = paired_analysis.difference(arm, e, len(arm.sizes) - 1, 0, matched=True)
+      if -margins.difference < low and high < margins.difference:
+        verdict = 'equivalent'
+    matched[e] = (estimate, verdict)
   estimate = paired_analysis.min_eps_spearman(arm)
   return {'matched': matched,
-          'min_eps': (estimate, classify(estimate.low, estimate.high, margin, -1))}
+          'min_eps': (estimate, classify(estimate.low, estimate.high, rho_margin, -1))}
 
 
-def verdict_lines(arm, headline_verdicts, headline_overall, margin, classify,
+def verdict_lines(arm, headline_verdicts, headline_overall, margins, classify,
                   overall, detail) -> list[str]:
   """Sub-bullets of claim (a): the matched-set and min-eps verdicts, and whether
   the three views agree. `headline_verdicts` {eps: verdict}; `classify`,
   `overall` and `detail` are `verdict`'s (which imports this module)."""
-  found = views(arm, list(headline_verdicts), margin, classify)
+  found = views(arm, list(headline_verdicts), margins, classify)
   matched = {e: v for e, (_, v) in found['matched'].items()}
   matched_overall = overall(matched)
   min_estimate, min_verdict = found['min_eps']
@@ -50,11 +58,14 @@ def verdict_lines(arm, headline_verdicts, headline_overall, margin, classify,
            f'never-fooled ones at the grid\'s end): rho {_interval(min_estimate)}: '
            f'**{min_verdict}**.']
   all_three = {headline_overall, matched_overall, min_verdict}
-  lines.append('  - The three views ' + (f'agree: **{headline_overall}**.'
-                                         if len(all_three) == 1 else
-                                         f'**disagree**: headline {headline_overall}, '
-                                         f'matched set {matched_overall}, smallest '
-                                         f'radius {min_verdict}.'))
+  found = (f'headline {headline_overall}, matched set {matched_overall}, smallest radius '
+           f'{min_verdict}')
+  if len(all_three) == 1:
+    lines.append(f'  - The three views agree: **{headline_overall}**.')
+  elif {'agrees', 'disagrees'} <= all_three:
+    lines.append(f'  - The three views **contradict** each other ({found}).')
+  else:
+    lines.append(f'  - The three views differ ({found}); none contradicts another.')
   return lines
 
 

@@ -87,10 +87,16 @@ def spearman(a: Arm, eps: float, matched: bool = False, **bootstrap) -> ps.Estim
   return ps.hierarchical_bootstrap(values, ps.spearman_with(a.params), **bootstrap)
 
 
-def difference(a: Arm, eps: float, i: int, j: int, **bootstrap) -> ps.Estimate:
-  """Accuracy of model i minus model j at `eps`, paired over images and seeds."""
-  return ps.hierarchical_bootstrap(ps.correct_per_seed(a.paired, eps), ps.difference(i, j),
-                                   **bootstrap)
+def difference(a: Arm, eps: float, i: int, j: int, matched: bool = False,
+               **bootstrap) -> ps.Estimate:
+  """Accuracy of model i minus model j at `eps` (on the matched set), paired over
+  images and seeds."""
+  values = ps.correct_per_seed(a.paired, eps)
+  if matched:
+    values = ps.restrict(values, ps.matched_set(a.paired.clean_correct))
+  if not all(v.shape[1] for v in values):
+    return ps.Estimate(float('nan'), float('nan'), float('nan'))
+  return ps.hierarchical_bootstrap(values, ps.difference(i, j), **bootstrap)
 
 
 def min_eps_spearman(a: Arm, **bootstrap) -> ps.Estimate:

@@ -202,7 +202,7 @@ def section_lines(rows, worst, modes, headline, per_image=None,
                  + fitness_table.exclusion_note(all_rows, 'standard'))
     arm = paired_arm(rows, per_image, 'standard')
     if arm is not None:
-      lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), rho_margin,
+      lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), margins,
                                          classify, overall, _detail)
     seeds = len({r['seed'] for r in rows if r['train_mode'] == 'standard'})
     lines += claim_views.power_lines(spearman, by_eps, seeds, rho_margin)
@@ -227,12 +227,18 @@ def section_lines(rows, worst, modes, headline, per_image=None,
 
 def _method_sentence(rows, per_image, modes) -> str:
   paired = [m for m in modes if paired_arm(rows, per_image, m) is not None]
+  seeds = len({r['seed'] for r in rows})
+  one_seed = ('' if seeds > 1 else
+              ' With one training seed they hold the attacked images\' noise only, not '
+              'training noise: a size effect is claimable only over several seeds '
+              '(`seeds`).')
   if paired and len(paired) == len(modes):
     return ('Intervals are paired: seeds, then images within each seed, resampled '
-            'jointly for every model compared (per_image.json).')
+            'jointly for every model compared (per_image.json).' + one_seed)
   return ('Intervals redraw each model\'s accuracy on its own (no per-image data for '
           f'{", ".join(m for m in modes if m not in paired)}: cells finished before '
-          'per_image.json held the worst case), so they are wider than paired ones.')
+          'per_image.json held the worst case), so they are wider than paired ones.'
+          + one_seed)
 
 
 def _detail(by_eps: dict) -> str:
