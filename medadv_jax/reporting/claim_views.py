@@ -89,8 +89,9 @@ def power_lines(spearman: dict, verdicts: dict, n_seeds: int, margin) -> list[st
   if not parts:
     return []
   return ['  - Power: at the observed spread the interval would need, in all, '
-          + '; '.join(parts) + f' ({n_seeds} run; an approximation that scales the whole '
-          'interval by 1/sqrt(seeds), although image noise does not shrink with seeds).']
+          + '; '.join(parts) + f' ({n_seeds} seed{"s" if n_seeds > 1 else ""} run; an '
+          'approximation that scales the whole interval by 1/sqrt(seeds), although image '
+          'noise does not shrink with seeds).']
 
 
 def table_lines(rows, arm, headline) -> list[str]:
