@@ -169,3 +169,13 @@ def test_the_whole_box_check_fails_a_constant_model_and_passes_a_separating_one(
   assert separating['sanity_large_eps'] is True and separating['sanity_large_eps_value'] == 0
   assert constant['fit'] is False and constant['fitness_one_class'] is True
   assert separating['fit'] is True and separating['balanced_accuracy'] > 0.9
+
+
+def test_the_report_gives_the_attacked_sets_class_counts_and_balanced_metrics():
+  rows = _claim_rows()
+  for r in rows:
+    r.update(n_class_0=42, n_class_1=100, class_names='malignant; normal, benign')
+  text = report.render_report(rows)
+  assert 'Attacked images per class: malignant 42; normal, benign 100.' in text
+  sizes = text.split('## Model sizes and clean accuracy')[1].split('\n## ')[0]
+  assert '| 0.900 | 0.850 | 0.900 |' in sizes  # Clean, balanced accuracy, AUC.

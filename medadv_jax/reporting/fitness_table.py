@@ -107,18 +107,19 @@ def _percent(value) -> str:
 
 
 def class_count_sentence(rows) -> str:
-  """'The attacked set holds 100 normal and 42 malignant images.' from the rows'
-  n_class_<k> and class_names columns (single-label tasks), else ''."""
+  """' Attacked images per class: malignant 42; normal, benign 100.' from the
+  rows' n_class_<k> and class_names columns (single-label tasks), else ''."""
   r = rows[0]
   names = str(r.get('class_names') or '').split('; ')
   counts = []
   k = 0
   while f'n_class_{k}' in r:
-    counts.append(f'{int(float(r[f"n_class_{k}"]))} '
-                  f'{names[k] if k < len(names) and names[k] else f"class {k}"}')
+    name = names[k] if k < len(names) and names[k] else f'class {k}'
+    counts.append(f'{name if not name.isdigit() else f"class {name}"} '
+                  f'{int(float(r[f"n_class_{k}"]))}')
     k += 1
   if not counts:
     return ''
   seeds = {x['seed'] for x in rows}
   return (' Attacked images per class' + (' (first seed)' if len(seeds) > 1 else '')
-          + ': ' + ', '.join(counts) + '.')
+          + ': ' + '; '.join(counts) + '.')

@@ -83,8 +83,10 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   lines += _paired_lines(fit, modes, headline, per_image)
   if {'standard', 'pgd'} <= set(modes):
     lines += ['', '## What adversarial training buys (PGD-trained minus standard)', '',
-              'Worst-attack accuracy difference, with a 95 % bootstrap interval, for the '
-              'sizes fit to attack in both modes.', '',
+              'Worst-attack accuracy difference, with a 95 % bootstrap interval (paired over '
+              'images and seeds where per_image.json covers both: the two modes of a seed '
+              'are attacked on the same images), for the sizes fit to attack in both '
+              'modes.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
     gains = verdict.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
