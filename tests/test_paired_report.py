@@ -151,3 +151,18 @@ def test_clean_accuracies_are_compared_image_by_image_where_the_verdicts_are_kep
   line = next(l for l in unpaired.split('## Are clean accuracies comparable?')[1]
               .splitlines() if l.startswith('| standard'))
   assert line.endswith('| **no** |')  # The independent redraw cannot rule out 0.05.
+
+
+def test_paired_size_comparisons_say_which_seeds_they_rest_on():
+  rng = np.random.default_rng(3)
+  rows, per_image = _study(lambda rank, seed: np.where(rng.random(400) < 0.5, np.nan, 2.0),
+                           seeds=(0, 1, 2))
+  for r in rows:  # The middle size of seed 1 predicts one class.
+    if r['seed'] == 1 and r['width'] == 0.5:
+      r.update(fit=False, fitness_reasons='one class takes 100% of its predictions')
+  text = report.render_report(rows, per_image=per_image, margins=MARGINS)
+  assert ('The standard-trained sizes are compared over 2 of their 3 seeds: those in which '
+          'every size is fit to attack.') in text
+  every_fit, every_fit_images = _study(lambda rank, seed: np.full(400, 2.0), seeds=(0, 1))
+  assert 'seeds: those in which' not in report.render_report(
+      every_fit, per_image=every_fit_images, margins=MARGINS)

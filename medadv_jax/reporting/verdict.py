@@ -234,11 +234,24 @@ def _method_sentence(rows, per_image, modes) -> str:
               '(`seeds`).')
   if paired and len(paired) == len(modes):
     return ('Intervals are paired: seeds, then images within each seed, resampled '
-            'jointly for every model compared (per_image.json).' + one_seed)
+            'jointly for every model compared (per_image.json).' + one_seed
+            + _seeds_used(rows, per_image, modes))
   return ('Intervals redraw each model\'s accuracy on its own (no per-image data for '
           f'{", ".join(m for m in modes if m not in paired)}: cells finished before '
           'per_image.json held the worst case), so they are wider than paired ones.'
           + one_seed)
+
+
+def _seeds_used(rows, per_image, modes) -> str:
+  """Which seeds a mode's paired size comparisons rest on, where not all."""
+  notes = []
+  for mode in modes:
+    arm = paired_arm(rows, per_image, mode)
+    ran = len({r['seed'] for r in rows if r['train_mode'] == mode})
+    if arm is not None and arm.n_seeds < ran:
+      notes.append(f' The {mode}-trained sizes are compared over {arm.n_seeds} of their '
+                   f'{ran} seeds: those in which every size is fit to attack.')
+  return ''.join(notes)
 
 
 def _detail(by_eps: dict) -> str:
