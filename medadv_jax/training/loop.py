@@ -255,7 +255,7 @@ class _TrainingRun:
     score = val['robust_accuracy'] if self.adversarial else val['accuracy']
     self._step_plateau(val)
     self._keep_if_best(epoch, score)
-    stop_reason = self._stop_reason(epoch, score)
+    reason = self._stop_reason(epoch, score)
     train = self.epoch_means.means()
     summary = dict(epoch=epoch, step=step, **train,
                    **{f'val_{name}': value for name, value in val.items()},
@@ -263,16 +263,18 @@ class _TrainingRun:
                    images_per_second=images_per_second)
     self._write_epoch_metrics(step, epoch, train, val, score, images_per_second,
                               train_seconds, val_seconds)
-    if stop_reason or epoch >= self.length.max_epochs:  # The length rule's plan and outcome.
+    if reason:  # The length rule's plan and outcome.
       self.writer.write(step, {
           'length/min_epochs': self.length.min_epochs,
           'length/max_epochs': self.length.max_epochs,
           'length/patience_epochs': self.length.patience_epochs,
           'length/epochs_run': epoch, 'length/best_epoch': self.meta.best_epoch,
-          'length/stop_reason': stop_reason or self.length.cap_reason})
+          'length/stop_reason': reason})
+    # The cap is not kept in checkpoints: a run resumed with a larger one goes on.
+    kept = None if reason == self.length.cap_reason else reason
     self.meta = dataclasses.replace(self.meta, epoch=epoch, batch=0, step=step,
                                     history=self.meta.history + (summary,),
-                                    stop_reason=stop_reason)
+                                    stop_reason=kept)
     self.epoch_means = RunningMeans()
     self._save(step)
     bar.update(step, force=True, extra=(
@@ -312,11 +314,9 @@ class _TrainingRun:
           score, self.meta.best_epoch)
       return length.CATASTROPHIC_OVERFITTING
     reason = length.stop_reason(self.length, epoch, self.meta.best_epoch)
-    if reason != length.EARLY_STOPPING:
-      # The cap is not kept in checkpoints: a run resumed with a larger one goes on.
-      return None
-    logging.info('%s: no better validation score for %d epochs; stopping early.',
-                 self.run_dir.name, self.length.patience_epochs)
+    if reason == length.EARLY_STOPPING:
+      logging.info('%s: no better validation score for %d epochs; stopping early.',
+                   self.run_dir.name, self.length.patience_epochs)
     return reason
 
   def _save(self, step):
