@@ -24,8 +24,7 @@ def attack_specs(attack_config, image_shape=None,
   margin's, so every sign or normalised step is the same.
   """
   c = attack_config
-  skip = (num_classes == 2 and c.skip_binary_least_likely
-          and 'untargeted' in c.targets)
+  skip = least_likely_skipped(c, num_classes)
   specs = []
   for name in c.names:
     for target in c.targets:
@@ -48,6 +47,15 @@ def attack_specs(attack_config, image_shape=None,
                                    restarts=c.restarts, p_init=c.square_p_init)
       specs.append(spec)
   return specs
+
+
+def least_likely_skipped(attack_config, num_classes: int) -> bool:
+  """Whether `attack_specs` leaves out least-likely FGSM, PGD and PGD-L2 for a
+  single-label task of `num_classes` classes (2, with untargeted also run)."""
+  c = attack_config
+  return (num_classes == 2 and bool(c.skip_binary_least_likely)
+          and 'untargeted' in c.targets and 'least_likely' in c.targets
+          and any(name in _DIRECTION_ATTACKS for name in c.names))
 
 
 def l2_eps_scale(attack_config, image_shape) -> float:

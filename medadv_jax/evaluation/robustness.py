@@ -16,6 +16,7 @@ from absl import logging
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import eps_grid, min_eps, objectives, registry, schedules
+from medadv_jax.attacks import from_config
 from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
 from medadv_jax.evaluation import certificate_check, clean_metrics, fitness, sanity, strong
@@ -91,8 +92,8 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   large_255 = float(c.sanity.large_eps_255)
   radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
   num_classes = int(dataset.num_classes)
-  paper_specs = attack_specs(c, dataset.image_shape,
-                             0 if target.labels.ndim == 2 else num_classes)
+  single_label_classes = 0 if target.labels.ndim == 2 else num_classes
+  paper_specs = attack_specs(c, dataset.image_shape, single_label_classes)
   strong_specs = strong.specs(c.strong, num_classes, target.labels.ndim == 2)
   certificates, check = _checked_certificates(
       target, c, radii_255, [s for s in strong_specs if not s.gradient_free]
@@ -118,7 +119,8 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
                 clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
                 **sanity.as_columns(checks), **_clean_columns(metrics, fit),
                 **_class_counts(target.labels, num_classes, dataset.label_names),
-                least_likely_as_untargeted=len(paper_specs) < len(attack_specs(c)))
+                least_likely_as_untargeted=from_config.least_likely_skipped(
+                    c, single_label_classes))
   rows = []
   for run in runs:
     rows += _rows(run, dict(_fields(run.spec), **common), eps_255, target.labels)
