@@ -11,6 +11,8 @@ line says plainly when they disagree.
 import numpy as np
 
 from medadv_jax.reporting import grouping, paired_analysis, paired_statistics, statistics
+from medadv_jax.reporting.verdict_rules import (AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE,
+                                                classify, detail, overall)
 
 
 def _interval(estimate) -> str:
@@ -22,7 +24,7 @@ def _interval(estimate) -> str:
   return f'{rho:+.2f} [{low:+.2f}, {high:+.2f}]'
 
 
-def views(arm, headline, margins, classify) -> dict:
+def views(arm, headline, margins) -> dict:
   """{'matched': {eps: (estimate, verdict)}, 'min_eps': (estimate, verdict)}; as
   the headline, an undecided matched-set radius is 'equivalent' when the largest
   minus smallest size's difference lies inside the difference margin."""
@@ -31,22 +33,20 @@ def views(arm, headline, margins, classify) -> dict:
   for e in headline:
     estimate = paired_analysis.spearman(arm, e, matched=True)
     verdict = classify(estimate.low, estimate.high, rho_margin, -1)
-    if verdict == 'inconclusive' and margins is not None:
+    if verdict == INCONCLUSIVE and margins is not None:
       _, low, high = paired_analysis.difference(arm, e, len(arm.sizes) - 1, 0, matched=True)
       if -margins.difference < low and high < margins.difference:
-        verdict = 'equivalent'
+        verdict = EQUIVALENT
     matched[e] = (estimate, verdict)
   estimate = paired_analysis.min_eps_spearman(arm)
   return {'matched': matched,
           'min_eps': (estimate, classify(estimate.low, estimate.high, rho_margin, -1))}
 
 
-def verdict_lines(arm, headline_verdicts, headline_overall, margins, classify,
-                  overall, detail) -> list[str]:
+def verdict_lines(arm, headline_verdicts, headline_overall, margins) -> list[str]:
   """Sub-bullets of claim (a): the matched-set and min-eps verdicts, and whether
-  the three views agree. `headline_verdicts` {eps: verdict}; `classify`,
-  `overall` and `detail` are `verdict`'s (which imports this module)."""
-  found = views(arm, list(headline_verdicts), margins, classify)
+  the three views agree. `headline_verdicts` {eps: verdict}."""
+  found = views(arm, list(headline_verdicts), margins)
   matched = {e: v for e, (_, v) in found['matched'].items()}
   matched_overall = overall(matched)
   min_estimate, min_verdict = found['min_eps']
@@ -62,7 +62,7 @@ def verdict_lines(arm, headline_verdicts, headline_overall, margins, classify,
            f'{min_verdict}')
   if len(all_three) == 1:
     lines.append(f'  - The three views agree: **{headline_overall}**.')
-  elif {'agrees', 'disagrees'} <= all_three:
+  elif {AGREES, DISAGREES} <= all_three:
     lines.append(f'  - The three views **contradict** each other ({found}).')
   else:
     lines.append(f'  - The three views differ ({found}); none contradicts another.')
@@ -76,7 +76,7 @@ def power_lines(spearman: dict, verdicts: dict, n_seeds: int, margin) -> list[st
     return []
   parts = []
   for e, verdict in verdicts.items():
-    if verdict != 'inconclusive':
+    if verdict != INCONCLUSIVE:
       continue
     rho, low, high = spearman[e]
     needed = paired_statistics.seeds_needed(rho, low, high, n_seeds, margin)

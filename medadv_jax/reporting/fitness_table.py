@@ -12,14 +12,8 @@ _REMEDY = ('train longer (train.min_steps, train.max_steps), or use more trainin
            '(a larger dataset, data.split=pooled)')
 
 
-def _truth(value):
-  if isinstance(value, str):
-    return {'True': True, 'False': False}.get(value)
-  return value
-
-
 def is_fit(row) -> bool:
-  return _truth(row.get('fit')) is not False
+  return grouping.truth(row.get('fit')) is not False
 
 
 def fit_rows(rows) -> list:

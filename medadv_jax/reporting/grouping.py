@@ -8,6 +8,13 @@ from medadv_jax import cell_data
 from medadv_jax.reporting import statistics
 
 
+def truth(value):
+  """True / False / None from a JSON bool or its CSV spelling ('True', 'False', '')."""
+  if isinstance(value, str):
+    return {'True': True, 'False': False}.get(value)
+  return value
+
+
 def size_label(row) -> str:
   """Human name of a model size, e.g. 'cnn w=0.5' or 'resnet d=20 w=1'."""
   depth = '' if row.get('depth') is None else f' d={row["depth"]}'

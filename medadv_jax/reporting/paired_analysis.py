@@ -77,41 +77,42 @@ def size_arm(rows, per_image, mode) -> Optional[Arm]:
   return arm(rows, per_image, [(s, mode) for s in sizes])
 
 
+_UNDEFINED = ps.Estimate(float('nan'), float('nan'), float('nan'))
+
+
+def _bootstrap(values, statistic, **bootstrap) -> ps.Estimate:
+  """`hierarchical_bootstrap`, undefined (NaN) where a seed has no image left
+  (e.g. an empty matched set)."""
+  if not all(v.shape[1] for v in values):
+    return _UNDEFINED
+  return ps.hierarchical_bootstrap(values, statistic, **bootstrap)
+
+
+def _accuracies(a: Arm, eps: float, matched: bool) -> list:
+  values = ps.correct_per_seed(a.paired, eps)
+  return ps.restrict(values, ps.matched_set(a.paired.clean_correct)) if matched else values
+
+
 def spearman(a: Arm, eps: float, matched: bool = False, **bootstrap) -> ps.Estimate:
   """Rho of parameter count with accuracy at `eps` (on the matched set)."""
-  values = ps.correct_per_seed(a.paired, eps)
-  if matched:
-    values = ps.restrict(values, ps.matched_set(a.paired.clean_correct))
-  if not all(v.shape[1] for v in values):
-    return ps.Estimate(float('nan'), float('nan'), float('nan'))
-  return ps.hierarchical_bootstrap(values, ps.spearman_with(a.params), **bootstrap)
+  return _bootstrap(_accuracies(a, eps, matched), ps.spearman_with(a.params), **bootstrap)
 
 
 def difference(a: Arm, eps: float, i: int, j: int, matched: bool = False,
                **bootstrap) -> ps.Estimate:
   """Accuracy of model i minus model j at `eps` (on the matched set), paired over
   images and seeds."""
-  values = ps.correct_per_seed(a.paired, eps)
-  if matched:
-    values = ps.restrict(values, ps.matched_set(a.paired.clean_correct))
-  if not all(v.shape[1] for v in values):
-    return ps.Estimate(float('nan'), float('nan'), float('nan'))
-  return ps.hierarchical_bootstrap(values, ps.difference(i, j), **bootstrap)
+  return _bootstrap(_accuracies(a, eps, matched), ps.difference(i, j), **bootstrap)
 
 
 def min_eps_spearman(a: Arm, **bootstrap) -> ps.Estimate:
   """Rho of parameter count with the median log fooling radius on the matched set."""
-  radii = ps.matched_log_radii(a.paired, a.grid_max)
-  if not all(r.shape[1] for r in radii):
-    return ps.Estimate(float('nan'), float('nan'), float('nan'))
-  return ps.hierarchical_bootstrap(radii, ps.spearman_with(a.params), reduce='median',
-                                   **bootstrap)
+  return _bootstrap(ps.matched_log_radii(a.paired, a.grid_max), ps.spearman_with(a.params),
+                    reduce='median', **bootstrap)
 
 
 def min_eps_difference(a: Arm, i: int, j: int, reduce: str = 'median',
                        **bootstrap) -> ps.Estimate:
   """Median (or mean) log fooling radius of model i minus model j, matched set."""
-  radii = ps.matched_log_radii(a.paired, a.grid_max)
-  if not all(r.shape[1] for r in radii):
-    return ps.Estimate(float('nan'), float('nan'), float('nan'))
-  return ps.log_radius_difference(a.paired, a.grid_max, i, j, reduce=reduce, **bootstrap)
+  return _bootstrap(ps.matched_log_radii(a.paired, a.grid_max), ps.difference(i, j),
+                    reduce=reduce, **bootstrap)

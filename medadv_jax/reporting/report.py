@@ -121,7 +121,7 @@ def _setup_sentence(rows) -> str:
 
 
 def _binary_targets_note(rows) -> str:
-  if not any(_truth(r.get('least_likely_as_untargeted')) for r in rows):
+  if not any(grouping.truth(r.get('least_likely_as_untargeted')) for r in rows):
     return ''
   return (' On this 2-class task the least-likely target is the other class, and '
           'least-likely FGSM and PGD take the steps of the untargeted attacks (their '
@@ -249,14 +249,14 @@ def _certificate_lines(rows) -> list[str]:
   for r in rows:
     if 'sanity_certificates' in r:
       models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
-  checked = [r for r in models.values() if _truth(r['sanity_certificates']) is not None]
+  checked = [r for r in models.values() if grouping.truth(r['sanity_certificates']) is not None]
   if not checked:
     return ['- Certificates: none were used or checked (they are used by the cascade '
             'schedule, on models the bounds cover).']
   count = lambda r, column: int(float(r.get(column) or 0))
   images = sum(count(r, 'sanity_certificates_checked') for r in checked)
   certified = sum(count(r, 'sanity_certified_images') for r in checked)
-  distrusted = [r for r in checked if _truth(r['sanity_certificates']) is False]
+  distrusted = [r for r in checked if grouping.truth(r['sanity_certificates']) is False]
   line = (f'- Certificates: {certified} attacked images were certified robust at some '
           f'radius over {len(checked)} models; {images} of them were attacked inside their '
           'largest certified ball with the strong gradient attacks, and '
@@ -372,7 +372,7 @@ def _sanity_flag_lines(rows) -> list[str]:
   if not models:
     return []
   tolerance = next(iter(models.values())).get('sanity_tolerance')
-  passed = sum(_truth(r['sanity_ok']) is True for r in models.values())
+  passed = sum(grouping.truth(r['sanity_ok']) is True for r in models.values())
   lines = ['', f'- Gradient-masking checks: all applicable checks pass for {passed} of '
            f'{len(models)} models. "FAIL (x)" gives the measured value: a count of '
            'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
@@ -394,16 +394,8 @@ def _sanity_flag_lines(rows) -> list[str]:
   return lines
 
 
-
-def _truth(value):
-  """True / False / None from a JSON bool or its CSV spelling."""
-  if isinstance(value, str):
-    return {'True': True, 'False': False}.get(value)
-  return value
-
-
 def _flag_cell(row, name) -> str:
-  ok = _truth(row.get(f'sanity_{name}'))
+  ok = grouping.truth(row.get(f'sanity_{name}'))
   if ok is None:
     return 'n/a'
   if ok:

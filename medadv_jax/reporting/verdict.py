@@ -18,14 +18,9 @@ import dataclasses
 from typing import Optional
 
 from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
-                                  paired_analysis, paired_statistics, statistics)
-
-AGREES, DISAGREES, INCONCLUSIVE = 'agrees', 'disagrees', 'inconclusive'
-EQUIVALENT = paired_statistics.EQUIVALENT
-# Verdicts that a range's verdict may not meet at any radius: a direction is not
-# undone by radii where no size effect is large enough to matter, but "no effect"
-# is by a radius with one.
-_CONTRARY = {AGREES: (DISAGREES,), DISAGREES: (AGREES,), EQUIVALENT: (AGREES, DISAGREES)}
+                                  paired_analysis, statistics)
+from medadv_jax.reporting.verdict_rules import (AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE,
+                                                classify, detail, overall)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,26 +93,6 @@ def training_gains(rows, worst, mode, eps_list, baseline='standard', per_image=N
   return out
 
 
-def side(low: float, high: float) -> int:
-  """-1 if an interval lies below 0, +1 if above, 0 if it contains 0 or is NaN."""
-  if high < 0:
-    return -1
-  if low > 0:
-    return 1
-  return 0
-
-
-def classify(low, high, margin: Optional[float], claimed_sign: int) -> str:
-  """The verdict of one interval: its side of 0, else 'equivalent' inside the
-  margin (None: no margin, never equivalent), else inconclusive."""
-  found = {claimed_sign: AGREES, -claimed_sign: DISAGREES}.get(side(low, high))
-  if found:
-    return found
-  if margin is not None and -margin < low and high < margin:
-    return EQUIVALENT
-  return INCONCLUSIVE
-
-
 def size_claim(spearman: dict, margins: Optional[Margins] = None,
                differences: Optional[dict] = None) -> dict:
   """{eps: verdict} of claim (a) from `size_spearman`'s output (negative rho
@@ -147,17 +122,6 @@ def training_claim(gains: dict, eps_list, margin: Optional[float] = None) -> dic
               AGREES if found and all(v == AGREES for v in found) else
               EQUIVALENT if found and all(v == EQUIVALENT for v in found) else INCONCLUSIVE)
   return out
-
-
-def overall(by_eps: dict) -> str:
-  """One verdict over the eps range: the one reached at more than half of the
-  radii, a contrary one at none; else inconclusive. Each radius has its own 95 %
-  interval, so one radius out of several can fall on a side by chance."""
-  verdicts = list(by_eps.values())
-  for verdict, contrary in _CONTRARY.items():
-    if verdicts.count(verdict) * 2 > len(verdicts) and not set(contrary) & set(verdicts):
-      return verdict
-  return INCONCLUSIVE
 
 
 def section_lines(rows, worst, modes, headline, per_image=None,
@@ -198,12 +162,11 @@ def section_lines(rows, worst, modes, headline, per_image=None,
                         size_difference(rows, worst, 'standard', headline, per_image))
     lines.append('- (a) Under standard training, models with fewer parameters are more '
                  f'robust (negative Spearman rho of size vs accuracy): '
-                 f'**{overall(by_eps)}**{_detail(by_eps)}.{_clean_caveat(rows, per_image)}'
+                 f'**{overall(by_eps)}**{detail(by_eps)}.{_clean_caveat(rows, per_image)}'
                  + fitness_table.exclusion_note(all_rows, 'standard'))
     arm = paired_arm(rows, per_image, 'standard')
     if arm is not None:
-      lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), margins,
-                                         classify, overall, _detail)
+      lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), margins)
     seeds = len({r['seed'] for r in rows if r['train_mode'] == 'standard'})
     lines += claim_views.power_lines(spearman, by_eps, seeds, rho_margin)
   adversarial = [m for m in modes if m != 'standard']
@@ -221,7 +184,7 @@ def section_lines(rows, worst, modes, headline, per_image=None,
                    + excluded)
       continue
     by_eps = training_claim(gains, headline, difference_margin)
-    lines.append(f'- {claim_b}: **{overall(by_eps)}**{_detail(by_eps)}.' + excluded)
+    lines.append(f'- {claim_b}: **{overall(by_eps)}**{detail(by_eps)}.' + excluded)
   return lines
 
 
@@ -252,16 +215,6 @@ def _seeds_used(rows, per_image, modes) -> str:
       notes.append(f' The {mode}-trained sizes are compared over {arm.n_seeds} of their '
                    f'{ran} seeds: those in which every size is fit to attack.')
   return ''.join(notes)
-
-
-def _detail(by_eps: dict) -> str:
-  """' (agrees at eps 2, 4; inconclusive at eps 0.5)': each verdict's radii."""
-  parts = []
-  for verdict in (AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE):
-    radii = [f'{e:g}' for e, v in by_eps.items() if v == verdict]
-    if radii:
-      parts.append(f'{verdict} at eps {", ".join(radii)}')
-  return f' ({"; ".join(parts)})'
 
 
 def _clean_caveat(rows, per_image=None) -> str:
