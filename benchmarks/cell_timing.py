@@ -3,7 +3,8 @@
   python benchmarks/cell_timing.py --workdir=runs/default
 
 Prints a markdown table: seconds per stage for every cell, the total per stage
-and each stage's share of the cells' time.
+and each stage's share of the cells' time; the strong attack's members
+(strong_attack/<member>) get columns of their own after it.
 """
 
 import json
@@ -19,15 +20,18 @@ STAGES = ('train', 'clean', 'certify', 'paper_attacks', 'strong_attack', 'sanity
 def table(workdir: pathlib.Path) -> list[str]:
   cells = sorted(pathlib.Path(workdir, 'cells').glob('*/timing.json'))
   timings = {path.parent.name: json.loads(path.read_text()) for path in cells}
-  lines = ['| cell | ' + ' | '.join(STAGES) + ' |', '|---|' + '---:|' * len(STAGES)]
-  totals = {stage: 0.0 for stage in STAGES}
+  members = sorted({k for t in timings.values() for k in t if k.startswith('strong_attack/')})
+  at = STAGES.index('strong_attack') + 1
+  stages = STAGES[:at] + tuple(members) + STAGES[at:]
+  lines = ['| cell | ' + ' | '.join(stages) + ' |', '|---|' + '---:|' * len(stages)]
+  totals = {stage: 0.0 for stage in stages}
   for name, timing in timings.items():
-    lines.append(f'| {name} | ' + ' | '.join(f'{timing.get(s, 0):.1f}' for s in STAGES) + ' |')
-    for stage in STAGES:
+    lines.append(f'| {name} | ' + ' | '.join(f'{timing.get(s, 0):.1f}' for s in stages) + ' |')
+    for stage in stages:
       totals[stage] += timing.get(stage, 0.0)
-  lines.append('| **all cells** | ' + ' | '.join(f'{totals[s]:.0f}' for s in STAGES) + ' |')
+  lines.append('| **all cells** | ' + ' | '.join(f'{totals[s]:.0f}' for s in stages) + ' |')
   whole = totals['total'] or 1.0
-  lines.append('| share | ' + ' | '.join(f'{totals[s] / whole:.0%}' for s in STAGES) + ' |')
+  lines.append('| share | ' + ' | '.join(f'{totals[s] / whole:.0%}' for s in stages) + ' |')
   return lines
 
 

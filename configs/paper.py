@@ -88,6 +88,9 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.train.min_steps = 0  # A fixed number of epochs, as the paper.
   config.train.epochs = 100
   config.train.l2_coeff = 1e-4
+  # PGD training (recipe not released): Madry et al.'s, 5 steps of 0.25 eps.
+  config.train.adv.steps = 5
+  config.train.adv.step_size_frac = 0.25
 
   # FGSM and PGD-20 (0.1 eps steps, random start), least-likely targets as the
   # paper, untargeted beside them; the paper's 29 radii.

@@ -103,7 +103,12 @@ def test_each_strong_attack_runs_only_where_earlier_attacks_failed_and_no_certif
 
   monkeypatch.setattr(schedules, 'correct_at', recording)
   specs = strong.specs(config.attack.strong, 3, False)
-  verdict = strong.evaluate(specs, apply_fn, params, x, y, eps, prior, 0, 16, certificates)
+  seconds = {}
+  verdict = strong.evaluate(specs, apply_fn, params, x, y, eps, prior, 0, 16, certificates,
+                            seconds)
+  # Each member's time, under its own label (timing.json's strong_attack/<label>).
+  assert sorted(seconds) == sorted(f'{s.name}_{s.target}' for s in specs)
+  assert all(v > 0 for v in seconds.values())
   assert not np.any(verdict & ~prior)  # Never more robust than the earlier attacks say.
   assert np.all(np.diff(verdict.astype(int), axis=0) <= 0)  # Cumulated over radii.
   assert verdict.sum() < prior.sum()  # The strong attack found more.

@@ -74,7 +74,8 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   elsewhere, whose under-training is then not checked), the attacked set's
   class counts (n_class_<k>) and, per row, accuracy per class (accuracy_class_<k>).
   `timing`, if given, receives the seconds of each stage (clean, certify,
-  paper_attacks, strong_attack, sanity_checks).
+  paper_attacks, strong_attack, sanity_checks), and of each member of the strong
+  attack under 'strong_attack/<name>_<target>'.
   """
   timing = {} if timing is None else timing
   clock = _Clock(timing)
@@ -106,7 +107,7 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
                for norm in dict.fromkeys(r.spec.norm for r in runs)}
   strong_255 = strong_radii_255(c, eps_255)
   strong_run = _strong_attack(target, ensembles.get('linf'), eps_255, strong_255,
-                              strong_specs, seed, certificates)
+                              strong_specs, seed, certificates, timing)
   with_strong = (None if strong_run is None else
                  _with_strong(strong_run, ensembles['linf'], eps_255, strong_255))
   clock.lap('strong_attack')
@@ -230,16 +231,18 @@ def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
 
 
 def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
-                   seed: int, certificates):
+                   seed: int, certificates, timing: dict):
   """bool (S, N) at the strong radii: the worst case of the paper's L-inf attacks
   and the strong ensemble; None when the strong attack is off."""
   if radii.size == 0 or linf_ensemble is None:
     return None
   start = time.perf_counter()
   prior = linf_ensemble.worst[np.searchsorted(eps_255, radii)]  # The radii are grid values.
+  seconds = {}
   verdict = strong.evaluate(strong_specs, target.apply_fn, target.variables, target.images,
                             target.labels, radii / 255.0, prior,
-                            seed, target.batch, certificates)
+                            seed, target.batch, certificates, seconds)
+  timing.update({f'strong_attack/{k}': v for k, v in seconds.items()})
   logging.info('  strong attack: accuracy %s at eps %s/255 (%.1f s)',
                ', '.join(f'{a:.3f}' for a in verdict.mean(axis=1)),
                ', '.join(f'{r:g}' for r in radii), time.perf_counter() - start)

@@ -12,7 +12,10 @@ radius by radius in ascending order (`schedules.evaluate_cascade` with
 the per-image worst case of everything run.
 """
 
+import time
+
 import numpy as np
+from absl import logging
 
 from medadv_jax.attacks import registry, schedules
 
@@ -48,15 +51,24 @@ def budget(strong_config, num_classes: int, multilabel: bool) -> str:
 
 def evaluate(attack_specs, apply_fn, variables, images, labels, eps: np.ndarray,
              prior: np.ndarray, seed: int, max_images_per_program: int,
-             certificates=None) -> np.ndarray:
+             certificates=None, seconds: dict | None = None) -> np.ndarray:
   """bool (E, N): still correct after every attack of `prior` (cumulated
   verdicts at the ascending radii `eps`, [0, 1] units) and of `attack_specs`.
   `certificates` (checked ones, `schedules.certify`): images to skip; None
-  certifies nothing (the certificate check runs with the cascade only)."""
+  certifies nothing (the certificate check runs with the cascade only).
+  `seconds`, if given, receives each member's seconds under its label, so that
+  a budget can be chosen from where the time goes."""
   verdict = np.asarray(prior, bool)
   for spec in attack_specs:
+    start = time.perf_counter()
+    before = verdict
     verdict = schedules.evaluate_cascade(
         spec, apply_fn, variables, images, labels, np.asarray(eps, np.float32),
         registry.attack_key(seed, spec, f'{NAME}/'), max_images_per_program, certify=certificates is not None,
         certificates=certificates, start=verdict)
+    label = f'{spec.name}_{spec.target}'
+    logging.info('    %s fooled %s more images at the ascending radii', label,
+                 ', '.join(str(int(k)) for k in (before & ~verdict).sum(axis=1)))
+    if seconds is not None:
+      seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - start
   return verdict
