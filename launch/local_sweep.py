@@ -6,7 +6,8 @@
 Each cell is one `main.py --config.cell=K` process with its log in
 WORKDIR/logs/<cell>.log. Finished cells are skipped, so the sweep can simply
 be started again after a kill; the tables, figure and report are written from
-all finished cells at the end. On a host with several GPUs,
+all finished cells at the end, and each sitting's wall time is added to
+WORKDIR/sittings.jsonl (`sittings`). On a host with several GPUs,
 `--gpus_per_worker=K` gives each worker its own K of them (`gpu_slots`).
 """
 
@@ -19,12 +20,14 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from absl import flags, logging
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 import gpu_slots  # pylint: disable=g-import-not-at-top,wrong-import-position
+import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.study import exits
@@ -119,8 +122,13 @@ def main(argv):
     logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
                  len(cells), _WORKERS.value, log_dir)
     signal.signal(signal.SIGINT, _interrupt)
-    codes = run_in_free_slots(commands, gpu_sets,
-                              lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))
+    started = time.time()
+    try:
+      codes = run_in_free_slots(commands, gpu_sets,
+                                lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))
+    finally:  # A sitting cut short by Ctrl-C counts too.
+      sittings.record(workdir, started, len(commands), _WORKERS.value,
+                      common.quoted(['python', *sys.argv]))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     failed = [cell.name for (cell, _), code in zip(commands, codes) if code != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),

@@ -2,6 +2,7 @@
 
 import csv
 import importlib
+import json
 import os
 import pathlib
 import signal
@@ -40,6 +41,11 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   assert alone.returncode == 0, alone.stderr[-2000:]
   assert {r['train_mode'] for r in _result_rows(workdir)} == {'pgd'}
   assert len(_result_rows(workdir)) == ROWS_PER_CELL
+  # Half a study is not published.
+  dest = tmp_path / 'published'
+  refused = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}', f'--dest={dest}')
+  assert refused.returncode == 1 and not dest.exists()
+  assert refused.stderr.startswith(f"error: --workdir={str(workdir)!r}: 1 of 2 cells")
 
   # Cell 0 killed with SIGKILL right after its first checkpoint (named by step).
   cell0 = workdir / 'cells' / 'pneumoniamnist_cnn_w0.25_standard_s0'
@@ -64,6 +70,21 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   rows = _result_rows(workdir)
   assert len(rows) == 2 * ROWS_PER_CELL
   assert {r['train_mode'] for r in rows} == {'standard', 'pgd'}
+
+  # The sitting is recorded, and the whole study published with how it was made.
+  (sitting,) = [json.loads(l) for l in (workdir / 'sittings.jsonl').read_text().splitlines()]
+  assert sitting['cells_run'] == 1 and sitting['workers'] == 2 and sitting['seconds'] > 0
+  assert sitting['command'].startswith('python launch/local_sweep.py --config=')
+  published = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}',
+                      f'--dest={dest}')
+  assert published.returncode == 0, published.stderr[-2000:]
+  names = {p.name for p in dest.iterdir()}
+  assert {'README.md', 'report.md', 'summary.csv', 'claims.csv',
+          'robustness_curves.png'} <= names and 'cells' not in names
+  readme = (dest / 'README.md').read_text()
+  commit = json.loads((cell0 / 'environment.json').read_text())['git_commit']
+  assert sitting['command'] in readme and f'Commit: {commit}' in readme
+  assert 'Wall time: **' in readme and 'Machine: ' in readme and '2 cells' in readme
 
 
 def test_slurm_dry_run_prints_one_array_task_per_cell():

@@ -128,6 +128,14 @@ def test_an_inconclusive_radius_gets_a_power_line():
   rows, per_image = _study(radii, seeds=(0, 1, 2), n=150)
   claim = _claim_a(report.render_report(rows, per_image=per_image, margins=MARGINS))
   assert 'Power: at the observed spread' in claim and 'seeds (to ' in claim
+  assert '(3 seeds compared;' in claim
+  # A seed with an unfit size leaves the paired interval: the power line counts
+  # the seeds it rests on, not those run.
+  for r in rows:
+    if r['seed'] == 2 and r['width'] == 0.5:
+      r.update(fit=False, fitness_reasons='one class takes 100% of its predictions')
+  claim = _claim_a(report.render_report(rows, per_image=per_image, margins=MARGINS))
+  assert '(2 seeds compared;' in claim
 
 
 def test_clean_accuracies_are_compared_image_by_image_where_the_verdicts_are_kept():

@@ -89,7 +89,7 @@ def power_lines(spearman: dict, verdicts: dict, n_seeds: int, margin) -> list[st
   if not parts:
     return []
   return ['  - Power: at the observed spread the interval would need, in all, '
-          + '; '.join(parts) + f' ({n_seeds} seed{"s" if n_seeds > 1 else ""} run; an '
+          + '; '.join(parts) + f' ({n_seeds} seed{"s" if n_seeds > 1 else ""} compared; an '
           'approximation that scales the whole interval by 1/sqrt(seeds), although image '
           'noise does not shrink with seeds).']
 

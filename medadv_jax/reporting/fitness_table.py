@@ -21,6 +21,13 @@ def fit_rows(rows) -> list:
   return [r for r in rows if is_fit(r)]
 
 
+def fit_only(rows, per_image: dict) -> tuple[list, dict]:
+  """(rows, per_image) of the models fit to enter a verdict."""
+  fit = fit_rows(rows)
+  fit_models = models(fit)
+  return fit, {k: v for k, v in per_image.items() if k in fit_models}
+
+
 def models(rows) -> dict:
   """{(size key, mode, seed): first row} of each model."""
   out = {}

@@ -27,11 +27,9 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   modes = grouping.ordered_modes(r['train_mode'] for r in rows)
   worst = grouping.worst_attack_accuracy(rows)
   # Correlations, differences and verdicts rest on the models fit to attack only.
-  fit = fitness_table.fit_rows(rows)
-  worst_fit = grouping.worst_attack_accuracy(fit)
-  fit_models = fitness_table.models(fit)
   per_image_all = per_image or {}
-  per_image = {k: v for k, v in per_image_all.items() if k in fit_models}
+  fit, per_image = fitness_table.fit_only(rows, per_image_all)
+  worst_fit = grouping.worst_attack_accuracy(fit)
   lines = [
       '# Robustness study',
       '',

@@ -167,7 +167,9 @@ def section_lines(rows, worst, modes, headline, per_image=None,
     arm = paired_arm(rows, per_image, 'standard')
     if arm is not None:
       lines += claim_views.verdict_lines(arm, by_eps, overall(by_eps), margins)
-    seeds = len({r['seed'] for r in rows if r['train_mode'] == 'standard'})
+    # The seeds the interval rests on: a paired arm drops seeds with an unfit size.
+    seeds = (arm.n_seeds if arm is not None else
+             len({r['seed'] for r in rows if r['train_mode'] == 'standard'}))
     lines += claim_views.power_lines(spearman, by_eps, seeds, rho_margin)
   adversarial = [m for m in modes if m != 'standard']
   if not adversarial:

@@ -3,16 +3,16 @@
 import pathlib
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting import (example_figures, figures, min_eps_figures,
+from medadv_jax.reporting import (claim_summary, example_figures, figures, min_eps_figures,
                                   per_image_data, provenance, report, results_table,
-                                  size_figures, summary_table)
+                                  size_figures, summary_table, training_figures)
 
 
 def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
   """Tables, figures and report.md in `workdir`, each listed at the end of the report.
 
-  results.csv / .json and summary.csv always (header only without rows); the
-  figures when there are rows; min_eps_distributions.png only when some cell has
+  results.csv / .json, summary.csv and claims.csv always (header only without
+  rows); the figures when there are rows; min_eps_distributions.png only when some cell has
   a per_image.json, and the gallery and saliency maps only when the cells they
   show have an examples.npz (cells finished before these existed have none).
   `margins` (`verdict.Margins`) lets verdicts be 'equivalent'.
@@ -45,6 +45,13 @@ def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
                   f'size, from {len(per_image)} cells\' {per_image_data.FILE_NAME}'
                   if drawn else f'not drawn: no finished cell has a '
                   f'{per_image_data.FILE_NAME} (cells finished before it was written)'))
+    curves = workdir / training_figures.FILE_NAME
+    if not training_figures.plot_validation_curves(workdir, rows, curves):
+      curves.unlink(missing_ok=True)
+    files.append((training_figures.FILE_NAME,
+                  'validation score against optimiser step, per model and seed, from the '
+                  'cells\' metrics.jsonl' if curves.exists() else
+                  'not drawn: no finished cell has a metrics.jsonl with validation scores'))
     cells = example_figures.representative_cells(rows)
     written = {path.name for path in example_figures.write_example_figures(workdir, cells)}
     for name in {example_figures.GALLERY_FILE, example_figures.SALIENCY_FILE} - written:
@@ -56,5 +63,10 @@ def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
                         'the same images and models')):
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
+  claim_summary.write_csv(claim_summary.claim_rows(rows, per_image, margins),
+                          workdir / claim_summary.FILE_NAME)
+  files.append((claim_summary.FILE_NAME, 'the claims\' verdicts and Spearman rho with '
+                'intervals per train mode, view (headline, matched set, smallest fooling '
+                'radius) and eps, as the report states them'))
   atomic_files.write_text(workdir / 'report.md', report.render_report(
       rows, files, provenance.load(workdir, rows), per_image, margins))

@@ -1,0 +1,75 @@
+"""Compares finished studies: one CSV, one figure and, optionally, the README's
+results table, all from each study's claims.csv.
+
+  python launch/cross_study.py --studies='docs/replication/*' --out=docs/replication \
+      [--readme=README.md]
+
+--studies: study folders (workdirs, or copies of their outputs), comma-separated,
+each may be a glob. --readme: a markdown file whose block between the
+cross-study markers (`reporting/cross_study.py`) is replaced by the table,
+linking each study's report.md relative to that file.
+"""
+
+import glob
+import os
+import pathlib
+import sys
+
+from absl import app, flags
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+# pylint: disable=g-import-not-at-top,wrong-import-position
+from medadv_jax import atomic_files
+from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting import cross_study
+
+_STUDIES = flags.DEFINE_string('studies', None, 'Study folders, comma-separated; globs allowed.',
+                               required=True)
+_OUT = flags.DEFINE_string('out', None, 'Folder for cross_study.csv and cross_study.png.',
+                           required=True)
+_README = flags.DEFINE_string('readme', '', 'Markdown file whose cross-study block to '
+                              'replace with the table; empty: none.')
+
+
+def study_dirs(spec: str) -> list[pathlib.Path]:
+  """The folders `spec` names (comma-separated paths or globs) that hold claims."""
+  found = []
+  for part in filter(None, (p.strip() for p in spec.split(','))):
+    matches = sorted(glob.glob(part))
+    # A glob's files (the CSV and figure beside the studies) are not studies; a
+    # path given as such is, and `cross_study.load` says if it holds none.
+    found += [pathlib.Path(m) for m in matches if pathlib.Path(m).is_dir()] or [
+        pathlib.Path(part)]
+  if not found:
+    raise MedAdvError(f'--studies={spec!r} names no folder; allowed: study folders, '
+                      'comma-separated, globs allowed')
+  return found
+
+
+def main(argv):
+  del argv
+  out = pathlib.Path(_OUT.value)
+  try:
+    folders = study_dirs(_STUDIES.value)
+    claims = cross_study.load(folders)
+    readme = pathlib.Path(_README.value) if _README.value else None
+    new_readme = None
+    if readme is not None:
+      link = lambda study: os.path.relpath(
+          next(f for f in folders if f.name == study) / 'report.md', readme.parent)
+      new_readme = cross_study.replace_table(readme.read_text(),
+                                             cross_study.table_lines(claims, link))
+  except (MedAdvError, OSError) as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
+  out.mkdir(parents=True, exist_ok=True)
+  cross_study.write_csv(claims, out / cross_study.CSV_FILE)
+  cross_study.plot(claims, out / cross_study.FIGURE_FILE)
+  if new_readme is not None:
+    atomic_files.write_text(readme, new_readme)
+  print(f'{len({c["study"] for c in claims})} studies: {out / cross_study.CSV_FILE}, '
+        f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else ''))
+
+
+if __name__ == '__main__':
+  app.run(main)

@@ -1,0 +1,112 @@
+"""Copies a finished study's outputs into a folder meant to be committed, with a
+README saying how they were made.
+
+  python launch/publish_study.py --config=configs/replication.py:dataset=breast,family=width \
+      --workdir=runs/replication/breast_width --dest=docs/replication/breast_width
+
+Copies report.md, summary.csv, claims.csv and the figures (no checkpoints, no
+per-cell files) and writes README.md: the commands of the sittings that ran
+it (WORKDIR/sittings.jsonl, written by local_sweep), the commits the cells ran
+at, the wall time summed over sittings, the cells' compute time and the
+machine, from the cells' environment.json and timing.json. Refuses a study
+with unfinished cells, so a published folder is always a whole study.
+"""
+
+import datetime
+import pathlib
+import shutil
+import sys
+
+from absl import flags
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import common  # pylint: disable=g-import-not-at-top,wrong-import-position
+import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
+
+# pylint: disable=g-import-not-at-top
+from medadv_jax import atomic_files, environment
+from medadv_jax.errors import MedAdvError
+from medadv_jax.study import runner
+
+_DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
+OUTPUTS = ('report.md', 'summary.csv', 'claims.csv')
+
+
+def _cell_files(workdir: pathlib.Path, name: str) -> list:
+  return [atomic_files.read_json(p) for p in sorted((workdir / 'cells').glob(f'*/{name}'))]
+
+
+def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int) -> list[str]:
+  """The README of a published study, from what the workdir recorded."""
+  runs = sittings.read(workdir)
+  envs = _cell_files(workdir, environment.FILE_NAME)
+  timings = _cell_files(workdir, runner.TIMING_FILE)
+  commits = sorted({e.get('git_commit') or 'unknown' for e in envs})
+  dirty = any(e.get('git_dirty') for e in envs)
+  cpus = sorted({f'{e.get("host_cpu", {}).get("model", "?")} '
+                 f'({e.get("host_cpu", {}).get("vector_isa", "?")})' for e in envs})
+  wall = sum(r['seconds'] for r in runs)
+  cell_seconds = sum(t.get('total', 0.0) for t in timings)
+  lines = [f'# {workdir.name}', '',
+           f'The study `{config_arg}`: {n_cells} cells, every one finished. '
+           'These files are copies of its workdir\'s outputs (no checkpoints); '
+           '`report.md` is the report, `claims.csv` its verdicts as numbers.', '',
+           '## How it was made', '']
+  if runs:
+    lines.append(f'- Command ({len(runs)} sitting{"s" if len(runs) > 1 else ""}; finished '
+                 'cells are skipped when a sitting starts):')
+    for command in dict.fromkeys(r['command'] for r in runs):
+      lines += ['', '  ```bash', f'  {command}', '  ```', '']
+    spans = ', '.join(
+        f'{datetime.datetime.fromtimestamp(r["started"], datetime.timezone.utc):%Y-%m-%d %H:%M}'
+        f' UTC, {_duration(r["seconds"])} ({r["cells_run"]} cells, {r["workers"]} workers)'
+        for r in runs)
+    lines.append(f'- Wall time: **{_duration(wall)}** over the sittings ({spans}).')
+  else:
+    lines.append('- Command and wall time: not recorded (run without launch/local_sweep.py).')
+  lines += [f'- Compute: {_duration(cell_seconds)} of cell time (the sum of the cells\' '
+            'timing.json; with several workers it exceeds the wall time).',
+            f'- Commit{"s" if len(commits) > 1 else ""}: {", ".join(commits)}'
+            + (' (with uncommitted changes)' if dirty else '') + '.',
+            f'- Machine: {", ".join(cpus)}; {envs[0].get("devices", "?") if envs else "?"}; '
+            f'jax {envs[0].get("packages", {}).get("jax", "?") if envs else "?"}.']
+  return lines
+
+
+def _duration(seconds: float) -> str:
+  minutes, secs = divmod(int(round(seconds)), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours} h {minutes:02d} min' if hours else f'{minutes} min {secs:02d} s'
+
+
+def main(argv):
+  del argv
+  workdir = pathlib.Path(common.WORKDIR.value)
+  dest = pathlib.Path(_DEST.value)
+  try:
+    cells = common.validated_cells()
+    finished = sum((workdir / 'cells' / c.name / runner.RESULTS_FILE).exists() for c in cells)
+    if finished < len(cells):
+      raise MedAdvError(f'--workdir={str(workdir)!r}: {finished} of {len(cells)} cells '
+                        'finished; allowed: a study whose cells all finished (run the sweep '
+                        'again to finish it)')
+    missing = [name for name in OUTPUTS if not (workdir / name).exists()]
+    if missing:
+      raise MedAdvError(f'--workdir={str(workdir)!r} lacks {", ".join(missing)}; allowed: '
+                        'a study aggregated by this version (launch/aggregate.py)')
+  except MedAdvError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
+  config_arg = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
+                    '?')
+  shutil.rmtree(dest, ignore_errors=True)
+  dest.mkdir(parents=True)
+  for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
+    shutil.copy2(path, dest / path.name)
+  atomic_files.write_text(dest / 'README.md',
+                          '\n'.join(readme_lines(workdir, config_arg, len(cells))) + '\n')
+  print(f'{workdir} published to {dest}')
+
+
+if __name__ == '__main__':
+  common.run(main)
