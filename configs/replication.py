@@ -7,7 +7,7 @@ families, each study sized for a 2-core CPU at 28 px (docs/replication/).
   dataset: pneumonia | breast | retina (PneumoniaMNIST, BreastMNIST,
            RetinaMNIST; the paper's chest X-ray, plus an ultrasound and a
            fundus modality).
-  family:  width: the plain CNN at 4 widths (about 40x in parameters),
+  family:  width: the plain CNN at 4 widths (about 56x in parameters),
            standard and PGD training, 5 seeds;
            depth: the paper's models (ResNet-8, -20, -32, -50 and CBR-LargeT)
            at DEPTH_WIDTH of their channels, standard training, 3 seeds.
