@@ -101,13 +101,15 @@ def _seeds(rows, mode) -> int:
   return len({r['seed'] for r in rows if r['train_mode'] == mode})
 
 
-def write_csv(claims, path: pathlib.Path) -> None:
-  """claims.csv (header only without claims); NaN written as empty."""
+def write_csv(claims, path: pathlib.Path, leading: tuple = ()) -> None:
+  """claims.csv (header only without claims), `leading` columns first; NaN and
+  None written as empty."""
+  columns = tuple(leading) + COLUMNS
   text = io.StringIO()
-  writer = csv.DictWriter(text, fieldnames=COLUMNS, lineterminator='\n')
+  writer = csv.DictWriter(text, fieldnames=columns, lineterminator='\n')
   writer.writeheader()
   for claim in claims:
-    writer.writerow({k: _cell(claim.get(k, '')) for k in COLUMNS})
+    writer.writerow({k: _cell(claim.get(k, '')) for k in columns})
   atomic_files.write_text(pathlib.Path(path), text.getvalue())
 
 
@@ -126,7 +128,7 @@ def read_csv(path: pathlib.Path) -> list[dict]:
 
 
 def _cell(value):
-  if isinstance(value, float) and math.isnan(value):
+  if value is None or isinstance(value, float) and math.isnan(value):
     return ''
   if isinstance(value, float):
     return f'{value:.6g}'

@@ -15,10 +15,8 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import claim_summary, grouping
-from medadv_jax.reporting.figures import TRAIN_MODE_TITLES
+from medadv_jax.reporting import claim_summary, figures, grouping
 
 CSV_FILE, FIGURE_FILE = 'cross_study.csv', 'cross_study.png'
 TABLE_EPS_255 = (1.0, 2.0, 4.0)
@@ -43,18 +41,8 @@ def load(study_dirs) -> list[dict]:
 
 
 def write_csv(claims, path: pathlib.Path) -> None:
-  """One CSV of every study's claims rows."""
-  lines = [','.join(('study',) + claim_summary.COLUMNS)]
-  for row in claims:
-    lines.append(','.join(_csv_cell(row.get(k)) for k in ('study',) + claim_summary.COLUMNS))
-  atomic_files.write_text(pathlib.Path(path), '\n'.join(lines) + '\n')
-
-
-def _csv_cell(value) -> str:
-  if value is None or isinstance(value, float) and math.isnan(value):
-    return ''
-  text = f'{value:.6g}' if isinstance(value, float) else str(value)
-  return f'"{text}"' if ',' in text else text
+  """One CSV of every study's claims rows, `study` first."""
+  claim_summary.write_csv(claims, path, leading=('study',))
 
 
 def plot(claims, path: pathlib.Path) -> None:
@@ -89,17 +77,11 @@ def plot(claims, path: pathlib.Path) -> None:
       ax.set_xticks(radii, [f'{e:g}' for e in radii])
       ax.minorticks_off()
       ax.set_ylim(-1.05, 1.05)
-      ax.grid(True, alpha=0.3)
-      ax.set_title(f'{view} | {TRAIN_MODE_TITLES.get(mode, mode)}', fontsize=10)
-      if i == len(views) - 1:
-        ax.set_xlabel('eps (x 1/255, L-inf)')
-      if j == 0:
-        ax.set_ylabel('Spearman rho (size vs accuracy)')
-      ax.legend(fontsize=7, loc='lower left')
-  fig.suptitle('Size vs robustness per study (below 0: smaller models more robust; '
-               'bars: 95 % paired intervals)', fontsize=11)
-  fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
-  atomic_files.save_figure(fig, path)
+      figures.label_panel(ax, f'{view} | {figures.TRAIN_MODE_TITLES.get(mode, mode)}',
+                          'eps (x 1/255, L-inf)' if i == len(views) - 1 else None,
+                          'Spearman rho (size vs accuracy)' if j == 0 else None)
+  figures.save_with_title(fig, 'Size vs robustness per study (below 0: smaller models more '
+                          'robust; bars: 95 % paired intervals)', path)
 
 
 def table_lines(claims, link=lambda study: None) -> list[str]:

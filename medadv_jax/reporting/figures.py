@@ -32,14 +32,26 @@ def plot_robustness_curves(rows, path: pathlib.Path) -> None:
       # Log scale for eps > 0 with a linear stretch at 0, so clean accuracy shows.
       ax.set_xscale('symlog', linthresh=0.01)
       ax.set_ylim(-0.02, 1.02)
-      ax.grid(True, alpha=0.3)
-      ax.set_title(f'{attack} | {TRAIN_MODE_TITLES.get(mode, mode)}', fontsize=10)
-      if i == len(attacks) - 1:
-        ax.set_xlabel('eps (x 1/255, L-inf, log scale beyond 0.01)')
-      if j == 0:
-        ax.set_ylabel('accuracy under attack')
-      ax.legend(fontsize=7, loc='lower left')
-  fig.suptitle('Accuracy under attack vs eps (bands: 95% Wilson interval, or +-std over seeds)',
-               fontsize=11)
+      label_panel(ax, f'{attack} | {TRAIN_MODE_TITLES.get(mode, mode)}',
+                  'eps (x 1/255, L-inf, log scale beyond 0.01)' if i == len(attacks) - 1
+                  else None, 'accuracy under attack' if j == 0 else None)
+  save_with_title(fig, 'Accuracy under attack vs eps (bands: 95% Wilson interval, or +-std '
+                  'over seeds)', path)
+
+
+def label_panel(ax, title: str, xlabel=None, ylabel=None, legend_loc='lower left') -> None:
+  """A panel's grid, title, axis labels (None: none, for inner panels) and legend."""
+  ax.grid(True, alpha=0.3)
+  ax.set_title(title, fontsize=10)
+  if xlabel:
+    ax.set_xlabel(xlabel)
+  if ylabel:
+    ax.set_ylabel(ylabel)
+  ax.legend(fontsize=7, loc=legend_loc)
+
+
+def save_with_title(fig, title: str, path: pathlib.Path) -> None:
+  """The figure's title above its panels, then the file."""
+  fig.suptitle(title, fontsize=11)
   fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # Room for the title.
   atomic_files.save_figure(fig, path)

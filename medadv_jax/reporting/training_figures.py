@@ -9,9 +9,8 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
-from medadv_jax.reporting.figures import TRAIN_MODE_TITLES
+from medadv_jax import cell_data
+from medadv_jax.reporting import figures, grouping
 from medadv_jax.training import metrics_writer
 
 FILE_NAME = 'validation_curves.png'
@@ -54,12 +53,8 @@ def plot_validation_curves(workdir: pathlib.Path, rows, path: pathlib.Path) -> b
           ax.plot(steps, scores, color=colours[size], linewidth=1, alpha=0.8,
                   label=None if shown else labels[size])
           shown = True
-    ax.set_title(TRAIN_MODE_TITLES.get(mode, mode), fontsize=10)
-    ax.set_xlabel('optimiser step')
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, loc='lower right')
-  axes[0][0].set_ylabel("validation score\n(the stopping rule's)")
-  fig.suptitle('Validation score during training, one line per seed', fontsize=11)
-  fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))
-  atomic_files.save_figure(fig, path)
+    figures.label_panel(ax, figures.TRAIN_MODE_TITLES.get(mode, mode), 'optimiser step',
+                        "validation score\n(the stopping rule's)" if mode == modes[0] else None,
+                        legend_loc='lower right')
+  figures.save_with_title(fig, 'Validation score during training, one line per seed', path)
   return True
