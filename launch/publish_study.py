@@ -29,6 +29,8 @@ from medadv_jax.errors import MedAdvError
 from medadv_jax.study import runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
+_NOTE = flags.DEFINE_string('note', '', 'A remark for the README, e.g. what else the machine '
+                            'ran meanwhile; empty: none.')
 OUTPUTS = ('report.md', 'summary.csv', 'claims.csv')
 
 
@@ -36,7 +38,8 @@ def _cell_files(workdir: pathlib.Path, name: str) -> list:
   return [atomic_files.read_json(p) for p in sorted((workdir / 'cells').glob(f'*/{name}'))]
 
 
-def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int) -> list[str]:
+def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
+                 note: str = '') -> list[str]:
   """The README of a published study, from what the workdir recorded."""
   runs = sittings.read(workdir)
   envs = _cell_files(workdir, environment.FILE_NAME)
@@ -70,7 +73,7 @@ def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int) -> list[s
             + (' (with uncommitted changes)' if dirty else '') + '.',
             f'- Machine: {", ".join(cpus)}; {envs[0].get("devices", "?") if envs else "?"}; '
             f'jax {envs[0].get("packages", {}).get("jax", "?") if envs else "?"}.']
-  return lines
+  return lines + ([f'- Note: {note}'] if note else [])
 
 
 def _duration(seconds: float) -> str:
@@ -104,7 +107,8 @@ def main(argv):
   for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
     shutil.copy2(path, dest / path.name)
   atomic_files.write_text(dest / 'README.md',
-                          '\n'.join(readme_lines(workdir, config_arg, len(cells))) + '\n')
+                          '\n'.join(readme_lines(workdir, config_arg, len(cells), _NOTE.value))
+                          + '\n')
   print(f'{workdir} published to {dest}')
 
 

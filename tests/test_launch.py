@@ -76,7 +76,7 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   assert sitting['cells_run'] == 1 and sitting['workers'] == 2 and sitting['seconds'] > 0
   assert sitting['command'].startswith('python launch/local_sweep.py --config=')
   published = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}',
-                      f'--dest={dest}')
+                      f'--dest={dest}', '--note=ran beside the test suite')
   assert published.returncode == 0, published.stderr[-2000:]
   names = {p.name for p in dest.iterdir()}
   assert {'README.md', 'report.md', 'summary.csv', 'claims.csv',
@@ -85,6 +85,7 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   commit = json.loads((cell0 / 'environment.json').read_text())['git_commit']
   assert sitting['command'] in readme and f'Commit: {commit}' in readme
   assert 'Wall time: **' in readme and 'Machine: ' in readme and '2 cells' in readme
+  assert '- Note: ran beside the test suite' in readme
 
 
 def test_slurm_dry_run_prints_one_array_task_per_cell():
