@@ -68,7 +68,10 @@ def test_ctrl_c_in_main_exits_130_saying_how_to_resume(tmp_path):
   workdir = tmp_path / 'study'
   process = subprocess.Popen(
       [sys.executable, 'main.py', '--config=configs/default.py:smoke', f'--workdir={workdir}'],
-      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+      # As from a terminal: a suite started in the background (`cmd &`) passes
+      # SIGINT on ignored, and Python then never turns it into KeyboardInterrupt.
+      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)

@@ -212,7 +212,9 @@ def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
   workdir = tmp_path / 'study'
   sweep = subprocess.Popen([sys.executable, 'launch/local_sweep.py', *TINY,
                             f'--workdir={workdir}', '--workers=1'], cwd=REPO_ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                           # As from a terminal, whatever the suite's own SIGINT.
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)  # The first worker is inside its study.
