@@ -6,9 +6,10 @@
 Each cell is one `main.py --config.cell=K` process with its log in
 WORKDIR/logs/<cell>.log. Finished cells are skipped, so the sweep can simply
 be started again after a kill; the tables, figure and report are written from
-all finished cells at the end, and each sitting's wall time is added to
-WORKDIR/sittings.jsonl (`sittings`). On a host with several GPUs,
-`--gpus_per_worker=K` gives each worker its own K of them (`gpu_slots`).
+all finished cells at the end, and each sitting's start and end are added to
+WORKDIR/sittings.jsonl (`sittings`). SIGTERM (a scheduler's stop) stops it as
+Ctrl-C does. On a host with several GPUs, `--gpus_per_worker=K` gives each
+worker its own K of them (`gpu_slots`).
 """
 
 import concurrent.futures
@@ -20,7 +21,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 
 from absl import flags, logging
 
@@ -96,8 +96,9 @@ def _run(cell, argv, gpus, log_dir: pathlib.Path) -> int:
 
 
 def _interrupt(signum, frame):
-  """SIGINT: passes it to every worker (each saves nothing half-written and exits),
-  starts no more, and raises KeyboardInterrupt once they are gone."""
+  """SIGINT or SIGTERM (a job scheduler's stop): passes SIGINT to every worker
+  (each saves nothing half-written and exits), starts no more, and raises
+  KeyboardInterrupt once they are gone."""
   del signum, frame
   _INTERRUPTED.set()
   for process in list(_RUNNING):
@@ -122,15 +123,21 @@ def main(argv):
     logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
                  len(cells), _WORKERS.value, log_dir)
     signal.signal(signal.SIGINT, _interrupt)
-    started = time.time()
+    signal.signal(signal.SIGTERM, _interrupt)
+    started = sittings.begin(workdir, len(commands), _WORKERS.value,
+                             common.quoted(['python', *sys.argv]))
+    codes = {}
     try:
-      codes = run_in_free_slots(commands, gpu_sets,
-                                lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))
-    finally:  # A sitting cut short by Ctrl-C counts too.
-      sittings.record(workdir, started, len(commands), _WORKERS.value,
-                      common.quoted(['python', *sys.argv]))
+      codes = dict(zip((cell.name for cell, _ in commands), run_in_free_slots(
+          commands, gpu_sets, lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))))
+    finally:  # A sitting cut short by Ctrl-C or SIGTERM counts too.
+      finished = sum((workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()
+                     for cell, _ in commands)
+      sittings.end(workdir, started, finished,
+                   sum(code not in (0, exits.INTERRUPTED_EXIT) for code in codes.values()))
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    failed = [cell.name for (cell, _), code in zip(commands, codes) if code != 0]
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    failed = [name for name, code in codes.items() if code != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
                             workdir, verdict.Margins.from_config(common.CONFIG.value))
   if failed:

@@ -4,12 +4,14 @@ README saying how they were made.
   python launch/publish_study.py --config=configs/replication.py:dataset=breast,family=width \
       --workdir=runs/replication/breast_width --dest=docs/replication/breast_width
 
-Copies report.md, summary.csv, claims.csv and the figures (no checkpoints, no
+Writes the study's report, tables and figures again with this code, copies
+report.md, summary.csv, claims.csv and the figures (no checkpoints, no
 per-cell files) and writes README.md: the commands of the sittings that ran
 it (WORKDIR/sittings.jsonl, written by local_sweep), the commits the cells ran
-at, the wall time summed over sittings, the cells' compute time and the
-machine, from the cells' environment.json and timing.json. Refuses a study
-with unfinished cells, so a published folder is always a whole study.
+at, the wall time summed over sittings (those cut short by a kill included),
+the cells' compute time and the machine, from the cells' environment.json and
+timing.json. Refuses a study with unfinished cells, so a published folder is
+always a whole study.
 """
 
 import datetime
@@ -26,6 +28,7 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax import atomic_files, environment
 from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting import verdict, write_outputs
 from medadv_jax.study import runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
@@ -42,13 +45,14 @@ def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
                  note: str = '') -> list[str]:
   """The README of a published study, from what the workdir recorded."""
   runs = sittings.read(workdir)
+  publisher = environment.describe()
   envs = _cell_files(workdir, environment.FILE_NAME)
   timings = _cell_files(workdir, runner.TIMING_FILE)
   commits = sorted({e.get('git_commit') or 'unknown' for e in envs})
   dirty = any(e.get('git_dirty') for e in envs)
   cpus = sorted({f'{e.get("host_cpu", {}).get("model", "?")} '
                  f'({e.get("host_cpu", {}).get("vector_isa", "?")})' for e in envs})
-  wall = sum(r['seconds'] for r in runs)
+  wall = sum(r['seconds'] or 0.0 for r in runs)
   cell_seconds = sum(t.get('total', 0.0) for t in timings)
   lines = [f'# {workdir.name}', '',
            f'The study `{config_arg}`: {n_cells} cells, every one finished. '
@@ -60,20 +64,38 @@ def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
                  'cells are skipped when a sitting starts):')
     for command in dict.fromkeys(r['command'] for r in runs):
       lines += ['', '  ```bash', f'  {command}', '  ```', '']
-    spans = ', '.join(
-        f'{datetime.datetime.fromtimestamp(r["started"], datetime.timezone.utc):%Y-%m-%d %H:%M}'
-        f' UTC, {_duration(r["seconds"])} ({r["cells_run"]} cells, {r["workers"]} workers)'
-        for r in runs)
+    spans = ', '.join(sitting_text(r) for r in runs)
     lines.append(f'- Wall time: **{_duration(wall)}** over the sittings ({spans}).')
   else:
     lines.append('- Command and wall time: not recorded (run without launch/local_sweep.py).')
   lines += [f'- Compute: {_duration(cell_seconds)} of cell time (the sum of the cells\' '
             'timing.json; with several workers it exceeds the wall time).',
-            f'- Commit{"s" if len(commits) > 1 else ""}: {", ".join(commits)}'
+            f'- Cells run at commit{"s" if len(commits) > 1 else ""}: {", ".join(commits)}'
             + (' (with uncommitted changes)' if dirty else '') + '.',
+            f'- Report, tables and figures written from the cells\' results at commit '
+            f'{publisher.get("git_commit") or "unknown"}'
+            + (' (with uncommitted changes)' if publisher.get('git_dirty') else '') + '.',
             f'- Machine: {", ".join(cpus)}; {envs[0].get("devices", "?") if envs else "?"}; '
             f'jax {envs[0].get("packages", {}).get("jax", "?") if envs else "?"}.']
   return lines + ([f'- Note: {note}'] if note else [])
+
+
+def sitting_text(sitting: dict) -> str:
+  """'2026-12-05 08:15 UTC, 20 min 03 s (13 of 13 cells finished, 2 workers)'."""
+  start = datetime.datetime.fromtimestamp(sitting['started'], datetime.timezone.utc)
+  if sitting['seconds'] is None:
+    length = 'length unknown (cut short, nothing written)'
+  else:
+    length = _duration(sitting['seconds'])
+    if sitting['cut_short']:
+      length += ' (cut short; it ends at its last log or cell write)'
+  if sitting['cells_finished'] is None:
+    cells = f'{sitting["cells_to_run"]} cells to run'
+  else:
+    cells = f'{sitting["cells_finished"]} of {sitting["cells_to_run"]} cells finished'
+    if sitting['cells_failed']:
+      cells += f', {sitting["cells_failed"]} failed'
+  return f'{start:%Y-%m-%d %H:%M} UTC, {length} ({cells}, {sitting["workers"]} workers)'
 
 
 def _duration(seconds: float) -> str:
@@ -93,13 +115,12 @@ def main(argv):
       raise MedAdvError(f'--workdir={str(workdir)!r}: {finished} of {len(cells)} cells '
                         'finished; allowed: a study whose cells all finished (run the sweep '
                         'again to finish it)')
-    missing = [name for name in OUTPUTS if not (workdir / name).exists()]
-    if missing:
-      raise MedAdvError(f'--workdir={str(workdir)!r} lacks {", ".join(missing)}; allowed: '
-                        'a study aggregated by this version (launch/aggregate.py)')
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
+  # Written again by this code, so the report and its README name one commit.
+  write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir), workdir,
+                          verdict.Margins.from_config(common.CONFIG.value))
   config_arg = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
                     '?')
   shutil.rmtree(dest, ignore_errors=True)

@@ -1,5 +1,5 @@
 """Writes files so that a reader or a kill never sees half of one, and reads
-the JSON ones back.
+the JSON ones back (JSON lines too, which grow by appends a kill may cut).
 
 Content goes to a temporary file beside the target, named per process because
 parallel workers share a workdir, and is renamed over the target when complete.
@@ -46,6 +46,19 @@ def read_json(path: pathlib.Path):
     return json.loads(pathlib.Path(path).read_text(encoding='utf-8'))
   except (UnicodeDecodeError, json.JSONDecodeError) as e:
     raise damaged(path, f'is not valid JSON ({e})') from None
+
+
+def read_jsonl(path: pathlib.Path) -> list[dict]:
+  """The rows of a JSON-lines file (none if it is absent), skipping a line cut
+  short by a kill."""
+  rows = []
+  if pathlib.Path(path).exists():
+    for line in pathlib.Path(path).read_text(encoding='utf-8').splitlines():
+      try:
+        rows.append(json.loads(line))
+      except json.JSONDecodeError:
+        continue
+  return rows
 
 
 def damaged(path: pathlib.Path, what: str) -> DamagedFileError:

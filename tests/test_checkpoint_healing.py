@@ -7,7 +7,8 @@ import signal
 
 import pytest
 
-from medadv_jax.training import checkpointing, loop, metrics_writer, resume
+from medadv_jax import atomic_files
+from medadv_jax.training import checkpointing, loop, resume
 from training_helpers import (MODEL, assert_trees_equal, synthetic_dataset, train_config,
                               without_timing)
 
@@ -68,8 +69,8 @@ def test_damaged_steps_are_set_aside_and_the_run_ends_as_an_undamaged_one(
 
   assert_trees_equal(straight_variables, variables)
   assert without_timing(meta.history) == without_timing(straight_meta.history)
-  assert without_timing(metrics_writer.read_jsonl(run_dir / 'metrics.jsonl')) == \
-      without_timing(metrics_writer.read_jsonl(straight_dir / 'metrics.jsonl'))
+  assert without_timing(atomic_files.read_jsonl(run_dir / 'metrics.jsonl')) == \
+      without_timing(atomic_files.read_jsonl(straight_dir / 'metrics.jsonl'))
   # Moved, not deleted; the sequence is whole again.
   damaged = run_dir / checkpointing.DAMAGED_DIR
   assert sorted(int(p.name) for p in damaged.iterdir()) == sorted(damage)

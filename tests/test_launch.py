@@ -72,8 +72,10 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   assert {r['train_mode'] for r in rows} == {'standard', 'pgd'}
 
   # The sitting is recorded, and the whole study published with how it was made.
-  (sitting,) = [json.loads(l) for l in (workdir / 'sittings.jsonl').read_text().splitlines()]
-  assert sitting['cells_run'] == 1 and sitting['workers'] == 2 and sitting['seconds'] > 0
+  (sitting,) = _launch_module('sittings').read(workdir)
+  assert (sitting['cells_to_run'], sitting['cells_finished'], sitting['cells_failed'],
+          sitting['workers'], sitting['cut_short']) == (1, 1, 0, 2, False)
+  assert sitting['seconds'] > 0
   assert sitting['command'].startswith('python launch/local_sweep.py --config=')
   published = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}',
                       f'--dest={dest}', '--note=ran beside the test suite')
@@ -83,7 +85,9 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
           'robustness_curves.png'} <= names and 'cells' not in names
   readme = (dest / 'README.md').read_text()
   commit = json.loads((cell0 / 'environment.json').read_text())['git_commit']
-  assert sitting['command'] in readme and f'Commit: {commit}' in readme
+  assert sitting['command'] in readme and f'Cells run at commit: {commit}' in readme
+  # The report is written again by the publishing code, which the README names.
+  assert '- Report, tables and figures written from the cells\' results at commit ' in readme
   assert 'Wall time: **' in readme and 'Machine: ' in readme and '2 cells' in readme
   assert '- Note: ran beside the test suite' in readme
 
@@ -208,7 +212,8 @@ def test_slurm_refuses_bad_flags_before_printing_a_script():
   assert '#SBATCH --cpus-per-task=8' in result.stdout
 
 
-def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
+@pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_stops_the_sweep_and_its_workers_with_exit_130(stop, tmp_path):
   workdir = tmp_path / 'study'
   sweep = subprocess.Popen([sys.executable, 'launch/local_sweep.py', *TINY,
                             f'--workdir={workdir}', '--workers=1'], cwd=REPO_ROOT,
@@ -218,7 +223,7 @@ def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)  # The first worker is inside its study.
-  sweep.send_signal(signal.SIGINT)
+  sweep.send_signal(stop)
   _, stderr = sweep.communicate(timeout=120)
   assert sweep.returncode == 130, stderr[-3000:]
   assert 'interrupted; run the same command again to resume' in stderr
@@ -227,6 +232,37 @@ def test_ctrl_c_stops_the_sweep_and_its_workers_with_exit_130(tmp_path):
   assert len(logs) == 1  # The second cell was never started.
   assert 'interrupted; run the same command again to resume' in logs[0].read_text()
   assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))
+  (sitting,) = _launch_module('sittings').read(workdir)  # Recorded, with its end.
+  assert (sitting['cells_to_run'], sitting['cells_finished'], sitting['cells_failed'],
+          sitting['cut_short']) == (2, 0, 0, False)
+
+
+def test_sittings_cut_short_by_a_kill_end_at_the_studys_last_write(tmp_path, monkeypatch):
+  sittings = _launch_module('sittings')
+  clock = iter([1000.0, 1100.0, 2000.0, 3000.0, 3050.0])
+  monkeypatch.setattr(sittings, '_now', lambda: next(clock))
+  (tmp_path / 'sittings.jsonl').write_text(json.dumps(dict(  # As written before begin/end.
+      started=500.0, ended=600.0, seconds=100.0, cells_run=4, workers=2, command='old')) + '\n')
+  first = sittings.begin(tmp_path, 3, 2, 'python launch/local_sweep.py')
+  sittings.end(tmp_path, first, cells_finished=2, cells_failed=1)
+  sittings.begin(tmp_path, 1, 2, 'again')  # Killed: no end; a log written at 2500.
+  (tmp_path / 'logs').mkdir()
+  for name, mtime in (('a.log', 2500.0), ('b.log', 3020.0)):
+    (tmp_path / 'logs' / name).write_text('x')
+    os.utime(tmp_path / 'logs' / name, (mtime, mtime))
+  sittings.begin(tmp_path, 1, 1, 'last')  # Killed too, before the clock's 3050.
+  with open(tmp_path / 'sittings.jsonl', 'a') as f:
+    f.write('{"started": 30')  # A line cut short by the kill.
+  rows = sittings.read(tmp_path)
+  assert [(r['started'], r['ended'], r['seconds'], r['cut_short']) for r in rows] == [
+      (500.0, 600.0, 100.0, False), (1000.0, 1100.0, 100.0, False),
+      (2000.0, 2500.0, 500.0, True), (3000.0, 3020.0, 20.0, True)]
+  assert [(r['cells_to_run'], r['cells_finished'], r['cells_failed'], r['command'])
+          for r in rows] == [(4, None, None, 'old'), (3, 2, 1, 'python launch/local_sweep.py'),
+                             (1, None, None, 'again'), (1, None, None, 'last')]
+  publish = _launch_module('publish_study')
+  assert publish.sitting_text(rows[2]).endswith(
+      '8 min 20 s (cut short; it ends at its last log or cell write) (1 cells to run, 2 workers)')
 
 
 @pytest.mark.parametrize('argv', [

@@ -1,6 +1,7 @@
 """Metric rows land in metrics.jsonl and in TensorBoard event files, resume-safe."""
 
-from medadv_jax.training.metrics_writer import MetricsWriter, read_jsonl
+from medadv_jax.atomic_files import read_jsonl
+from medadv_jax.training.metrics_writer import MetricsWriter
 from training_helpers import read_events
 
 

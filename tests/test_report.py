@@ -180,6 +180,22 @@ def test_sanity_table_flags_the_failing_model_with_its_value():
   passing = next(l for l in section.splitlines() if l.startswith('| cnn w=1 '))
   # Certificates and the strong attack were not run for these rows: n/a.
   assert passing.count('| ok') == 4 and passing.count('n/a') == 4
+  # Below the table, each failing check is named with what its failure means.
+  (reading,) = [l for l in section.splitlines() if l.startswith('- **')]
+  assert reading.startswith('- **PGD >= FGSM** fails for 2 of 6 models, largest value 0.25: '
+                            'PGD did worse than one FGSM step')
+
+
+def test_sanity_reading_counts_failing_models_flagged_unfit():
+  rows = _with_ensemble_and_sanity(_rows(), failing_width=0.5)
+  for r in rows:
+    r['fit'] = not (r['width'] == 0.5 and r['train_mode'] == 'standard')
+  section = report.render_report(rows).split('## Sanity checks')[1]
+  (reading,) = [l for l in section.splitlines() if l.startswith('- **')]
+  assert reading.startswith('- **PGD >= FGSM** fails for 2 of 6 models (1 of them flagged '
+                            'unfit, so out of the verdicts), largest value 0.25')
+  passing = report.render_report(_with_ensemble_and_sanity(_rows()))
+  assert 'What the failing checks mean' not in passing
 
 
 def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):

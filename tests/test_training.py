@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from medadv_jax.training import checkpointing, loop, metrics_writer, validation
+from medadv_jax import atomic_files
+from medadv_jax.training import checkpointing, loop, validation
 from training_helpers import (MODEL, assert_trees_equal, leaves, read_events,
                               synthetic_dataset, train_config, without_timing)
 
@@ -23,7 +24,7 @@ def test_same_seed_same_metrics_other_seed_other_numbers(tmp_path):
   runs = [loop.train_model(MODEL, synthetic_dataset(), train_config(1), 'trades', seed,
                            tmp_path / f'run{i}')
           for i, seed in enumerate((0, 0, 1))]
-  jsonl = [without_timing(metrics_writer.read_jsonl(tmp_path / f'run{i}' / 'metrics.jsonl'))
+  jsonl = [without_timing(atomic_files.read_jsonl(tmp_path / f'run{i}' / 'metrics.jsonl'))
            for i in range(3)]
   # Rows at steps 2, 4, 6, the epoch row at 6 and the length rule's outcome.
   assert len(jsonl[0]) == 5
@@ -37,7 +38,7 @@ def test_same_seed_same_metrics_other_seed_other_numbers(tmp_path):
   (events,) = read_events(tmp_path / 'run0')
   from_tensorboard = {(e.step, v.tag): v.simple_value for e in events for v in e.summary.value}
   from_jsonl = {(row['step'], tag): np.float32(value)
-                for row in metrics_writer.read_jsonl(tmp_path / 'run0' / 'metrics.jsonl')
+                for row in atomic_files.read_jsonl(tmp_path / 'run0' / 'metrics.jsonl')
                 for tag, value in row.items()
                 if tag != 'step' and not isinstance(value, str)}
   assert from_tensorboard == from_jsonl
@@ -70,7 +71,7 @@ def test_nan_mid_epoch_keeps_the_mid_epoch_checkpoint_before_it(tmp_path):
   checkpointer = checkpointing.Checkpointer(tmp_path / 'checkpoints')
   kept = checkpointer.all_steps()
   assert kept and max(kept) < bad_step and max(kept) >= bad_step - 2
-  rows = metrics_writer.read_jsonl(tmp_path / 'metrics.jsonl')
+  rows = atomic_files.read_jsonl(tmp_path / 'metrics.jsonl')
   assert all(np.isfinite(v) for row in rows for v in row.values())
 
 

@@ -4,7 +4,8 @@ import signal
 import subprocess
 import sys
 
-from medadv_jax.training import checkpointing, loop, metrics_writer
+from medadv_jax import atomic_files
+from medadv_jax.training import checkpointing, loop
 from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, synthetic_dataset,
                               train_config, without_timing)
 
@@ -45,7 +46,7 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
                          capture_output=True, text=True, timeout=600)
   assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
   assert checkpointing.Checkpointer(killed_dir / 'checkpoints').latest_step() == 8
-  rows = metrics_writer.read_jsonl(killed_dir / 'metrics.jsonl')
+  rows = atomic_files.read_jsonl(killed_dir / 'metrics.jsonl')
   assert max(row['step'] for row in rows) == 10  # Written after the checkpoint.
 
   resumed, resumed_meta = loop.train_model(MODEL, synthetic_dataset(), train_config(2, **CONFIG),
@@ -55,8 +56,8 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
                                              tmp_path / 'straight')
   assert_trees_equal(straight, resumed)
   assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
-  straight_rows = metrics_writer.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl')
-  resumed_rows = metrics_writer.read_jsonl(killed_dir / 'metrics.jsonl')
+  straight_rows = atomic_files.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl')
+  resumed_rows = atomic_files.read_jsonl(killed_dir / 'metrics.jsonl')
   # Train rows every 2 steps, an epoch row at 6 and 12, the length row at 12.
   assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12, 12]
   assert without_timing(resumed_rows) == without_timing(straight_rows)

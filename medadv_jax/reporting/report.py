@@ -7,7 +7,7 @@ import numpy as np
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
 from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
-                                  provenance, summary_table, verdict)
+                                  provenance, sanity_table, summary_table, verdict)
 
 
 def render_report(rows, files=(), environments=None, per_image=None, margins=None) -> str:
@@ -94,7 +94,7 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
   lines += ['', '## Agreement with the paper', '']
   lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
-  lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + _sanity_flag_lines(rows)
+  lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
   lines += _files_lines(files)
@@ -350,56 +350,6 @@ def _median_cell(values) -> str:
   if any(v is None or v == '' for v in values):
     return '> grid'
   return f'{np.mean([float(v) for v in values]):.3g}'
-
-
-# Gradient-masking checks of `evaluation.sanity`, as the rows' sanity_<name> columns.
-_SANITY_TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
-                  ('large_eps', 'large eps ~ 0'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
-                  ('more_steps', '2x steps stable'),
-                  ('square_vs_white_box', 'Square <= white-box'),
-                  ('certificates', 'certificates hold'),
-                  ('strong_attack', 'strong ~ paper'))
-
-
-def _sanity_flag_lines(rows) -> list[str]:
-  """One table line per evaluated model with its gradient-masking checks."""
-  models = {}
-  for r in rows:
-    if 'sanity_ok' in r:
-      models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
-  if not models:
-    return []
-  tolerance = next(iter(models.values())).get('sanity_tolerance')
-  passed = sum(grouping.truth(r['sanity_ok']) is True for r in models.values())
-  lines = ['', f'- Gradient-masking checks: all applicable checks pass for {passed} of '
-           f'{len(models)} models. "FAIL (x)" gives the measured value: a count of '
-           'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
-           f'largest accuracy difference (tolerance {tolerance}). Large eps: the L-inf '
-           'ensemble at the check radius must leave at most the tolerance when the radius '
-           'spans the whole pixel box (any image is allowed there, so a model that '
-           'separates the classes can be fooled on every one), else at most the most '
-           'common class share. '
-           'More steps: the reference attack rerun with twice the steps on the same keys. '
-           'Certificates: certified images fooled by the check\'s attacks. Strong ~ paper: '
-           'the strong attack lowers accuracy below the paper\'s attacks by at most the '
-           'tolerance.',
-           '', '| model | train mode | seed | ' + ' | '.join(t for _, t in _SANITY_TITLES)
-           + ' |', '|---|---|---|' + '---|' * len(_SANITY_TITLES)]
-  for (size, mode, seed), r in sorted(models.items(), key=lambda kv: (
-      kv[0][0], grouping.mode_rank(kv[0][1]), kv[0][2])):
-    cells = [_flag_cell(r, name) for name, _ in _SANITY_TITLES]
-    lines.append(f'| {grouping.size_label(r)} | {mode} | {seed} | ' + ' | '.join(cells) + ' |')
-  return lines
-
-
-def _flag_cell(row, name) -> str:
-  ok = grouping.truth(row.get(f'sanity_{name}'))
-  if ok is None:
-    return 'n/a'
-  if ok:
-    return 'ok'
-  value = row.get(f'sanity_{name}_value')
-  return '**FAIL**' + ('' if value in (None, '') else f' ({float(value):.3g})')
 
 
 def _seed_mean(rows, size, mode, column) -> str:

@@ -9,9 +9,8 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
-from medadv_jax import cell_data
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import figures, grouping
-from medadv_jax.training import metrics_writer
 
 FILE_NAME = 'validation_curves.png'
 SCORE = 'val/score'
@@ -26,7 +25,7 @@ def curves(workdir: pathlib.Path, rows) -> dict:
     if key in out:
       continue
     path = pathlib.Path(workdir) / 'cells' / cell_data.Cell.from_row(r).name / 'metrics.jsonl'
-    points = [(m['step'], m[SCORE]) for m in metrics_writer.read_jsonl(path) if SCORE in m]
+    points = [(m['step'], m[SCORE]) for m in atomic_files.read_jsonl(path) if SCORE in m]
     if points:
       out[key] = tuple(list(column) for column in zip(*points))
   return out

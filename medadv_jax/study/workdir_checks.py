@@ -5,9 +5,10 @@ import pathlib
 from medadv_jax.errors import MedAdvError
 
 # What a study (or a launcher, before its first cell has run) puts in a workdir;
-# launch/local_study.sh and the end-to-end benchmark log to main.log first.
+# launch/local_study.sh and the end-to-end benchmark log to main.log first, and
+# launch/local_sweep.py records its sitting's start in sittings.jsonl.
 STUDY_ENTRIES = frozenset({'config.json', 'cells', 'logs', 'locks', 'main.log',
-                           'slurm_cells.sbatch'})
+                           'slurm_cells.sbatch', 'sittings.jsonl'})
 
 
 class ForeignWorkdirError(MedAdvError):

@@ -74,18 +74,6 @@ class MetricsWriter:
       self._file = self._tensorboard = None
 
 
-def read_jsonl(path: pathlib.Path) -> list[dict]:
-  """The rows of a metrics.jsonl file, skipping a last line cut short by a kill."""
-  rows = []
-  if pathlib.Path(path).exists():
-    for line in pathlib.Path(path).read_text(encoding='utf-8').splitlines():
-      try:
-        rows.append(json.loads(line))
-      except json.JSONDecodeError:
-        continue
-  return rows
-
-
 def _keep_rows_up_to(path: pathlib.Path, step: int) -> None:
-  rows = [row for row in read_jsonl(path) if row['step'] <= step]
+  rows = [row for row in atomic_files.read_jsonl(path) if row['step'] <= step]
   atomic_files.write_text(path, ''.join(json.dumps(row) + '\n' for row in rows))
