@@ -83,19 +83,21 @@ def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
 def sitting_text(sitting: dict) -> str:
   """'2026-12-05 08:15 UTC, 20 min 03 s (13 of 13 cells finished, 2 workers)'."""
   start = datetime.datetime.fromtimestamp(sitting['started'], datetime.timezone.utc)
+  details = []
   if sitting['seconds'] is None:
-    length = 'length unknown (cut short, nothing written)'
+    length = 'length unknown'
+    details.append('cut short before it wrote anything')
   else:
     length = _duration(sitting['seconds'])
     if sitting['cut_short']:
-      length += ' (cut short; it ends at its last log or cell write)'
+      details.append('cut short, so ending at its last log or cell write')
   if sitting['cells_finished'] is None:
-    cells = f'{sitting["cells_to_run"]} cells to run'
+    details.append(f'{sitting["cells_to_run"]} cells to run')
   else:
-    cells = f'{sitting["cells_finished"]} of {sitting["cells_to_run"]} cells finished'
-    if sitting['cells_failed']:
-      cells += f', {sitting["cells_failed"]} failed'
-  return f'{start:%Y-%m-%d %H:%M} UTC, {length} ({cells}, {sitting["workers"]} workers)'
+    details.append(f'{sitting["cells_finished"]} of {sitting["cells_to_run"]} cells finished'
+                   + (f', {sitting["cells_failed"]} failed' if sitting['cells_failed'] else ''))
+  details.append(f'{sitting["workers"]} workers')
+  return f'{start:%Y-%m-%d %H:%M} UTC, {length} ({"; ".join(details)})'
 
 
 def _duration(seconds: float) -> str:

@@ -28,10 +28,12 @@ def describe() -> dict:
 
   git_commit is None outside a git checkout (an installed copy); git_dirty says
   whether tracked files differ from that commit, so the commit alone does not
-  name the code.
+  name the code. Changes under docs/ (prose and published results, such as a
+  study being published there) do not count: they change no number.
   """
   commit = _git('rev-parse', 'HEAD')
-  status = _git('status', '--porcelain', '--untracked-files=no') if commit else None
+  status = (_git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)docs')
+            if commit else None)
   devices = jax.devices()
   return {
       'results_version': cell_data.RESULTS_VERSION,

@@ -34,6 +34,23 @@ def test_describe_names_code_version_packages_and_devices():
   json.dumps(env)  # Plain JSON data.
 
 
+def test_changes_under_docs_do_not_make_the_code_dirty(tmp_path, monkeypatch):
+  git = lambda *args: subprocess.run(['git', '-C', str(tmp_path), *args], check=True,
+                                     capture_output=True)
+  git('init', '-q')
+  (tmp_path / 'docs').mkdir()
+  (tmp_path / 'docs' / 'report.md').write_text('a\n')
+  (tmp_path / 'code.py').write_text('x = 1\n')
+  git('add', '-A')
+  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'first')
+  monkeypatch.setattr(environment, '_REPO_ROOT', tmp_path)
+  assert environment.describe()['git_dirty'] is False
+  (tmp_path / 'docs' / 'report.md').write_text('b\n')  # A study published there.
+  assert environment.describe()['git_dirty'] is False
+  (tmp_path / 'code.py').write_text('x = 2\n')
+  assert environment.describe()['git_dirty'] is True
+
+
 def _environments():
   base = {'results_version': 2, 'git_commit': 'abc', 'git_dirty': False,
           'packages': {'jax': '0.10.2', 'flax': '0.12.8'}, 'backend': 'cpu'}

@@ -262,7 +262,12 @@ def test_sittings_cut_short_by_a_kill_end_at_the_studys_last_write(tmp_path, mon
                              (1, None, None, 'again'), (1, None, None, 'last')]
   publish = _launch_module('publish_study')
   assert publish.sitting_text(rows[2]).endswith(
-      '8 min 20 s (cut short; it ends at its last log or cell write) (1 cells to run, 2 workers)')
+      '8 min 20 s (cut short, so ending at its last log or cell write; 1 cells to run; '
+      '2 workers)')
+  assert publish.sitting_text(rows[1]).endswith(
+      '1 min 40 s (2 of 3 cells finished, 1 failed; 2 workers)')
+  nothing = dict(rows[3], seconds=None, ended=None)  # Killed before any write.
+  assert 'length unknown (cut short before it wrote anything' in publish.sitting_text(nothing)
 
 
 @pytest.mark.parametrize('argv', [
