@@ -39,6 +39,10 @@ def test_depth_family_is_the_papers_models_with_3_seeds():
                                      'cbr_large_t'}
   assert config.model.widths == (replication.DEPTH_WIDTH,) and len(config.seeds) >= 3
   assert config.data.name == 'retinamnist'
+  assert config.data.attack_per_class == replication.DEPTH_ATTACK_PER_CLASS
+  # The width family keeps the default's attacked images.
+  assert (replication.get_config('dataset=retina,family=width').data.attack_per_class
+          == default.get_config().data.attack_per_class)
 
 
 @pytest.mark.parametrize('arg, message', [
