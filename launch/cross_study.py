@@ -2,12 +2,14 @@
 results table, all from each study's claims.csv.
 
   python launch/cross_study.py --studies='docs/replication/*' --out=docs/replication \
-      [--readme=README.md]
+      [--readme=README.md] [--compute_readme=docs/replication/README.md]
 
 --studies: study folders (workdirs, or copies of their outputs), comma-separated,
 each may be a glob. --readme: a markdown file whose block between the
 cross-study markers (`reporting/cross_study.py`) is replaced by the table,
-linking each study's report.md relative to that file.
+linking each study's report.md relative to that file. --compute_readme: a
+markdown file whose block between the compute markers is replaced by each
+study's cells, sittings, wall and cell time and their total.
 """
 
 import glob
@@ -29,6 +31,9 @@ _OUT = flags.DEFINE_string('out', None, 'Folder for cross_study.csv and cross_st
                            required=True)
 _README = flags.DEFINE_string('readme', '', 'Markdown file whose cross-study block to '
                               'replace with the table; empty: none.')
+_COMPUTE_README = flags.DEFINE_string(
+    'compute_readme', '', 'Markdown file whose compute block to replace with the studies\' '
+    'wall and cell time (from each one\'s made.json); empty: none.')
 
 
 def study_dirs(spec: str) -> list[pathlib.Path]:
@@ -59,6 +64,10 @@ def main(argv):
           next(f for f in folders if f.name == study) / 'report.md', readme.parent)
       new_readme = cross_study.replace_table(readme.read_text(),
                                              cross_study.table_lines(claims, link))
+    compute = pathlib.Path(_COMPUTE_README.value) if _COMPUTE_README.value else None
+    new_compute = None if compute is None else cross_study.replace_table(
+        compute.read_text(), cross_study.compute_lines(folders), cross_study.COMPUTE_START,
+        cross_study.COMPUTE_END, '--compute_readme')
   except (MedAdvError, OSError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
@@ -67,8 +76,11 @@ def main(argv):
   cross_study.plot(claims, out / cross_study.FIGURE_FILE)
   if new_readme is not None:
     atomic_files.write_text(readme, new_readme)
+  if new_compute is not None:
+    atomic_files.write_text(compute, new_compute)
   print(f'{len({c["study"] for c in claims})} studies: {out / cross_study.CSV_FILE}, '
-        f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else ''))
+        f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else '')
+        + (f', compute table in {compute}' if compute else ''))
 
 
 if __name__ == '__main__':

@@ -6,15 +6,16 @@ README saying how they were made.
 
 Writes the study's report, tables and figures again with this code, copies
 report.md, summary.csv, claims.csv and the figures (no checkpoints, no
-per-cell files) and writes README.md: the commands of the sittings that ran
-it (WORKDIR/sittings.jsonl, written by local_sweep), the commits the cells ran
-at, the wall time summed over sittings (those cut short by a kill included),
-the cells' compute time and the machine, from the cells' environment.json and
-timing.json. Refuses a study with unfinished cells, so a published folder is
-always a whole study.
+per-cell files) and writes README.md, and made.json with the same as data:
+the commands of the sittings that ran it (WORKDIR/sittings.jsonl, written by
+local_sweep), the commits the cells ran at, the wall time summed over
+sittings (those cut short by a kill included), the cells' compute time and
+the machine, from the cells' environment.json and timing.json. Refuses a
+study with unfinished cells, so a published folder is always a whole study.
 """
 
 import datetime
+import json
 import pathlib
 import shutil
 import sys
@@ -28,7 +29,7 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax import atomic_files, environment
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import verdict, write_outputs
+from medadv_jax.reporting import cross_study, verdict, write_outputs
 from medadv_jax.study import runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
@@ -41,23 +42,36 @@ def _cell_files(workdir: pathlib.Path, name: str) -> list:
   return [atomic_files.read_json(p) for p in sorted((workdir / 'cells').glob(f'*/{name}'))]
 
 
-def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
-                 note: str = '') -> list[str]:
-  """The README of a published study, from what the workdir recorded."""
+def made_record(workdir: pathlib.Path, config_arg: str, n_cells: int) -> dict:
+  """How the study was made, from what its workdir recorded, as plain JSON data
+  (published as made.json, which `launch/cross_study.py` sums)."""
   runs = sittings.read(workdir)
   publisher = environment.describe()
   envs = _cell_files(workdir, environment.FILE_NAME)
   timings = _cell_files(workdir, runner.TIMING_FILE)
-  commits = sorted({e.get('git_commit') or 'unknown' for e in envs})
-  dirty = any(e.get('git_dirty') for e in envs)
-  cpus = sorted({f'{e.get("host_cpu", {}).get("model", "?")} '
-                 f'({e.get("host_cpu", {}).get("vector_isa", "?")})' for e in envs})
-  wall = sum(r['seconds'] or 0.0 for r in runs)
-  cell_seconds = sum(t.get('total', 0.0) for t in timings)
-  lines = [f'# {workdir.name}', '',
-           f'The study `{config_arg}`: {n_cells} cells, every one finished. '
+  return dict(
+      config=config_arg, cells=n_cells, sittings=runs,
+      wall_seconds=round(sum(r['seconds'] or 0.0 for r in runs), 1) if runs else None,
+      cell_seconds=round(sum(t.get('total', 0.0) for t in timings), 1),
+      cell_commits=sorted({e.get('git_commit') or 'unknown' for e in envs}),
+      cells_dirty=any(e.get('git_dirty') for e in envs),
+      publisher_commit=publisher.get('git_commit') or 'unknown',
+      publisher_dirty=bool(publisher.get('git_dirty')),
+      cpus=sorted({f'{e.get("host_cpu", {}).get("model", "?")} '
+                   f'({e.get("host_cpu", {}).get("vector_isa", "?")})' for e in envs}),
+      devices=envs[0].get('devices', '?') if envs else '?',
+      jax=envs[0].get('packages', {}).get('jax', '?') if envs else '?')
+
+
+def readme_lines(name: str, made: dict, note: str = '') -> list[str]:
+  """The README of the published study `name`, from its `made_record`."""
+  runs = made['sittings']
+  commits = made['cell_commits']
+  lines = [f'# {name}', '',
+           f'The study `{made["config"]}`: {made["cells"]} cells, every one finished. '
            'These files are copies of its workdir\'s outputs (no checkpoints); '
-           '`report.md` is the report, `claims.csv` its verdicts as numbers.', '',
+           '`report.md` is the report, `claims.csv` its verdicts as numbers, `made.json` '
+           'this section as data.', '',
            '## How it was made', '']
   if runs:
     lines.append(f'- Command ({len(runs)} sitting{"s" if len(runs) > 1 else ""}; finished '
@@ -65,18 +79,18 @@ def readme_lines(workdir: pathlib.Path, config_arg: str, n_cells: int,
     for command in dict.fromkeys(r['command'] for r in runs):
       lines += ['', '  ```bash', f'  {command}', '  ```', '']
     spans = ', '.join(sitting_text(r) for r in runs)
-    lines.append(f'- Wall time: **{_duration(wall)}** over the sittings ({spans}).')
+    wall = cross_study.duration(made['wall_seconds'])
+    lines.append(f'- Wall time: **{wall}** over the sittings ({spans}).')
   else:
     lines.append('- Command and wall time: not recorded (run without launch/local_sweep.py).')
-  lines += [f'- Compute: {_duration(cell_seconds)} of cell time (the sum of the cells\' '
-            'timing.json; with several workers it exceeds the wall time).',
+  lines += [f'- Compute: {cross_study.duration(made["cell_seconds"])} of cell time (the sum '
+            'of the cells\' timing.json; with several workers it exceeds the wall time).',
             f'- Cells run at commit{"s" if len(commits) > 1 else ""}: {", ".join(commits)}'
-            + (' (with uncommitted changes)' if dirty else '') + '.',
+            + (' (with uncommitted changes)' if made['cells_dirty'] else '') + '.',
             f'- Report, tables and figures written from the cells\' results at commit '
-            f'{publisher.get("git_commit") or "unknown"}'
-            + (' (with uncommitted changes)' if publisher.get('git_dirty') else '') + '.',
-            f'- Machine: {", ".join(cpus)}; {envs[0].get("devices", "?") if envs else "?"}; '
-            f'jax {envs[0].get("packages", {}).get("jax", "?") if envs else "?"}.']
+            f'{made["publisher_commit"]}'
+            + (' (with uncommitted changes)' if made['publisher_dirty'] else '') + '.',
+            f'- Machine: {", ".join(made["cpus"])}; {made["devices"]}; jax {made["jax"]}.']
   return lines + ([f'- Note: {note}'] if note else [])
 
 
@@ -88,7 +102,7 @@ def sitting_text(sitting: dict) -> str:
     length = 'length unknown'
     details.append('cut short before it wrote anything')
   else:
-    length = _duration(sitting['seconds'])
+    length = cross_study.duration(sitting['seconds'])
     if sitting['cut_short']:
       details.append('cut short, so ending at its last log or cell write')
   if sitting['cells_finished'] is None:
@@ -98,12 +112,6 @@ def sitting_text(sitting: dict) -> str:
                    + (f', {sitting["cells_failed"]} failed' if sitting['cells_failed'] else ''))
   details.append(f'{sitting["workers"]} workers')
   return f'{start:%Y-%m-%d %H:%M} UTC, {length} ({"; ".join(details)})'
-
-
-def _duration(seconds: float) -> str:
-  minutes, secs = divmod(int(round(seconds)), 60)
-  hours, minutes = divmod(minutes, 60)
-  return f'{hours} h {minutes:02d} min' if hours else f'{minutes} min {secs:02d} s'
 
 
 def main(argv):
@@ -129,9 +137,10 @@ def main(argv):
   dest.mkdir(parents=True)
   for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
     shutil.copy2(path, dest / path.name)
+  made = made_record(workdir, config_arg, len(cells))
+  atomic_files.write_text(dest / cross_study.MADE_FILE, json.dumps(made, indent=1) + '\n')
   atomic_files.write_text(dest / 'README.md',
-                          '\n'.join(readme_lines(workdir, config_arg, len(cells), _NOTE.value))
-                          + '\n')
+                          '\n'.join(readme_lines(dest.name, made, _NOTE.value)) + '\n')
   print(f'{workdir} published to {dest}')
 
 

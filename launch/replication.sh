@@ -27,4 +27,4 @@ for study in "${STUDIES[@]}"; do
     --dest="docs/replication/$study"
 done
 python launch/cross_study.py --studies='docs/replication/*' --out=docs/replication \
-  --readme=README.md
+  --readme=README.md --compute_readme=docs/replication/README.md

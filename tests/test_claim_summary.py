@@ -131,12 +131,26 @@ def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
   readme = tmp_path / 'README.md'
   readme.write_text(f'# Results\n\nbefore\n{cross_study.TABLE_START}\nold\n'
                     f'{cross_study.TABLE_END}\nafter\n')
+  compute = tmp_path / 'COMPUTE.md'
+  compute.write_text(f'{cross_study.COMPUTE_START}\nold\n{cross_study.COMPUTE_END}\n')
   root = studies['toy_shrinking'][0].parent
+  # Two studies published with how they were made, one not.
+  for name, wall, cell, cut in (('toy_shrinking', 600.0, 1000.0, False),
+                                ('toy_growing', 3000.0, 5000.5, True)):
+    (root / name / cross_study.MADE_FILE).write_text(json.dumps(dict(
+        cells=4, wall_seconds=wall, cell_seconds=cell,
+        sittings=[dict(cut_short=False), dict(cut_short=cut)])))
   out = tmp_path / 'summary'
   done = subprocess.run(
       [sys.executable, str(REPO / 'launch' / 'cross_study.py'), f'--studies={root}/toy_*',
-       f'--out={out}', f'--readme={readme}'], capture_output=True, text=True, check=False)
+       f'--out={out}', f'--readme={readme}', f'--compute_readme={compute}'],
+      capture_output=True, text=True, check=False)
   assert done.returncode == 0, done.stderr
+  rows = [l for l in compute.read_text().splitlines() if l.startswith('| ')][1:]
+  assert rows == ['| toy_flagged | - | - | not recorded | not recorded |',
+                  '| toy_growing | 4 | 2 (1 cut short) | 50 min 00 s | 1 h 23 min |',
+                  '| toy_shrinking | 4 | 2 | 10 min 00 s | 16 min 40 s |',
+                  '| **total (1 not recorded)** | | | **1 h 00 min** | **1 h 40 min** |']
   summary = (out / cross_study.CSV_FILE).read_text().splitlines()
   assert summary[0].split(',') == ['study', *claim_summary.COLUMNS]
   # Every study's claims, number for number.
@@ -168,7 +182,9 @@ def test_cross_study_refuses_bad_input_with_one_line(studies, tmp_path):
   root = studies['toy_shrinking'][0].parent
   for args, field in (([f'--studies={tmp_path}/nothing', f'--out={tmp_path}/o'], '--studies'),
                       ([f'--studies={root}/toy_*', f'--out={tmp_path}/o',
-                        f'--readme={readme}'], '--readme')):
+                        f'--readme={readme}'], '--readme'),
+                      ([f'--studies={root}/toy_*', f'--out={tmp_path}/o',
+                        f'--compute_readme={readme}'], '--compute_readme')):
     done = subprocess.run([sys.executable, str(REPO / 'launch' / 'cross_study.py'), *args],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 1

@@ -90,6 +90,10 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   assert '- Report, tables and figures written from the cells\' results at commit ' in readme
   assert 'Wall time: **' in readme and 'Machine: ' in readme and '2 cells' in readme
   assert '- Note: ran beside the test suite' in readme
+  made = json.loads((dest / 'made.json').read_text())  # The same, as data.
+  assert made['cells'] == 2 and made['cell_commits'] == [commit]
+  assert made['wall_seconds'] == sitting['seconds'] and made['sittings'][0]['workers'] == 2
+  assert made['cell_seconds'] > 0
 
 
 def test_slurm_dry_run_prints_one_array_task_per_cell():

@@ -4,7 +4,8 @@ is typed twice.
 
 A study is a folder holding claims.csv (a study workdir, or a copy of its
 outputs such as docs/replication/<dataset>_<family>/); its folder name labels
-it.
+it. A published study's made.json (launch/publish_study.py) gives its wall
+and cell time, which the compute table sums.
 """
 
 import math
@@ -15,6 +16,7 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
+from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting import claim_summary, figures, grouping
 
@@ -23,6 +25,11 @@ TABLE_EPS_255 = (1.0, 2.0, 4.0)
 # The README's table sits between these lines; the rest of the file is kept.
 TABLE_START = '<!-- cross-study table: written by launch/cross_study.py -->'
 TABLE_END = '<!-- end of cross-study table -->'
+# How a published study was made (launch/publish_study.py), and where the
+# compute table summing those goes.
+MADE_FILE = 'made.json'
+COMPUTE_START = '<!-- compute table: written by launch/cross_study.py -->'
+COMPUTE_END = '<!-- end of compute table -->'
 
 
 def load(study_dirs) -> list[dict]:
@@ -127,11 +134,43 @@ def _rho(row) -> str:
   return f'{row["rho"]:+.2f} [{row["rho_low"]:+.2f}, {row["rho_high"]:+.2f}]'
 
 
-def replace_table(text: str, lines: list[str]) -> str:
-  """`text` with the lines between TABLE_START and TABLE_END replaced."""
-  if TABLE_START not in text or TABLE_END not in text:
-    raise MedAdvError(f'--readme: the file has no {TABLE_START!r} ... {TABLE_END!r} block; '
+def compute_lines(study_dirs) -> list[str]:
+  """A table of each study's cells, sittings, wall time and cell time from its
+  made.json, and their total ('not recorded' where a study has none)."""
+  lines = ['| study | cells | sittings | wall time | cell time |', '|---|---:|---:|---:|---:|']
+  wall = cell = 0.0
+  missing = 0
+  for folder in map(pathlib.Path, study_dirs):
+    path = folder / MADE_FILE
+    if not path.is_file():
+      missing += 1
+      lines.append(f'| {folder.name} | - | - | not recorded | not recorded |')
+      continue
+    made = atomic_files.read_json(path)
+    cut = sum(bool(s.get('cut_short')) for s in made['sittings'])
+    sittings = f'{len(made["sittings"])}' + (f' ({cut} cut short)' if cut else '')
+    wall += made['wall_seconds'] or 0.0
+    cell += made['cell_seconds']
+    lines.append(f'| {folder.name} | {made["cells"]} | {sittings} | '
+                 f'{duration(made["wall_seconds"]) if made["wall_seconds"] else "not recorded"}'
+                 f' | {duration(made["cell_seconds"])} |')
+  total = 'total' + (f' ({missing} not recorded)' if missing else '')
+  return lines + [f'| **{total}** | | | **{duration(wall)}** | **{duration(cell)}** |']
+
+
+def duration(seconds: float) -> str:
+  """'1 h 06 min' or '38 min 49 s'."""
+  minutes, secs = divmod(int(round(seconds)), 60)
+  hours, minutes = divmod(minutes, 60)
+  return f'{hours} h {minutes:02d} min' if hours else f'{minutes} min {secs:02d} s'
+
+
+def replace_table(text: str, lines: list[str], start: str = TABLE_START, end: str = TABLE_END,
+                  field: str = '--readme') -> str:
+  """`text` with the lines between `start` and `end` replaced."""
+  if start not in text or end not in text:
+    raise MedAdvError(f'{field}: the file has no {start!r} ... {end!r} block; '
                       'allowed: a markdown file with both lines, where the table goes')
-  head, rest = text.split(TABLE_START, 1)
-  _, tail = rest.split(TABLE_END, 1)
-  return head + TABLE_START + '\n' + '\n'.join(lines) + '\n' + TABLE_END + tail
+  head, rest = text.split(start, 1)
+  _, tail = rest.split(end, 1)
+  return head + start + '\n' + '\n'.join(lines) + '\n' + end + tail
