@@ -58,26 +58,26 @@ def main(argv):
     folders = study_dirs(_STUDIES.value)
     claims = cross_study.load(folders)
     readme = pathlib.Path(_README.value) if _README.value else None
-    new_readme = None
+    compute = pathlib.Path(_COMPUTE_README.value) if _COMPUTE_README.value else None
+    edits = {}  # Resolved path -> new text; one file may take both tables.
     if readme is not None:
       link = lambda study: os.path.relpath(
           next(f for f in folders if f.name == study) / 'report.md', readme.parent)
-      new_readme = cross_study.replace_table(readme.read_text(),
-                                             cross_study.table_lines(claims, link))
-    compute = pathlib.Path(_COMPUTE_README.value) if _COMPUTE_README.value else None
-    new_compute = None if compute is None else cross_study.replace_table(
-        compute.read_text(), cross_study.compute_lines(folders), cross_study.COMPUTE_START,
-        cross_study.COMPUTE_END, '--compute_readme')
+      edits[readme.resolve()] = cross_study.replace_table(
+          readme.read_text(), cross_study.table_lines(claims, link))
+    if compute is not None:
+      text = edits.get(compute.resolve()) or compute.read_text()
+      edits[compute.resolve()] = cross_study.replace_table(
+          text, cross_study.compute_lines(folders), cross_study.COMPUTE_START,
+          cross_study.COMPUTE_END, '--compute_readme')
   except (MedAdvError, OSError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
   out.mkdir(parents=True, exist_ok=True)
   cross_study.write_csv(claims, out / cross_study.CSV_FILE)
   cross_study.plot(claims, out / cross_study.FIGURE_FILE)
-  if new_readme is not None:
-    atomic_files.write_text(readme, new_readme)
-  if new_compute is not None:
-    atomic_files.write_text(compute, new_compute)
+  for path, text in edits.items():
+    atomic_files.write_text(path, text)
   print(f'{len({c["study"] for c in claims})} studies: {out / cross_study.CSV_FILE}, '
         f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else '')
         + (f', compute table in {compute}' if compute else ''))

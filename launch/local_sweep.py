@@ -100,6 +100,9 @@ def _interrupt(signum, frame):
   (each saves nothing half-written and exits), starts no more, and raises
   KeyboardInterrupt once they are gone."""
   del signum, frame
+  # A second signal must not cut short the workers' saving or the sitting's record.
+  signal.signal(signal.SIGINT, signal.SIG_IGN)
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
   _INTERRUPTED.set()
   for process in list(_RUNNING):
     process.send_signal(signal.SIGINT)
@@ -126,10 +129,14 @@ def main(argv):
     signal.signal(signal.SIGTERM, _interrupt)
     started = sittings.begin(workdir, len(commands), _WORKERS.value,
                              common.quoted(['python', *sys.argv]))
-    codes = {}
+    codes = {}  # Filled as workers end, so a sitting stopped midway counts its failures.
+
+    def run_one(cell, argv, gpus):
+      codes[cell.name] = _run(cell, argv, gpus, log_dir)
+      return codes[cell.name]
+
     try:
-      codes = dict(zip((cell.name for cell, _ in commands), run_in_free_slots(
-          commands, gpu_sets, lambda cell, argv, gpus: _run(cell, argv, gpus, log_dir))))
+      run_in_free_slots(commands, gpu_sets, run_one)
     finally:  # A sitting cut short by Ctrl-C or SIGTERM counts too.
       finished = sum((workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()
                      for cell, _ in commands)

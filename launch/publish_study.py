@@ -30,7 +30,7 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 from medadv_jax import atomic_files, environment
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting import cross_study, verdict, write_outputs
-from medadv_jax.study import runner
+from medadv_jax.study import exits, runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
 _NOTE = flags.DEFINE_string('note', '', 'A remark for the README, e.g. what else the machine '
@@ -52,6 +52,7 @@ def made_record(workdir: pathlib.Path, config_arg: str, n_cells: int) -> dict:
   return dict(
       config=config_arg, cells=n_cells, sittings=runs,
       wall_seconds=round(sum(r['seconds'] or 0.0 for r in runs), 1) if runs else None,
+      sittings_of_unknown_length=sum(r['seconds'] is None for r in runs),
       cell_seconds=round(sum(t.get('total', 0.0) for t in timings), 1),
       cell_commits=sorted({e.get('git_commit') or 'unknown' for e in envs}),
       cells_dirty=any(e.get('git_dirty') for e in envs),
@@ -79,8 +80,11 @@ def readme_lines(name: str, made: dict, note: str = '') -> list[str]:
     for command in dict.fromkeys(r['command'] for r in runs):
       lines += ['', '  ```bash', f'  {command}', '  ```', '']
     spans = ', '.join(sitting_text(r) for r in runs)
-    wall = cross_study.duration(made['wall_seconds'])
-    lines.append(f'- Wall time: **{wall}** over the sittings ({spans}).')
+    wall = f'**{cross_study.duration(made["wall_seconds"])}**'
+    unknown = made['sittings_of_unknown_length']
+    if unknown:
+      wall = f'at least {wall} ({unknown} sitting{"s" if unknown > 1 else ""} of unknown length)'
+    lines.append(f'- Wall time: {wall} over the sittings ({spans}).')
   else:
     lines.append('- Command and wall time: not recorded (run without launch/local_sweep.py).')
   lines += [f'- Compute: {cross_study.duration(made["cell_seconds"])} of cell time (the sum '
@@ -118,6 +122,10 @@ def main(argv):
   del argv
   workdir = pathlib.Path(common.WORKDIR.value)
   dest = pathlib.Path(_DEST.value)
+  config_arg = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
+                    '?')
+  # Everything is read and checked before the destination is touched, so a
+  # failure leaves an earlier publication whole.
   try:
     cells = common.validated_cells()
     finished = sum((workdir / 'cells' / c.name / runner.RESULTS_FILE).exists() for c in cells)
@@ -128,21 +136,19 @@ def main(argv):
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
-  # Written again by this code, so the report and its README name one commit.
-  write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir), workdir,
-                          verdict.Margins.from_config(common.CONFIG.value))
-  config_arg = next((a.split('=', 1)[1] for a in sys.argv[1:] if a.startswith('--config=')),
-                    '?')
-  shutil.rmtree(dest, ignore_errors=True)
-  dest.mkdir(parents=True)
-  for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
-    shutil.copy2(path, dest / path.name)
-  made = made_record(workdir, config_arg, len(cells))
-  atomic_files.write_text(dest / cross_study.MADE_FILE, json.dumps(made, indent=1) + '\n')
-  atomic_files.write_text(dest / 'README.md',
-                          '\n'.join(readme_lines(dest.name, made, _NOTE.value)) + '\n')
+  with exits.one_line_errors():  # A damaged cell file or a full disk: one line.
+    # Written again by this code, so the report and its README name one commit.
+    write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
+                            workdir, verdict.Margins.from_config(common.CONFIG.value))
+    made = made_record(workdir, config_arg, len(cells))
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
+      shutil.copy2(path, dest / path.name)
+    atomic_files.write_text(dest / cross_study.MADE_FILE, json.dumps(made, indent=1) + '\n')
+    atomic_files.write_text(dest / 'README.md',
+                            '\n'.join(readme_lines(dest.name, made, _NOTE.value)) + '\n')
   print(f'{workdir} published to {dest}')
-
 
 if __name__ == '__main__':
   common.run(main)

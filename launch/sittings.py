@@ -19,8 +19,14 @@ _now = time.time  # The clock; tests replace it.
 
 
 def begin(workdir: pathlib.Path, cells_to_run: int, workers: int, command: str) -> float:
-  """Records a sitting's start; returns its key (the time now)."""
+  """Records a sitting's start; returns its key (the time now). A sitting
+  before it that never wrote its end is closed first, while the study's files
+  still hold the times of its last writes (this sitting will write some again)."""
   started = round(_now(), 1)
+  for sitting in read(workdir, until=started):
+    if sitting['cut_short'] and not sitting['end_recorded']:
+      _append(workdir, dict(started=sitting['started'], ended=sitting['ended'],
+                            seconds=sitting['seconds'], cut_short=True))
   _append(workdir, dict(started=started, cells_to_run=cells_to_run, workers=workers,
                         command=command))
   return started
@@ -34,29 +40,32 @@ def end(workdir: pathlib.Path, started: float, cells_finished: int, cells_failed
                         cells_finished=cells_finished, cells_failed=cells_failed))
 
 
-def read(workdir: pathlib.Path) -> list[dict]:
+def read(workdir: pathlib.Path, until: float | None = None) -> list[dict]:
   """The sittings in start order, each with `started`, `ended`, `seconds`,
   `command`, `workers`, `cells_to_run`, `cells_finished`, `cells_failed` (None
-  where unknown) and `cut_short` (True where no end was recorded: `ended` is
-  then the study's last write before the next sitting, or None if none)."""
+  where unknown), `cut_short` (True for a sitting that never wrote its end:
+  `ended` is then the study's last write before the next sitting, recorded
+  when that one began, or None if nothing was written) and `end_recorded`.
+  A last sitting without an end is taken to end by `until` (default: now)."""
   sittings = {}
   for row in atomic_files.read_jsonl(pathlib.Path(workdir) / FILE_NAME):
     if 'started' not in row:
       continue
-    sitting = sittings.setdefault(row['started'], dict.fromkeys(
+    sitting = sittings.setdefault(row['started'], dict(dict.fromkeys(
         ('ended', 'seconds', 'command', 'workers', 'cells_to_run', 'cells_finished',
-         'cells_failed')))
+         'cells_failed')), cut_short=False, end_recorded=False))
     if 'cells_run' in row:  # One line per sitting, written at its end.
       row = dict(row, cells_to_run=row['cells_run'])
+    if 'ended' in row:
+      sitting['end_recorded'] = True
     sitting.update({k: v for k, v in row.items() if k in sitting or k == 'started'})
   ordered = [sittings[k] for k in sorted(sittings)]
   for sitting, following in zip(ordered, ordered[1:] + [None]):
-    sitting['cut_short'] = sitting['ended'] is None
-    if sitting['cut_short']:
-      until = following['started'] if following else _now()
-      last = last_write(workdir, sitting['started'], until)
-      sitting['ended'] = last
-      sitting['seconds'] = None if last is None else round(last - sitting['started'], 1)
+    if not sitting['end_recorded']:
+      bound = following['started'] if following else (until or _now())
+      last = last_write(workdir, sitting['started'], bound)
+      sitting.update(cut_short=True, ended=last,
+                     seconds=None if last is None else round(last - sitting['started'], 1))
   return ordered
 
 
@@ -72,5 +81,10 @@ def last_write(workdir: pathlib.Path, since: float, until: float) -> float | Non
 
 
 def _append(workdir: pathlib.Path, row: dict) -> None:
-  with open(pathlib.Path(workdir) / FILE_NAME, 'a', encoding='utf-8') as f:
-    f.write(json.dumps(row) + '\n')
+  path = pathlib.Path(workdir) / FILE_NAME
+  with open(path, 'a+b') as f:  # Appends go to the end whatever the read position.
+    cut = False
+    if f.seek(0, 2) > 0:
+      f.seek(-1, 2)
+      cut = f.read(1) != b'\n'  # A kill cut the last line short.
+    f.write((b'\n' if cut else b'') + json.dumps(row).encode() + b'\n')

@@ -138,7 +138,7 @@ def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
   for name, wall, cell, cut in (('toy_shrinking', 600.0, 1000.0, False),
                                 ('toy_growing', 3000.0, 5000.5, True)):
     (root / name / cross_study.MADE_FILE).write_text(json.dumps(dict(
-        cells=4, wall_seconds=wall, cell_seconds=cell,
+        cells=4, wall_seconds=wall, cell_seconds=cell, sittings_of_unknown_length=int(cut),
         sittings=[dict(cut_short=False), dict(cut_short=cut)])))
   out = tmp_path / 'summary'
   done = subprocess.run(
@@ -148,9 +148,10 @@ def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
   assert done.returncode == 0, done.stderr
   rows = [l for l in compute.read_text().splitlines() if l.startswith('| ')][1:]
   assert rows == ['| toy_flagged | - | - | not recorded | not recorded |',
-                  '| toy_growing | 4 | 2 (1 cut short) | 50 min 00 s | 1 h 23 min |',
+                  '| toy_growing | 4 | 2 (1 cut short) | at least 50 min 00 s | 1 h 23 min |',
                   '| toy_shrinking | 4 | 2 | 10 min 00 s | 16 min 40 s |',
-                  '| **total (1 not recorded)** | | | **1 h 00 min** | **1 h 40 min** |']
+                  '| **total (1 not recorded, 1 with a wall time not known whole)** | | | '
+                  '**at least 1 h 00 min** | **at least 1 h 40 min** |']
   summary = (out / cross_study.CSV_FILE).read_text().splitlines()
   assert summary[0].split(',') == ['study', *claim_summary.COLUMNS]
   # Every study's claims, number for number.
@@ -174,6 +175,17 @@ def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
   assert '](' in shrinking and 'toy_shrinking/report.md)' in shrinking
   assert by_study['toy_growing standard'].split(' | ')[2].startswith('disagrees')
   assert by_study['toy_flagged standard'].split(' | ')[2].startswith('no verdict')
+  # One file may hold both tables: both are written.
+  both = tmp_path / 'BOTH.md'
+  both.write_text(f'{cross_study.TABLE_START}\nx\n{cross_study.TABLE_END}\n'
+                  f'{cross_study.COMPUTE_START}\ny\n{cross_study.COMPUTE_END}\n')
+  done = subprocess.run(
+      [sys.executable, str(REPO / 'launch' / 'cross_study.py'), f'--studies={root}/toy_*',
+       f'--out={out}', f'--readme={both}', f'--compute_readme={both}'],
+      capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  text = both.read_text()
+  assert '| [toy_growing](' in text and '| toy_growing | 4 |' in text
 
 
 def test_cross_study_refuses_bad_input_with_one_line(studies, tmp_path):

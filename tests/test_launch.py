@@ -228,6 +228,8 @@ def test_ctrl_c_or_sigterm_stops_the_sweep_and_its_workers_with_exit_130(stop, t
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)  # The first worker is inside its study.
   sweep.send_signal(stop)
+  time.sleep(0.5)
+  sweep.send_signal(stop)  # Impatient: a second one must not cut the shutdown short.
   _, stderr = sweep.communicate(timeout=120)
   assert sweep.returncode == 130, stderr[-3000:]
   assert 'interrupted; run the same command again to resume' in stderr
@@ -254,16 +256,22 @@ def test_sittings_cut_short_by_a_kill_end_at_the_studys_last_write(tmp_path, mon
   for name, mtime in (('a.log', 2500.0), ('b.log', 3020.0)):
     (tmp_path / 'logs' / name).write_text('x')
     os.utime(tmp_path / 'logs' / name, (mtime, mtime))
-  sittings.begin(tmp_path, 1, 1, 'last')  # Killed too, before the clock's 3050.
+  sittings.begin(tmp_path, 1, 1, 'last')  # Closes 'again' at 2500; killed too.
+  # 'last' writes a.log again (resuming its cell), which must not move 'again''s end.
+  os.utime(tmp_path / 'logs' / 'a.log', (3040.0, 3040.0))
   with open(tmp_path / 'sittings.jsonl', 'a') as f:
     f.write('{"started": 30')  # A line cut short by the kill.
-  rows = sittings.read(tmp_path)
+  rows = sittings.read(tmp_path)  # Now is the clock's 3050.
   assert [(r['started'], r['ended'], r['seconds'], r['cut_short']) for r in rows] == [
       (500.0, 600.0, 100.0, False), (1000.0, 1100.0, 100.0, False),
-      (2000.0, 2500.0, 500.0, True), (3000.0, 3020.0, 20.0, True)]
+      (2000.0, 2500.0, 500.0, True), (3000.0, 3040.0, 40.0, True)]
   assert [(r['cells_to_run'], r['cells_finished'], r['cells_failed'], r['command'])
           for r in rows] == [(4, None, None, 'old'), (3, 2, 1, 'python launch/local_sweep.py'),
                              (1, None, None, 'again'), (1, None, None, 'last')]
+  # The next row starts on a line of its own after the cut one.
+  monkeypatch.setattr(sittings, '_now', lambda: 4000.0)
+  sittings.begin(tmp_path, 1, 1, 'after the cut')
+  assert sittings.read(tmp_path, until=4000.0)[-1]['command'] == 'after the cut'
   publish = _launch_module('publish_study')
   assert publish.sitting_text(rows[2]).endswith(
       '8 min 20 s (cut short, so ending at its last log or cell write; 1 cells to run; '

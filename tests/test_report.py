@@ -8,7 +8,7 @@ import pytest
 
 from medadv_jax import cell_data, environment
 from medadv_jax.reporting import (figures, grouping, provenance, report, results_table,
-                                  statistics, verdict, write_outputs)
+                                  sanity_table, statistics, verdict, write_outputs)
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -194,8 +194,13 @@ def test_sanity_reading_counts_failing_models_flagged_unfit():
   (reading,) = [l for l in section.splitlines() if l.startswith('- **')]
   assert reading.startswith('- **PGD >= FGSM** fails for 2 of 6 models (1 of them flagged '
                             'unfit, so out of the verdicts), largest value 0.25')
+  # These rows hold no strong attack: the verdicts rest on the paper's attacks.
+  assert '- No strong attack ran, so the verdicts rest on the paper\'s attacks alone' in section
   passing = report.render_report(_with_ensemble_and_sanity(_rows()))
-  assert 'What the failing checks mean' not in passing
+  assert 'What the failing checks mean' not in passing and 'No strong attack ran' not in passing
+  with_strong = rows + [dict(rows[0], attack='strong')]
+  assert ('- The verdicts use each image\'s worst case over the paper\'s attacks and, at its '
+          'radii, the strong attack') in sanity_table.section_lines(with_strong)[-1]
 
 
 def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):

@@ -136,10 +136,11 @@ def _rho(row) -> str:
 
 def compute_lines(study_dirs) -> list[str]:
   """A table of each study's cells, sittings, wall time and cell time from its
-  made.json, and their total ('not recorded' where a study has none)."""
+  made.json, and their total; a study without one, or with a sitting of
+  unknown length, makes the total a lower bound and says so."""
   lines = ['| study | cells | sittings | wall time | cell time |', '|---|---:|---:|---:|---:|']
   wall = cell = 0.0
-  missing = 0
+  missing = partial = 0
   for folder in map(pathlib.Path, study_dirs):
     path = folder / MADE_FILE
     if not path.is_file():
@@ -149,13 +150,20 @@ def compute_lines(study_dirs) -> list[str]:
     made = atomic_files.read_json(path)
     cut = sum(bool(s.get('cut_short')) for s in made['sittings'])
     sittings = f'{len(made["sittings"])}' + (f' ({cut} cut short)' if cut else '')
+    unknown = made.get('sittings_of_unknown_length', 0)
+    partial += bool(unknown) or made['wall_seconds'] is None
     wall += made['wall_seconds'] or 0.0
     cell += made['cell_seconds']
-    lines.append(f'| {folder.name} | {made["cells"]} | {sittings} | '
-                 f'{duration(made["wall_seconds"]) if made["wall_seconds"] else "not recorded"}'
-                 f' | {duration(made["cell_seconds"])} |')
-  total = 'total' + (f' ({missing} not recorded)' if missing else '')
-  return lines + [f'| **{total}** | | | **{duration(wall)}** | **{duration(cell)}** |']
+    wall_text = ('not recorded' if made['wall_seconds'] is None else
+                 ('at least ' if unknown else '') + duration(made['wall_seconds']))
+    lines.append(f'| {folder.name} | {made["cells"]} | {sittings} | {wall_text} | '
+                 f'{duration(made["cell_seconds"])} |')
+  gaps = [f'{n} {what}' for n, what in ((missing, 'not recorded'),
+                                        (partial, 'with a wall time not known whole')) if n]
+  total = 'total' + (f' ({", ".join(gaps)})' if gaps else '')
+  at_least = 'at least ' if gaps else ''
+  return lines + [f'| **{total}** | | | **{at_least}{duration(wall)}** | '
+                  f'**{"at least " if missing else ""}{duration(cell)}** |']
 
 
 def duration(seconds: float) -> str:

@@ -26,9 +26,10 @@ _MEANINGS = {
     'pgd_vs_fgsm': 'PGD did worse than one FGSM step: PGD stalls on some images (masked '
                    'gradients or too small a step); the worst case over attacks is still '
                    'reported',
-    'more_steps': 'doubling the steps of the paper\'s PGD fooled more images: PGD-20 has not '
-                  'converged on them, so the paper attacks\' accuracies are upper bounds; '
-                  'the verdicts rest on the strong attack',
+    'more_steps': 'rerun with twice the steps, the check\'s reference gradient attack '
+                  '(the grid\'s PGD, else its APGD or L2 PGD) changed its accuracy by '
+                  'more than the tolerance: it has not converged on those images, so its '
+                  'accuracies are not final',
     'square_vs_white_box': 'gradient-free Square fooled images the white-box attacks did '
                            'not: gradient masking; the strong attack includes Square, so '
                            'the verdicts count those images',
@@ -70,7 +71,8 @@ def section_lines(rows) -> list[str]:
   for (_, mode, seed), r in ordered:
     cells = [_flag_cell(r, name) for name, _ in TITLES]
     lines.append(f'| {grouping.size_label(r)} | {mode} | {seed} | ' + ' | '.join(cells) + ' |')
-  return lines + reading_lines(list(models.values()))
+  reading = reading_lines(list(models.values()))
+  return lines + reading + ([verdict_basis_line(rows)] if reading else [])
 
 
 def reading_lines(models) -> list[str]:
@@ -93,6 +95,18 @@ def reading_lines(models) -> list[str]:
   if not lines:
     return []
   return ['', 'What the failing checks mean:', ''] + lines
+
+
+def verdict_basis_line(rows) -> str:
+  """Which attacks the verdicts rest on, so a reader can tell which failures
+  reach them."""
+  if any(grouping.is_strong(r) for r in rows):
+    return ('- The verdicts use each image\'s worst case over the paper\'s attacks and, at '
+            'its radii, the strong attack, so the failures that concern the paper\'s '
+            'attacks alone (PGD >= FGSM, 2x steps stable, strong ~ paper) do not reach them '
+            'at those radii; the others do.')
+  return ('- No strong attack ran, so the verdicts rest on the paper\'s attacks alone and '
+          'every failure above bears on them.')
 
 
 def _flag_cell(row, name) -> str:

@@ -29,8 +29,10 @@ def one_line_errors():
   try:
     yield
   except KeyboardInterrupt:
-    # A second Ctrl-C must not cut the exit short with a traceback.
+    # A second Ctrl-C (or a scheduler's SIGTERM) must not cut the exit short with a
+    # traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.warning('%s', INTERRUPTED_MESSAGE)
     print(INTERRUPTED_MESSAGE, file=sys.stderr)
     sys.exit(INTERRUPTED_EXIT)
