@@ -144,7 +144,7 @@ def main(argv):
                    sum(code not in (0, exits.INTERRUPTED_EXIT) for code in codes.values()))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    failed = [name for name, code in codes.items() if code != 0]
+    failed = [cell.name for cell, _ in commands if codes[cell.name] != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
                             workdir, verdict.Margins.from_config(common.CONFIG.value))
   if failed:

@@ -44,10 +44,7 @@ _MEANINGS = {
 
 def section_lines(rows) -> list[str]:
   """The table of checks per model and the reading of each failing check."""
-  models = {}
-  for r in rows:
-    if 'sanity_ok' in r:
-      models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
+  models = fitness_table.models([r for r in rows if 'sanity_ok' in r])
   if not models:
     return []
   tolerance = next(iter(models.values())).get('sanity_tolerance')
