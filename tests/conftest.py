@@ -25,6 +25,13 @@ if 'JAX_COMPILATION_CACHE_DIR' not in os.environ:
 os.environ.setdefault('JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS', '0')
 
 
+def pytest_configure(config):
+  # .ci/run runs these again with XLA_FLAGS=--xla_cpu_max_isa=AVX2: a second x86
+  # code path for the tests that compare compiled numbers with a reference.
+  config.addinivalue_line('markers', 'numerics: compares compiled numbers with a '
+                          'reference; rerun under a second CPU instruction set')
+
+
 def pytest_unconfigure(config):
   del config  # Unused: the hook's signature.
   if _CACHE_MADE_HERE is not None:

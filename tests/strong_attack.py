@@ -18,13 +18,20 @@ def fooled(logits_fn, x, y, eps, key, steps: int = 100, restarts: int = 10,
   """Whether some point of each image's L-inf ball (radius eps (N,), within
   [0, 1]) is misclassified by `logits_fn` (hashable), as far as this attack finds;
   bool (N,). Single-label y (N,)."""
+  return smallest_margin(logits_fn, x, y, eps, key, steps, restarts, batch) < 0
+
+
+def smallest_margin(logits_fn, x, y, eps, key, steps: int = 100, restarts: int = 10,
+                    batch: int = 64) -> np.ndarray:
+  """The smallest margin (true logit minus the best other) this attack finds in
+  each image's ball, float32 (N,): an upper bound on the true minimum."""
   x, y, eps = np.asarray(x, np.float32), np.asarray(y, np.int32), np.asarray(eps, np.float32)
   out = []
   for start in range(0, x.shape[0], batch):
     sl = slice(start, start + batch)
-    out.append(np.asarray(_best_margin(logits_fn, x[sl], y[sl], eps[sl], key, steps,
-                                       restarts)) > 0)
-  return np.concatenate(out) if out else np.zeros((0,), bool)
+    out.append(-np.asarray(_best_margin(logits_fn, x[sl], y[sl], eps[sl], key, steps,
+                                        restarts)))
+  return np.concatenate(out) if out else np.zeros((0,), np.float32)
 
 
 def _margin(logits_fn, z, y):

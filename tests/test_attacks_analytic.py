@@ -9,6 +9,8 @@ import pytest
 from medadv_jax.attacks import apgd, norms, pgd
 from medadv_jax.attacks.registry import AttackSpec
 
+pytestmark = pytest.mark.numerics
+
 SHAPE = (3, 3, 1)
 # FGSM and PGD are checked in test_attacks_fgsm_pgd.py; restarts return one of their
 # runs' outputs (test_restarts_never_make_an_attack_weaker).

@@ -13,6 +13,8 @@ from jax import lax
 import conv_helpers
 from medadv_jax.models import layers, registry
 
+pytestmark = pytest.mark.numerics
+
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 
 # (image shape, kernel shape, strides, padding, kernel dilation, feature groups)

@@ -14,6 +14,8 @@ import conv_helpers
 from medadv_jax.models import registry
 from medadv_jax.ops import fast_conv_gradient
 
+pytestmark = pytest.mark.numerics
+
 NHWC = ('NHWC', 'HWIO', 'NHWC')
 
 # (image shape, kernel shape, strides, padding, dimension numbers)

@@ -11,6 +11,8 @@ import bounds_helpers
 from medadv_jax.attacks import interval_bounds, registry as attack_registry, schedules
 from medadv_jax.models.eval_apply import EvalApply
 
+pytestmark = pytest.mark.numerics
+
 
 class _Linear(nn.Module):
   @nn.compact

@@ -12,6 +12,8 @@ from medadv_jax.attacks import (interval_bounds, linear_bounds, registry as atta
                                 schedules)
 from medadv_jax.models.eval_apply import EvalApply
 
+pytestmark = pytest.mark.numerics
+
 
 class _Linear(nn.Module):
   @nn.compact

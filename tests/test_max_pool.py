@@ -12,6 +12,8 @@ import pytest
 
 from medadv_jax.ops import max_pool
 
+pytestmark = pytest.mark.numerics
+
 
 def _flax_pool(x):
   return nn.max_pool(x, (2, 2), strides=(2, 2))
