@@ -19,7 +19,7 @@ from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, verdict, write_outputs
 from medadv_jax.runtime import compilation_cache
-from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
+from medadv_jax.study import cells as cells_lib, config_validation, locks, model_probe, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -54,6 +54,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # Needs the devices of every host, so not in config_validation, which the
   # launchers run before jax.distributed is set up.
   check_batch_splits(config.train.batch_size, jax.device_count())
+  model_probe.check_imported_models(config)  # One batch each, before the workdir.
   workdir = pathlib.Path(workdir)
   cells = cells_lib.expand_cells(config)
   selected = _selected_cells(config, cells)
