@@ -29,7 +29,8 @@ def _tiny_overrides(model: str) -> dict:
   return {'model.names': (model,), 'model.widths': (0.5,), 'train.modes': ('standard',),
           'train.epochs': 1, 'data.train_limit': 128, 'data.attack_per_class': 4,
           'attack.names': ('fgsm', 'pgd'), 'attack.targets': ('untargeted',),
-          'attack.eps_255': EPS_255, 'attack.sanity.more_steps_eps_255': ()}
+          'attack.eps_255': EPS_255, 'attack.strong.eps_255': EPS_255[1:],
+          'attack.sanity.more_steps_eps_255': ()}
 
 
 def _tiny_config(model: str):

@@ -25,6 +25,7 @@ def _config():
   config.model.widths = (0.25, 0.5)
   config.train.modes = ('standard',)
   config.attack.eps_255 = EPS_255
+  config.attack.strong.eps_255 = EPS_255[1:]
   return config
 
 
