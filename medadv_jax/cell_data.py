@@ -23,6 +23,10 @@ RESULTS_VERSION = 6
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.
 EXAMPLES_FILE = 'examples.npz'
+# What the cell's data source held (`data.summary.describe`), for the report.
+DATA_SUMMARY_FILE = 'data_summary.json'
+# Why a cell that did not finish failed ({'error': one line}), for the report.
+FAILED_FILE = 'failed.json'
 
 
 @dataclasses.dataclass(frozen=True)

@@ -32,3 +32,12 @@ class DiskFullError(MedAdvError):
     super().__init__(
         f'no space left on device writing {path}; free some space (or use a --workdir on '
         'a larger disk) and run the same command again to resume.')
+
+
+class ArgumentError(MedAdvError):
+  """A function argument holds a value outside what is allowed (the Python API's
+  ConfigError)."""
+
+  def __init__(self, argument: str, seen: str, allowed: str):
+    self.argument = argument
+    super().__init__(f'argument `{argument}`: {seen}; allowed: {allowed}.')

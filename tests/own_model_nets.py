@@ -24,3 +24,29 @@ class NoWidth(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
+
+
+class NoTrain(nn.Module):
+  """A module whose `__call__` lacks the `train` argument the study passes."""
+  num_classes: int
+  width: float = 1.0
+
+  @nn.compact
+  def __call__(self, x):
+    return nn.Dense(self.num_classes)(jnp.mean(x, axis=(1, 2)))
+
+
+class OneLogit(TinyOwnNet):
+  """One output whatever `num_classes` says (a sigmoid-style binary head)."""
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    return nn.Dense(1)(jnp.mean(x, axis=(1, 2)))
+
+
+class NanAtInit(TinyOwnNet):
+  """Outputs nan from the start (a division by zero inside)."""
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    return nn.Dense(self.num_classes)(jnp.mean(x, axis=(1, 2))) / 0.0 * 0.0

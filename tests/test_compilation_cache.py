@@ -57,3 +57,36 @@ def test_an_empty_folder_name_leaves_the_cache_off_and_a_bad_one_warns(tmp_path)
   blocker.write_text('')
   compilation_cache.enable(str(blocker / 'xla'))  # Cannot be created: warns, goes on.
   assert not (blocker / 'xla').exists()
+
+
+_SMALL_SCRIPT = '''
+import sys
+import jax, jax.numpy as jnp
+from medadv_jax.runtime import compilation_cache
+compilation_cache.enable(sys.argv[1])
+jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
+print(float(jax.jit(lambda x: jnp.sin(x) @ x)(jnp.ones((4, 4))).sum()))
+'''
+
+
+def _run_small(cache):
+  return subprocess.run([sys.executable, '-c', _SMALL_SCRIPT, str(cache)], cwd=REPO_ROOT,
+                        check=True, capture_output=True, text=True, timeout=120)
+
+
+def test_a_damaged_entry_is_named_once_then_compiled_and_stored_again(tmp_path):
+  cache = tmp_path / 'xla'
+  first = _run_small(cache)
+  entries = sorted(cache.iterdir())
+  assert entries
+  for path in entries:
+    path.write_bytes(b'not a compiled program')
+  second = _run_small(cache)
+  assert second.stdout == first.stdout
+  warnings = [line for line in second.stderr.splitlines() if 'cache' in line.lower()]
+  assert len(warnings) == 1, second.stderr
+  assert f'compilation cache {cache} held a damaged entry' in warnings[0]
+  assert all(path.read_bytes() != b'not a compiled program'
+             for path in cache.iterdir())  # Stored anew.
+  third = _run_small(cache)
+  assert third.stdout == first.stdout and 'cache' not in third.stderr.lower()

@@ -103,6 +103,7 @@ def test_a_plateau_floor_above_the_learning_rate_is_refused():
 def test_a_grid_up_to_255_blames_the_grid_and_says_how_to_skip_the_check():
   config = _load_default('smoke')
   config.attack.eps_255 = (0.0, 8.0, 255.0)
+  config.attack.strong.eps_255 = (8.0,)
   with pytest.raises(ConfigError) as error:
     config_validation.validate(config)
   assert error.value.field == 'attack.eps_255'
@@ -110,4 +111,17 @@ def test_a_grid_up_to_255_blames_the_grid_and_says_how_to_skip_the_check():
   assert '--config.attack.sanity.large_eps_255=0' in str(error.value)
   assert '(255, 255]' not in str(error.value)
   config.attack.sanity.large_eps_255 = 0  # The check off: the grid is fine.
+  config_validation.validate(config)
+
+
+def test_a_strong_radius_outside_the_grid_is_refused_naming_it():
+  config = _load_default('smoke')
+  config.attack.eps_255 = (0.0, 1.0, 2.0, 8.0)
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(config)
+  assert str(error.value) == (
+      'config field `attack.strong.eps_255` is (0.5, 1.0, 2.0, 4.0, 8.0); allowed: radii '
+      'of attack.eps_255 (not in it: 0.5, 4), e.g. (1.0, 2.0, 8.0), or () to turn the '
+      'strong attack off.')
+  config.attack.strong.eps_255 = (1.0, 2.0, 8.0)
   config_validation.validate(config)

@@ -64,7 +64,12 @@ def test_an_interrupted_training_run_removes_its_temporary_checkpoint(tmp_path, 
   assert not partial.exists() and (tmp_path / 'checkpoints').is_dir()
 
 
-def test_ctrl_c_in_main_exits_130_saying_how_to_resume(tmp_path):
+@pytest.mark.parametrize('stop, status, line', [
+    (signal.SIGINT, 130, 'interrupted; run the same command again to resume'),
+    # What SLURM's preemption and most schedulers send.
+    (signal.SIGTERM, 143, 'terminated (SIGTERM); run the same command again to resume'),
+])
+def test_ctrl_c_or_sigterm_in_main_exits_saying_how_to_resume(tmp_path, stop, status, line):
   workdir = tmp_path / 'study'
   process = subprocess.Popen(
       [sys.executable, 'main.py', '--config=configs/default.py:smoke', f'--workdir={workdir}'],
@@ -75,10 +80,10 @@ def test_ctrl_c_in_main_exits_130_saying_how_to_resume(tmp_path):
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)
-  process.send_signal(signal.SIGINT)
+  process.send_signal(stop)
   _, stderr = process.communicate(timeout=120)
-  assert process.returncode == 130, stderr[-3000:]
-  assert 'interrupted; run the same command again to resume' in stderr
+  assert process.returncode == status, stderr[-3000:]
+  assert line in stderr
   assert 'Traceback' not in stderr
   assert not list(workdir.rglob('*.orbax-checkpoint-tmp*'))
 

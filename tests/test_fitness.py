@@ -155,7 +155,7 @@ def whole_box_rows():
   return {name: medadv_jax.evaluate_robustness(
       apply_fn, variables, images, labels, config, fitness_config=FITNESS)
           for name, apply_fn, variables in (
-              ('constant', _Constant(), {'bias': jnp.array([0.0, 1.0])}),
+              ('constant', _Constant(), {'bias': jnp.array([0.0, 2.0])}),
               ('brightness', _Brightness(), {'scale': jnp.array(20.0)}))}
 
 

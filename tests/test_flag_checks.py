@@ -91,3 +91,44 @@ def test_main_reads_a_bare_tuple_of_names_as_that_tuple(tmp_path):
                  '--config.train.modes=(standard,)', '--config.cell=2')
   assert result.returncode == 1
   assert 'index in 0..1 (this config has 2 cells)' in result.stderr
+
+
+@pytest.mark.parametrize('config, allowed', [
+    ('configs/default.py:smok', "unknown arg 'smok'; allowed: '' or 'smoke'"),
+    ('configs/paper.py:datset=pneumonia', "unknown key 'datset'"),
+    ('configs/replication.py:dataset=pneumonia,family=wide', "family='wide'; allowed: "),
+])
+def test_an_unknown_config_variant_names_the_allowed_ones(config, allowed):
+  with pytest.raises(flag_checks.FlagError) as error:
+    flag_checks.check_argv(['main.py', f'--config={REPO_ROOT}/{config}'])
+  assert str(error.value).startswith(f'--config={REPO_ROOT}/{config}: ')
+  assert allowed in str(error.value) and '\n' not in str(error.value)
+
+
+@pytest.mark.parametrize('override, quoted', [
+    ('--config.seeds=3', "--config.seeds='(3,)'"),
+    ('--config.model.widths=0.5', "--config.model.widths='(0.5,)'"),
+    ('--config.train.modes=standard', '--config.train.modes="(\'standard\',)"'),
+])
+def test_one_value_for_a_tuple_field_is_refused_with_the_quoting(override, quoted):
+  with pytest.raises(flag_checks.FlagError) as error:
+    _check(override)
+  assert 'gives one value to a tuple field' in str(error.value)
+  assert str(error.value).endswith(f'e.g. {quoted}')
+
+
+def test_a_tuple_for_a_tuple_field_and_one_value_for_a_number_pass():
+  argv = _check('--config.seeds=(3,)', '--config.attack.strong.eps_255=()',
+                '--config.cell=1')
+  assert argv[2:] == ['--config.seeds=(3,)', '--config.attack.strong.eps_255=()',
+                      '--config.cell=1']
+
+
+def test_main_refuses_a_variant_typo_and_a_bare_seed_in_one_line(tmp_path):
+  for args in (['--config=configs/default.py:smok'],
+               ['--config=configs/default.py:smoke', '--config.seeds=3']):
+    result = _main(*args, f'--workdir={tmp_path}')
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and 'Traceback' not in result.stderr
+  assert "--config.seeds='(3,)'" in result.stderr
+  assert not any(tmp_path.iterdir())

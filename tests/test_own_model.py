@@ -29,7 +29,8 @@ def _tiny_overrides(model: str) -> dict:
   return {'model.names': (model,), 'model.widths': (0.5,), 'train.modes': ('standard',),
           'train.epochs': 1, 'data.train_limit': 128, 'data.attack_per_class': 4,
           'attack.names': ('fgsm', 'pgd'), 'attack.targets': ('untargeted',),
-          'attack.eps_255': EPS_255, 'attack.sanity.more_steps_eps_255': ()}
+          'attack.eps_255': EPS_255, 'attack.strong.eps_255': EPS_255[1:],
+          'attack.sanity.more_steps_eps_255': ()}
 
 
 def _tiny_config(model: str):
@@ -96,3 +97,19 @@ def test_evaluate_robustness_reproduces_the_studys_rows(tmp_path):
   for own, study in zip(own_rows, rows, strict=True):
     assert own == {k: study[k] for k in own}
   assert {'ci_low', 'ci_high', 'sanity_ok', 'clean_test_accuracy'} <= set(own_rows[0])
+
+
+@pytest.mark.parametrize('name, why', [
+    ('own_model_nets:NoTrain', 'a module whose __call__ takes a `train` argument'),
+    ('own_model_nets:OneLogit', 'gave outputs of shape (2, 1)'),
+    ('own_model_nets:NanAtInit', 'gave non-finite outputs (nan or inf)'),
+])
+def test_an_imported_model_that_cannot_run_stops_before_the_workdir(tmp_path, name, why):
+  workdir = tmp_path / 'study'
+  with pytest.raises(ConfigError) as error:
+    runner.run_study(_tiny_config(name), workdir)
+  message = str(error.value)
+  assert '\n' not in message and 'model.names' in message and why in message
+  if 'OneLogit' in name:
+    assert '(N, 2): one logit per class of the 2' in message
+  assert not workdir.exists()

@@ -216,6 +216,7 @@ def test_more_target_classes_than_ranked_targets_are_refused():
 
 @pytest.mark.parametrize('field, value', [
     ('strong.eps_255', (8.0, 2.0)), ('strong.eps_255', (0.0, 2.0)),
+    ('strong.eps_255', (4.0, 5.0)),
     ('strong.apgd_steps', 0), ('strong.apgd_restarts', 0), ('strong.square_queries', 0),
     ('strong.square_p_init', 1.5), ('sanity.certificate_sample', -1)])
 def test_bad_strong_attack_and_check_settings_are_refused_naming_the_field(field, value):

@@ -24,6 +24,7 @@ def _tiny_study_config(name, size, split):
   config.attack.names = ('pgd',)
   config.attack.targets = ('untargeted',)
   config.attack.eps_255 = EPS_255
+  config.attack.strong.eps_255 = EPS_255[1:]
   config.attack.sanity.more_steps_eps_255 = ()
   return config
 

@@ -9,6 +9,7 @@ import pathlib
 import numpy as np
 
 from medadv_jax.data.dataset import Dataset
+from medadv_jax.data.splits import SplitArrays
 from medadv_jax.evaluation import sanity
 from medadv_jax.study import runner
 from medadv_jax.training.run_meta import RunMeta
@@ -25,6 +26,7 @@ def _config():
   config.model.widths = (0.25, 0.5)
   config.train.modes = ('standard',)
   config.attack.eps_255 = EPS_255
+  config.attack.strong.eps_255 = EPS_255[1:]
   return config
 
 
@@ -53,10 +55,12 @@ def fake_training(monkeypatch) -> None:
   images, labels = np.zeros((4, 4, 4, 1), np.float32), np.array([0, 1, 0, 1], np.int32)
   fake_dataset = Dataset('pneumoniamnist', 'binary', ('normal', 'pneumonia'), images,
                          labels, images, labels, images, labels)
+  raw = {name: SplitArrays((images * 255).astype(np.uint8), labels)
+         for name in ('train', 'val', 'test')}
   # Other engineers change how data is loaded; every loader the runner has is faked.
-  for loader in ('load_dataset', 'load_raw_splits'):
+  for loader, fake in (('load_dataset', fake_dataset), ('load_raw_splits', raw)):
     if hasattr(runner, loader):
-      monkeypatch.setattr(runner, loader, lambda *a, **kw: fake_dataset)
+      monkeypatch.setattr(runner, loader, lambda *a, fake=fake, **kw: fake)
   monkeypatch.setattr(runner.registry, 'get_model', lambda name, **kw: kw['width'])
   monkeypatch.setattr(runner, 'train_model', lambda model, *a, **kw: (
       {'params': {}}, RunMeta(best_epoch=1, best_score=0.9)))

@@ -6,11 +6,12 @@ import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
-                                  provenance, sanity_table, summary_table, verdict)
+from medadv_jax.reporting import (claim_views, clean_comparability, coverage, fitness_table,
+                                  grouping, provenance, sanity_table, summary_table, verdict)
 
 
-def render_report(rows, files=(), environments=None, per_image=None, margins=None) -> str:
+def render_report(rows, files=(), environments=None, per_image=None, margins=None,
+                  coverage=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
   `files`: (file name, description) of each artefact written beside report.md,
@@ -18,11 +19,12 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   for the "Software and hardware" section (left out when None). `per_image`:
   `per_image_data.load`'s per-image data, which makes the claims' intervals
   paired (None: per-model intervals). `margins`: `verdict.Margins`, for
-  'equivalent' verdicts (None: none).
+  'equivalent' verdicts (None: none). `coverage`: `coverage.load`'s data read,
+  failed and left-out cells, for the "Data and cells" section (None: left out).
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
-        '\n' + line for line in _files_lines(files))
+        '\n' + line for line in _coverage_lines(coverage) + _files_lines(files))
   headline = grouping.headline_eps(rows)
   modes = grouping.ordered_modes(r['train_mode'] for r in rows)
   worst = grouping.worst_attack_accuracy(rows)
@@ -95,10 +97,16 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   lines += ['', '## Agreement with the paper', '']
   lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
+  lines += _coverage_lines(coverage)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
   lines += _files_lines(files)
   return '\n'.join(lines) + '\n'
+
+
+def _coverage_lines(loaded) -> list[str]:
+  return [] if loaded is None else ['', '## Data and cells', ''] + coverage.section_lines(
+      loaded)
 
 
 def _files_lines(files) -> list[str]:

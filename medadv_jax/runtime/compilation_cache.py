@@ -6,12 +6,17 @@ those of the first, which on a CPU is a large share of a cell's time. With a
 cache folder, XLA stores each compiled program under a key of its HLO and
 compiler options, and an equal program later loads instead of compiling.
 Numbers do not change: the loaded program is the one that would be compiled.
+An entry that no longer reads back (a disk error, a killed write, another JAX
+version) is deleted, so the program is compiled and stored again, and the
+folder is named once in the log instead of a raw warning on every run.
 """
 
 import os
+import pathlib
 
 import jax
 from absl import logging
+from jax._src import compilation_cache as jax_cache  # The reader healed below.
 
 # Programs that compile faster than this are not worth a file.
 MIN_COMPILE_SECONDS = 0.05
@@ -30,3 +35,34 @@ def enable(folder: str) -> None:
     return
   jax.config.update('jax_compilation_cache_dir', folder)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', MIN_COMPILE_SECONDS)
+  _healing['folder'] = pathlib.Path(folder)
+  read = getattr(jax_cache, 'get_executable_and_time', None)
+  if read is not None and not getattr(read, 'heals', False):
+    jax_cache.get_executable_and_time = _healing_reader(read)
+
+
+# The folder entries are deleted from, and whether the log has named it.
+_healing = {'folder': None, 'named': False}
+
+
+def _healing_reader(read):
+  """JAX's cache reader, but an entry that fails to load is deleted (JAX then
+  compiles the program and, finding no file, stores it again)."""
+
+  def healing_read(cache_key, *args, **kwargs):
+    try:
+      return read(cache_key, *args, **kwargs)
+    except Exception as e:  # pylint: disable=broad-except
+      if isinstance(e, getattr(jax_cache, 'CacheVerificationError', ())):
+        raise
+      folder = _healing['folder']
+      for path in folder.glob(f'{cache_key}-*'):
+        path.unlink(missing_ok=True)
+      if not _healing['named']:
+        _healing['named'] = True
+        logging.warning('compilation cache %s held a damaged entry (%s); deleted, '
+                        'compiled again and stored anew', folder, type(e).__name__)
+      return None, None
+
+  healing_read.heals = True
+  return healing_read

@@ -260,17 +260,24 @@ def _validate_attack(attack) -> None:
     raise ConfigError('attack.sanity.more_steps_eps_255', more,
                       'a tuple of numbers in (0, 255], or () to skip the check')
   _int_at_least('attack.sanity.certificate_sample', sanity.certificate_sample, 0)
-  _validate_strong(attack.strong)
+  _validate_strong(attack.strong, grid)
 
 
-def _validate_strong(strong) -> None:
+def _validate_strong(strong, grid) -> None:
   radii = strong.eps_255
   if (isinstance(radii, str) or not hasattr(radii, '__len__')
       or not all(_is_number(e) and e > 0 for e in radii)
       or list(radii) != sorted(set(radii))):
     raise ConfigError('attack.strong.eps_255', radii,
-                      'strictly ascending radii above 0 (those also in attack.eps_255 '
-                      'are attacked), or () to turn the strong attack off')
+                      'strictly ascending radii above 0, each in attack.eps_255, or () '
+                      'to turn the strong attack off')
+  outside = [r for r in radii if r not in set(grid)]
+  if outside:
+    inside = tuple(r for r in radii if r in set(grid))
+    raise ConfigError('attack.strong.eps_255', tuple(radii),
+                      f'radii of attack.eps_255 (not in it: '
+                      f'{", ".join(f"{r:g}" for r in outside)}), e.g. {inside}, or () to '
+                      'turn the strong attack off')
   for field in ('apgd_steps', 'apgd_restarts', 'square_queries', 'square_restarts'):
     _int_at_least(f'attack.strong.{field}', strong[field], 1)
   _int_at_least('attack.strong.target_classes', strong.target_classes, 1,

@@ -1,7 +1,8 @@
 """Turns what stops a command into one line and an exit status, not a traceback.
 
-A user error (`MedAdvError`) exits 1, a full disk exits 1 naming the file, and
-Ctrl-C exits 130 (as shells report SIGINT) saying the run can be resumed.
+A user error (`MedAdvError`) exits 1, a full disk exits 1 naming the file,
+Ctrl-C exits 130 (as shells report SIGINT) and SIGTERM (a scheduler's stop,
+SLURM's preemption) 143, each saying the run can be resumed.
 """
 
 import contextlib
@@ -16,6 +17,17 @@ from medadv_jax.errors import DiskFullError, MedAdvError
 
 INTERRUPTED_EXIT = 130
 INTERRUPTED_MESSAGE = 'interrupted; run the same command again to resume'
+TERMINATED_EXIT = 143
+TERMINATED_MESSAGE = 'terminated (SIGTERM); run the same command again to resume'
+
+
+class Terminated(KeyboardInterrupt):
+  """SIGTERM, raised where the program is so that it cleans up as after Ctrl-C."""
+
+
+def _raise_terminated(signum, frame):
+  del signum, frame
+  raise Terminated()
 
 
 @contextlib.contextmanager
@@ -26,16 +38,23 @@ def one_line_errors():
   the main thread meets it at its next write."""
   default_hook = threading.excepthook
   threading.excepthook = lambda args: _thread_failed(args, default_hook)
+  # SIGTERM as Ctrl-C, unless the caller handles it already (launch/local_sweep.py).
+  catch_term = (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGTERM) == signal.SIG_DFL)
+  if catch_term:
+    signal.signal(signal.SIGTERM, _raise_terminated)
   try:
     yield
-  except KeyboardInterrupt:
+  except KeyboardInterrupt as e:
     # A second Ctrl-C (or a scheduler's SIGTERM) must not cut the exit short with a
     # traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    logging.warning('%s', INTERRUPTED_MESSAGE)
-    print(INTERRUPTED_MESSAGE, file=sys.stderr)
-    sys.exit(INTERRUPTED_EXIT)
+    terminated = isinstance(e, Terminated)
+    message = TERMINATED_MESSAGE if terminated else INTERRUPTED_MESSAGE
+    logging.warning('%s', message)
+    print(message, file=sys.stderr)
+    sys.exit(TERMINATED_EXIT if terminated else INTERRUPTED_EXIT)
   except MedAdvError as e:
     _fail(str(e))
   except OSError as e:
@@ -49,6 +68,8 @@ def one_line_errors():
     _fail(str(DiskFullError(f'a checkpoint ({str(e).splitlines()[0][:300]})')))
   finally:
     threading.excepthook = default_hook
+    if catch_term and signal.getsignal(signal.SIGTERM) is _raise_terminated:
+      signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def _thread_failed(args, default_hook) -> None:

@@ -2,10 +2,13 @@
 
 Their own errors for the commonest slips are long tracebacks: a misspelt
 `--config.a.b` field, a `--config` file that is not there. Here each becomes one
-line naming the flag and what is allowed (exit 2). Two more slips are handled
-before parsing: a `--config.a.b` given twice (ml_collections would concatenate
-the values of a tuple field) is refused, and a tuple of names typed without
-quotes (`standard,pgd` or `(standard,)`) is quoted, as Python needs it.
+line naming the flag and what is allowed (exit 2), as is an unknown config
+variant (`configs/default.py:smok`). More slips are handled before parsing: a
+`--config.a.b` given twice (ml_collections would concatenate the values of a
+tuple field) and one value for a tuple field (`--config.seeds=3`, which
+ml_collections turns into the tuple (3,) silently) are refused, and a tuple of
+names typed without quotes (`standard,pgd` or `(standard,)`) is quoted, as
+Python needs it.
 """
 
 import ast
@@ -54,8 +57,8 @@ def check_argv(argv: list[str], flag: str = 'config') -> list[str]:
   if config_value is not None:
     config = _load_config(config_value, flag)
     if config is not None:
-      for path, _ in overrides:
-        _check_field(config, path, flag)
+      for path, value in overrides:
+        _check_tuple_value(path, value, _check_field(config, path, flag), flag)
   return argv
 
 
@@ -118,13 +121,16 @@ def _load_config(value: str, flag: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config(*arg)
+  except ValueError as e:  # The configs' own refusal of an unknown variant or key.
+    raise FlagError(f'--{flag}={value}: {e}') from None
   except Exception:  # pylint: disable=broad-except
     return None
 
 
-def _check_field(config, path: str, flag: str) -> None:
+def _check_field(config, path: str, flag: str):
+  """The default value of the field `path` names (None for an indexed path)."""
   if '[' in path:
-    return
+    return None
   node = config
   for part in path.split('.'):
     if not isinstance(node, (config_dict.ConfigDict, dict)) or part not in node:
@@ -134,6 +140,23 @@ def _check_field(config, path: str, flag: str) -> None:
                       + (f'did you mean {hint}?' if hint else
                          f'--{flag} has no such field (--helpfull lists them)'))
     node = node[part]
+  return node
+
+
+def _check_tuple_value(path: str, value, default, flag: str) -> None:
+  """Refuses one value (`3`, `0.5`, `standard`) for a field holding a tuple."""
+  if not isinstance(default, tuple) or value is None:
+    return
+  try:
+    parsed = ast.literal_eval(quote_names(value))
+  except (SyntaxError, ValueError):
+    parsed = value  # A bare word.
+  if isinstance(parsed, (tuple, list)):
+    return
+  example = repr((parsed,))
+  quote = '"' if "'" in example else "'"
+  raise FlagError(f'--{flag}.{path}={value} gives one value to a tuple field; allowed: '
+                  f'a tuple, quoted for the shell, e.g. --{flag}.{path}={quote}{example}{quote}')
 
 
 def _field_paths(node, prefix=''):

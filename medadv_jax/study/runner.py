@@ -11,16 +11,17 @@ import jax
 from absl import logging
 
 from medadv_jax import atomic_files, cell_data, environment
+from medadv_jax.data import summary as data_summary
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
-from medadv_jax.reporting import per_image_data, verdict, write_outputs
+from medadv_jax.reporting import coverage, per_image_data, verdict, write_outputs
 from medadv_jax.runtime import compilation_cache
-from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
-from medadv_jax.training.loop import check_batch_splits, train_model
+from medadv_jax.study import cells as cells_lib, config_validation, locks, model_probe, workdir_checks
+from medadv_jax.training.loop import TrainingDivergedError, check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
 # Each attacked image's minimal fooling radius per attack (robustness.per_image_min_eps).
@@ -33,6 +34,14 @@ TIMING_FILE = 'timing.json'
 
 class StaleCellError(MedAdvError):
   """A workdir holds a cell made with different settings."""
+
+
+class CellsFailedError(MedAdvError):
+  """Some cells failed (the others ran, and the report covers them)."""
+
+
+# What fails one cell alone: the study goes on with the others, and exits 1 at the end.
+CELL_FAILURES = (TrainingDivergedError,)
 
 
 class WorkdirError(MedAdvError):
@@ -54,6 +63,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   # Needs the devices of every host, so not in config_validation, which the
   # launchers run before jax.distributed is set up.
   check_batch_splits(config.train.batch_size, jax.device_count())
+  model_probe.check_imported_models(config)  # One batch each, before the workdir.
   workdir = pathlib.Path(workdir)
   cells = cells_lib.expand_cells(config)
   selected = _selected_cells(config, cells)
@@ -86,7 +96,8 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
     raise WorkdirError.unusable(workdir, e) from None
   # Loaded on first need: a fully finished study needs no data. The source is
   # read and decoded once; the pooled protocol re-splits it for each seed.
-  raw_splits, dataset = None, None
+  raw_splits, dataset, data_read = None, None, None
+  failed = {}
   started = time.perf_counter()
   for index, cell in selected:
     cell_dir = workdir / 'cells' / cell.name
@@ -97,14 +108,28 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
       logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
       continue
     # Re-checked: another process of a sweep may have started the cell since.
-    _check_fingerprint(cell_dir, fingerprints[cell])
-    if not (cell_dir / FINGERPRINT_FILE).exists():
+    replaced = _check_fingerprint(cell_dir, fingerprints[cell])
+    if replaced:
+      logging.info('%s computed nothing with its earlier settings (%s); they are replaced',
+                   cell.name, '; '.join(replaced))
+    if not (cell_dir / FINGERPRINT_FILE).exists() or replaced:
       _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
     if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
       raw_splits = raw_splits or load_raw_splits(config.data)
       dataset = load_dataset(config.data, cell.seed, raw_splits)
+      data_read = data_summary.describe(config.data, raw_splits, dataset)
+      logging.info('data: %s', data_summary.line(data_read))
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
-    cell_rows = run_cell(config, cell, dataset, cell_dir)
+    _write_json_atomic(cell_dir / cell_data.DATA_SUMMARY_FILE, data_read)
+    (cell_dir / cell_data.FAILED_FILE).unlink(missing_ok=True)
+    try:
+      cell_rows = run_cell(config, cell, dataset, cell_dir)
+    except CELL_FAILURES as e:
+      failed[cell.name] = str(e)
+      logging.error('[%d/%d] %s failed; the other cells go on: %s', index + 1, len(cells),
+                    cell.name, e)
+      _write_json_atomic(cell_dir / cell_data.FAILED_FILE, {'error': str(e)})
+      continue
     _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
     _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
     elapsed = time.perf_counter() - started
@@ -112,6 +137,14 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
   rows = collect_finished_rows(config, workdir)
   if _writes_files():
     write_outputs.write_all(rows, workdir, verdict.Margins.from_config(config))
+  left_out = coverage.load(workdir, rows)['left_out']
+  if left_out:
+    logging.warning('%s', coverage.left_out_line(left_out))
+  if failed:
+    raise CellsFailedError(
+        f'{len(failed)} of {len(selected)} cells failed ({"; ".join(failed.values())}); '
+        'the others ran and report.md covers them; run the same command again to retry '
+        'the failed ones')
   return rows
 
 
@@ -196,9 +229,10 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   return [dict(cell_columns, **row) for row in rows]
 
 
-def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
+def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> list[str]:
   """Raises StaleCellError if the cell folder was made with other settings, or
-  holds results without saying what made them; writes nothing."""
+  holds results without saying what made them; writes nothing. Returns the
+  settings that differ in a cell that computed nothing (they may be replaced)."""
   path = cell_dir / FINGERPRINT_FILE
   if not path.exists():
     if (cell_dir / RESULTS_FILE).exists():
@@ -206,9 +240,11 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
           f'{cell_dir} holds results but no {FINGERPRINT_FILE}, so nothing says which '
           'settings and which version of medadv-jax made them. Use a new --workdir, or '
           'delete that folder to redo it.')
-    return
+    return []
   stored = atomic_files.read_json(path)
   differences = cells_lib.fingerprint_differences(stored, fingerprint)
+  if differences and workdir_checks.computed_nothing(cell_dir, FINGERPRINT_FILE):
+    return differences
   if differences:
     field = cell_data.RESULTS_VERSION_FIELD
     why = ('Its results version differs: another version of medadv-jax, whose numbers '
@@ -217,6 +253,7 @@ def _check_fingerprint(cell_dir: pathlib.Path, fingerprint: dict) -> None:
     raise StaleCellError(
         f'{cell_dir} was made with other settings ({"; ".join(differences)}). {why}'
         'Use a new --workdir for the new settings, or delete that folder to redo it.')
+  return []
 
 
 def _writes_files() -> bool:

@@ -15,6 +15,13 @@ class ForeignWorkdirError(MedAdvError):
   """The workdir is a non-empty folder that holds no study."""
 
 
+def computed_nothing(cell_dir: pathlib.Path, fingerprint_file: str) -> bool:
+  """True if a cell folder holds its settings file alone: the cell stopped before
+  training (a data error), so other settings may take its place."""
+  return cell_dir.is_dir() and {p.name for p in cell_dir.iterdir()
+                                if not p.name.startswith('.')} <= {fingerprint_file}
+
+
 def check_study_folder(workdir: pathlib.Path) -> None:
   """Raises ForeignWorkdirError if `workdir` is a folder holding files, but no
   config.json, beside what the launchers write first. (A file is left to the
