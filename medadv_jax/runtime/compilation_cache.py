@@ -16,7 +16,11 @@ import pathlib
 
 import jax
 from absl import logging
-from jax._src import compilation_cache as jax_cache  # The reader healed below.
+
+try:  # JAX's private cache reader, healed below; without it, caching goes on unhealed.
+  from jax._src import compilation_cache as jax_cache  # pylint: disable=g-import-not-at-top
+except ImportError:
+  jax_cache = None
 
 # Programs that compile faster than this are not worth a file.
 MIN_COMPILE_SECONDS = 0.05
@@ -36,7 +40,7 @@ def enable(folder: str) -> None:
   jax.config.update('jax_compilation_cache_dir', folder)
   jax.config.update('jax_persistent_cache_min_compile_time_secs', MIN_COMPILE_SECONDS)
   _healing['folder'] = pathlib.Path(folder)
-  read = getattr(jax_cache, 'get_executable_and_time', None)
+  read = getattr(jax_cache, 'get_executable_and_time', None) if jax_cache else None
   if read is not None and not getattr(read, 'heals', False):
     jax_cache.get_executable_and_time = _healing_reader(read)
 

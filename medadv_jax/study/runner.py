@@ -20,7 +20,8 @@ from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import coverage, per_image_data, verdict, write_outputs
 from medadv_jax.runtime import compilation_cache
-from medadv_jax.study import cells as cells_lib, config_validation, locks, model_probe, workdir_checks
+from medadv_jax.study import (cells as cells_lib, config_validation, locks, model_probe,
+                              workdir_checks)
 from medadv_jax.training.loop import TrainingDivergedError, check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -121,7 +122,8 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
       logging.info('data: %s', data_summary.line(data_read))
     logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
     _write_json_atomic(cell_dir / cell_data.DATA_SUMMARY_FILE, data_read)
-    (cell_dir / cell_data.FAILED_FILE).unlink(missing_ok=True)
+    if _writes_files():
+      (cell_dir / cell_data.FAILED_FILE).unlink(missing_ok=True)
     try:
       cell_rows = run_cell(config, cell, dataset, cell_dir)
     except CELL_FAILURES as e:
