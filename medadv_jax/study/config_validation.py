@@ -10,7 +10,7 @@ from medadv_jax.attacks import objectives, registry as attack_registry, schedule
 from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source, splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
-from medadv_jax.study import cells
+from medadv_jax.study import cells, plan_checks
 from medadv_jax.training import loop, optim, steps
 
 
@@ -30,6 +30,7 @@ def validate(config) -> None:
   _validate_attack(config.attack)
   _validate_task(config)
   _validate_cell_names(config)
+  plan_checks.validate(config)
 
 
 # Seeds become jax.random.key(seed) and numpy generators: a uint32.
