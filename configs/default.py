@@ -137,18 +137,12 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # improving_window of its epochs beat that over as many epochs before by more
   # than improving_delta (under-trained; about twice the noise of that
   # difference for PneumoniaMNIST's 524 validation images).
-  # Flagged models stay in the tables and are left out of every verdict.
+  # Flagged models stay in the tables; the plan (analysis) says how verdicts treat them.
   config.fitness = ml_collections.ConfigDict()
   config.fitness.max_class_share = 0.95
   config.fitness.chance_margin = 0.02
   config.fitness.improving_window = 0.25
   config.fitness.improving_delta = 0.02
-
-  # Effects the report counts as none: a claim whose whole 95 % interval lies
-  # inside the margin is 'equivalent' (no effect larger than it), a result.
-  config.verdict = ml_collections.ConfigDict()
-  config.verdict.rho_margin = 0.3  # |Spearman rho| of size with accuracy.
-  config.verdict.difference_margin = 0.05  # |accuracy difference|, fraction of images.
 
   # The analysis plan (docs/study.md), fixed before the cells run; written to plan.json.
   config.analysis = ml_collections.ConfigDict()

@@ -12,7 +12,8 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.analysis import plan as plan_lib
 from medadv_jax.study import runner
 
 
@@ -33,7 +34,7 @@ def main(argv):
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
-  write_outputs.write_all(rows, workdir, verdict.Margins.from_config(common.CONFIG.value))
+  write_outputs.write_all(rows, workdir, plan_lib.Plan.from_config(common.CONFIG.value.analysis))
   print(f'{len(rows)} result rows written to {workdir}')
 
 

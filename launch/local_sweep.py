@@ -31,7 +31,8 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.study import exits
-from medadv_jax.reporting import verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.analysis import plan as plan_lib
 from medadv_jax.study import locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
@@ -146,7 +147,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     failed = [cell.name for cell, _ in commands if codes[cell.name] != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
-                            workdir, verdict.Margins.from_config(common.CONFIG.value))
+                            workdir, plan_lib.Plan.from_config(common.CONFIG.value.analysis))
   if failed:
     print(f'error: {len(failed)} cell(s) failed: {", ".join(failed)}; see their logs in '
           f'{log_dir}. Start the sweep again to retry them.', file=sys.stderr)

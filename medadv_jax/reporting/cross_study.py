@@ -16,12 +16,14 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
+import numpy as np
+
 from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import claim_summary, figures, grouping
+from medadv_jax.reporting import claim_summary, figures
+from medadv_jax.reporting.analysis import multiplicity
 
 CSV_FILE, FIGURE_FILE = 'cross_study.csv', 'cross_study.png'
-TABLE_EPS_255 = (1.0, 2.0, 4.0)
 # The README's table sits between these lines; the rest of the file is kept.
 TABLE_START = '<!-- cross-study table: written by launch/cross_study.py -->'
 TABLE_END = '<!-- end of cross-study table -->'
@@ -47,91 +49,114 @@ def load(study_dirs) -> list[dict]:
   return out
 
 
+HOLM_COLUMN = 'p_holm_summary'
+ALPHA = 0.05
+
+
+def summary_family(claims) -> list[dict]:
+  """The tests Holm adjusts over in this summary: every study's claim (a) slope
+  and claim (b) per-size gain (primary rows with a p-value)."""
+  return [r for r in claims if r['analysis'] == 'primary' and not math.isnan(r['p'])]
+
+
+def with_summary_holm(claims) -> list[dict]:
+  """`claims` with HOLM_COLUMN: Holm-adjusted p over `summary_family`, the claims
+  and studies of this one summary (empty on other rows)."""
+  family = summary_family(claims)
+  adjusted = multiplicity.holm(np.array([r['p'] for r in family])) if family else []
+  by_id = {id(r): float(p) for r, p in zip(family, adjusted)}
+  return [dict(r, **{HOLM_COLUMN: by_id.get(id(r), math.nan)}) for r in claims]
+
+
 def write_csv(claims, path: pathlib.Path) -> None:
-  """One CSV of every study's claims rows, `study` first."""
-  claim_summary.write_csv(claims, path, leading=('study',))
+  """One CSV of every study's claims rows, `study` first, with the summary's Holm p."""
+  claim_summary.write_csv(with_summary_holm(claims), path, leading=('study',),
+                          trailing=(HOLM_COLUMN,))
 
 
 def plot(claims, path: pathlib.Path) -> None:
-  """Spearman rho of size with accuracy against eps, one line per study, with
-  95 % intervals; a row of panels per view (headline, matched set), a column
-  per train mode."""
-  views = [v for v in ('headline', 'matched') if any(r['view'] == v for r in claims)]
-  modes = grouping.ordered_modes({r['train_mode'] for r in claims})
+  """Claim (a)'s slope per study, and claim (b)'s per-size gains against
+  parameters, each with its 95 % t-interval over seeds."""
   studies = sorted({r['study'] for r in claims})
-  radii = sorted({r['eps_255'] for r in claims if r['eps_255']})
-  fig, axes = plt.subplots(len(views), len(modes), squeeze=False, sharex=True, sharey=True,
-                           figsize=(5.0 * len(modes), 3.4 * len(views)))
   colours = plt.cm.tab10([k % 10 for k in range(len(studies))])
-  for i, view in enumerate(views):
-    for j, mode in enumerate(modes):
-      ax = axes[i][j]
-      for k, (study, colour) in enumerate(zip(studies, colours)):
-        points = sorted((r['eps_255'], r['rho'], r['rho_low'], r['rho_high']) for r in claims
-                        if (r['study'], r['view'], r['train_mode']) == (study, view, mode)
-                        and not math.isnan(r['rho']))
-        if not points:
-          continue
-        # Studies side by side at each radius, so their intervals do not overlap.
-        shift = 1.0 + 0.04 * (k - (len(studies) - 1) / 2)
-        eps, rho, low, high = (list(column) for column in zip(*points))
-        errors = [[max(0.0, r - l) if not math.isnan(l) else 0.0 for r, l in zip(rho, low)],
-                  [max(0.0, h - r) if not math.isnan(h) else 0.0 for r, h in zip(rho, high)]]
-        ax.errorbar([e * shift for e in eps], rho, yerr=errors, marker='o', ms=3,
-                    capsize=2, color=colour, label=study)
-      ax.axhline(0.0, color='grey', linewidth=0.8)
-      ax.set_xscale('log')
-      ax.set_xticks(radii, [f'{e:g}' for e in radii])
-      ax.minorticks_off()
-      ax.set_ylim(-1.05, 1.05)
-      figures.label_panel(ax, f'{view} | {figures.TRAIN_MODE_TITLES.get(mode, mode)}',
-                          'eps (x 1/255, L-inf)' if i == len(views) - 1 else None,
-                          'Spearman rho (size vs accuracy)' if j == 0 else None)
-  figures.save_with_title(fig, 'Size vs robustness per study (below 0: smaller models more '
-                          'robust; bars: 95 % paired intervals)', path)
+  fig, (left, right) = plt.subplots(1, 2, figsize=(11.0, 3.8))
+  for k, (study, colour) in enumerate(zip(studies, colours)):
+    for r in claims:
+      if (r['study'], r['claim'], r['analysis']) == (study, 'a', 'primary') and not \
+          math.isnan(r['estimate']):
+        left.errorbar([r['estimate']], [k], xerr=_error(r), fmt='o', color=colour, capsize=3)
+    gains = sorted((r['size'], r['estimate'], r) for r in claims if r['study'] == study
+                   and r['claim'] == 'b' and r['analysis'] == 'primary'
+                   and r['size'] != 'every size' and not math.isnan(r['estimate']))
+    if gains:
+      xs = list(range(len(gains)))
+      right.errorbar(xs, [g[1] for g in gains],
+                     yerr=np.array([_error(g[2]) for g in gains]).reshape(-1, 2).T,
+                     marker='o', ms=3, capsize=2, color=colour, label=study)
+  left.axvline(0.0, color='grey', linewidth=0.8)
+  left.set_yticks(range(len(studies)), studies)
+  figures.label_panel(left, 'claim (a)', 'robust accuracy per doubling of parameters', None)
+  right.axhline(0.0, color='grey', linewidth=0.8)
+  figures.label_panel(right, 'claim (b)', 'size (fewest parameters first)',
+                      'robust accuracy gain')
+  if right.get_legend_handles_labels()[0]:
+    right.legend(fontsize=7)
+  figures.save_with_title(fig, 'Claims per study (bars: 95 % t-intervals over seeds)', path)
+
+
+def _error(row) -> list:
+  if math.isnan(row['low']):
+    return [[0.0], [0.0]]
+  return [[max(0.0, row['estimate'] - row['low'])], [max(0.0, row['high'] - row['estimate'])]]
 
 
 def table_lines(claims, link=lambda study: None) -> list[str]:
-  """Markdown: one line per study and train mode with claim (a) over the radii
-  (headline; matched set; smallest fooling radius), rho and its interval at
-  TABLE_EPS_255 in each view, and claim (b). `link(study)`: the report's
-  relative path, or None."""
-  header = ['study', 'train mode', 'claim (a): headline; matched; min-eps']
-  header += [f'rho at {e:g}/255: headline; matched' for e in TABLE_EPS_255]
-  header += ['rho, min-eps', 'claim (b)', 'seeds']
+  """Markdown: one line per study with claim (a)'s slope, interval, verdict and
+  seeds, and claim (b)'s verdict and smallest gain; beside each, the p-value Holm-
+  adjusted over every test of this summary (`summary_family`), said below it.
+  `link(study)`: the report's relative path, or None."""
+  adjusted = with_summary_holm(claims)
+  header = ['study', 'plan', 'claim (a): slope per doubling [95 %]', 'verdict', 'seeds',
+            'Holm p (summary)', 'claim (b)', 'smallest gain [95 %]', 'largest Holm p (summary)']
   lines = ['| ' + ' | '.join(header) + ' |', '|' + '---|' * len(header)]
-  for study in sorted({r['study'] for r in claims}):
-    mine = [r for r in claims if r['study'] == study]
-    for mode in grouping.ordered_modes({r['train_mode'] for r in mine}):
-      rows = {(r['view'], r['eps_255']): r for r in mine if r['train_mode'] == mode}
-      first = next(r for r in mine if r['train_mode'] == mode)
-      views = [rows[k]['size_verdict_overall'] for k in
-               (_first_key(rows, 'headline'), _first_key(rows, 'matched'), ('min_eps', None))
-               if k in rows]
-      target = link(study)
-      name = f'[{study}]({target})' if target else study
-      cells = [name, mode, '; '.join(views)]
-      for e in TABLE_EPS_255:
-        cells.append('; '.join(_rho(rows.get((view, e))) for view in ('headline', 'matched')))
-      cells += [_rho(rows.get(('min_eps', None))), first['training_verdict_overall'] or '-',
-                str(first['seeds'])]
-      lines.append('| ' + ' | '.join(cells) + ' |')
+  for study in sorted({r['study'] for r in adjusted}):
+    mine = [r for r in adjusted if r['study'] == study]
+    a = next((r for r in mine if r['claim'] == 'a' and r['analysis'] == 'primary'), None)
+    b = next((r for r in mine if r['claim'] == 'b' and r['size'] == 'every size'), None)
+    sizes = [r for r in mine if r['claim'] == 'b' and r['analysis'] == 'primary'
+             and r['size'] != 'every size']
+    target = link(study)
+    cells = [f'[{study}]({target})' if target else study, mine[0].get('plan', '')]
+    cells += ([_interval(a), _word(a), str(a['seeds']), _p(a[HOLM_COLUMN])] if a else
+              ['-', 'not tested', '-', '-'])
+    if b and sizes:
+      smallest = min(sizes, key=lambda r: (math.isnan(r['estimate']), r['estimate']))
+      cells += [_word(b), f'{smallest["size"]}: {_interval(smallest)}',
+                _p(max((r[HOLM_COLUMN] for r in sizes), default=math.nan))]
+    else:
+      cells += ['not tested', '-', '-']
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  family = summary_family(adjusted)
+  lines += ['', f'Holm p (summary): adjusted over the {len(family)} tests of this table '
+            '(each study\'s claim (a) slope and claim (b) per-size gains); a verdict whose '
+            f'Holm p here is not below {ALPHA:g} does not survive this family.']
   return lines
 
 
-def _first_key(rows, view):
-  keys = sorted(e for v, e in rows if v == view and e is not None)
-  return (view, keys[0]) if keys else None
-
-
-def _rho(row) -> str:
-  if row is None:
-    return '-'
-  if math.isnan(row['rho']):
+def _interval(row) -> str:
+  if math.isnan(row['estimate']):
     return 'n/a'
-  if math.isnan(row['rho_low']):
-    return f'{row["rho"]:+.2f} [ties]'
-  return f'{row["rho"]:+.2f} [{row["rho_low"]:+.2f}, {row["rho_high"]:+.2f}]'
+  if math.isnan(row['low']):
+    return f'{row["estimate"]:+.4f} [n/a]'
+  return f'{row["estimate"]:+.4f} [{row["low"]:+.4f}, {row["high"]:+.4f}]'
+
+
+def _word(row) -> str:
+  return row['verdict'] or '-'
+
+
+def _p(value) -> str:
+  return 'n/a' if math.isnan(value) else f'{value:.3g}'
 
 
 def compute_lines(study_dirs) -> list[str]:

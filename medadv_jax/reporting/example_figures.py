@@ -38,14 +38,16 @@ def representative_cells(rows) -> list[str]:
   return names
 
 
-def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
-                          ) -> list[pathlib.Path]:
-  """Renders the gallery and the saliency maps of the named cells into `workdir`.
+def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str],
+                          out_dir: pathlib.Path = None) -> list[pathlib.Path]:
+  """Renders the gallery and the saliency maps of the named cells into `out_dir`
+  (default `workdir`).
 
   Reads workdir/cells/<name>/examples.npz; cells without one are left out.
   Returns the PNG paths written, [] (and writes nothing) if no cell has examples.
   """
   workdir = pathlib.Path(workdir)
+  out_dir = workdir if out_dir is None else pathlib.Path(out_dir)
   found = {}
   for name in cell_names:
     path = workdir / 'cells' / name / cell_data.EXAMPLES_FILE
@@ -56,8 +58,8 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
   written = []
   for figure_fn, file_name in ((gallery_figure, GALLERY_FILE),
                                (saliency_figure, SALIENCY_FILE)):
-    atomic_files.save_figure(figure_fn(found), workdir / file_name, dpi=100)
-    written.append(workdir / file_name)
+    atomic_files.save_figure(figure_fn(found), out_dir / file_name, dpi=100)
+    written.append(out_dir / file_name)
   return written
 
 

@@ -6,19 +6,20 @@ import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
-                                  provenance, sanity_table, summary_table, verdict)
+from medadv_jax.reporting import (clean_comparability, fitness_table, grouping, provenance,
+                                  sanity_table, size_comparisons, summary_table)
+from medadv_jax.reporting.analysis import render
 
 
-def render_report(rows, files=(), environments=None, per_image=None, margins=None) -> str:
+def render_report(rows, files=(), environments=None, per_image=None, analysis=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
   `files`: (file name, description) of each artefact written beside report.md,
   listed at the end. `environments`: `provenance.load`'s {cell name: environment}
   for the "Software and hardware" section (left out when None). `per_image`:
   `per_image_data.load`'s per-image data, which makes the claims' intervals
-  paired (None: per-model intervals). `margins`: `verdict.Margins`, for
-  'equivalent' verdicts (None: none).
+  paired (None: per-model intervals). `analysis`: `analysis.claims.analyse`'s
+  answer under the plan, the only source of verdicts (None: no claims section).
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
@@ -87,13 +88,13 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
               'modes.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
-    gains = verdict.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
+    gains = size_comparisons.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
     for size in grouping.sizes(fit):
       if (size, headline[0]) in gains:
         lines.append(f'| {grouping.size_label(grouping.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
-  lines += ['', '## Agreement with the paper', '']
-  lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
+  if analysis is not None:
+    lines += ['', '## Agreement with the paper', ''] + render.section_lines(analysis)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
@@ -155,9 +156,9 @@ def _paired_lines(rows, modes, headline, per_image) -> list[str]:
   """Largest-minus-smallest size differences, paired and unpaired, per mode."""
   lines = []
   for mode in modes:
-    arm = verdict.paired_arm(rows, per_image, mode)
+    arm = size_comparisons.paired_arm(rows, per_image, mode)
     if arm is not None and len(arm.sizes) >= 2:
-      lines += [''] + claim_views.table_lines(rows, arm, headline)
+      lines += [''] + size_comparisons.difference_table_lines(rows, arm, headline)
   return ['', '## Largest minus smallest size, paired', ''] + lines[1:] if lines else []
 
 
@@ -177,13 +178,13 @@ def _spearman_section(rows, worst, modes, headline, per_image=None) -> str:
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
-    fit_sizes = verdict.mode_sizes(rows, mode)
+    fit_sizes = size_comparisons.mode_sizes(rows, mode)
     if len(fit_sizes) < 3:
       out.append(f'| {mode} | ' + ' | '.join(
           [f'n/a ({len(fit_sizes)} fit sizes)'] * len(headline)) + ' |')
       continue
     cells = []
-    for rho, low, high in verdict.size_spearman(rows, worst, mode, headline,
+    for rho, low, high in size_comparisons.size_spearman(rows, worst, mode, headline,
                                                 per_image).values():
       if np.isnan(rho):
         cells.append('n/a (constant)')
