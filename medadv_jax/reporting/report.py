@@ -95,11 +95,24 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
   if analysis is not None:
     lines += ['', '## Agreement with the paper', ''] + render.section_lines(analysis)
+    lines += _clean_caveat(fit, analysis, per_image)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
   lines += _files_lines(files)
   return '\n'.join(lines) + '\n'
+
+
+def _clean_caveat(fit, analysis, per_image) -> list[str]:
+  """A warning under claim (a) when its sizes' clean accuracies are not comparable."""
+  if analysis.size is None:
+    return []
+  comparison = clean_comparability.compare(fit, analysis.size.mode, per_image)
+  if comparison is None or comparison.comparable:
+    return []
+  return ['', f'The {analysis.size.mode}-trained sizes\' clean accuracies are not comparable '
+          '(see "Are clean accuracies comparable?"): claim (a) mixes size with clean '
+          'accuracy; its secondary slope adjusted for clean accuracy tells them apart.']
 
 
 def _files_lines(files) -> list[str]:

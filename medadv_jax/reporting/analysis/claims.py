@@ -120,8 +120,7 @@ def _size_claim(cells, per_image, plan) -> SizeClaim:
   _, sensitivity, _, _ = _slope_estimate(cells, endpoint, cells.present, plan, radii)
   complete = cells.fit.all(1)
   page_l, page_p = size_slope.page_trend(endpoint[complete], cells.log2_params)
-  with np.errstate(invalid='ignore'):
-    means = np.nanmean(np.where(cells.fit, endpoint, np.nan), 0)
+  means = outcomes.column_means(np.where(cells.fit, endpoint, np.nan))
   finite = np.isfinite(means)
   rho = (float(stats.spearmanr(cells.params[finite], means[finite]).statistic)
          if finite.sum() >= 3 and np.ptp(means[finite]) > 0 else float('nan'))

@@ -67,14 +67,19 @@ def band_radii(cells: ModeCells, band, floor: float | None, use) -> tuple[list, 
   for e, radius in enumerate(cells.radii):
     if radius <= 0 or not band[0] <= radius <= band[1]:
       continue
-    values = np.where(use, cells.accuracy[..., e], np.nan)
-    with np.errstate(invalid='ignore'):
-      means = np.nanmean(values, 0) if use.any() else np.full(len(cells.sizes), np.nan)
+    means = column_means(np.where(use, cells.accuracy[..., e], np.nan))
     if floor is not None and np.all(~np.isfinite(means) | (means <= floor)):
       dropped.append(float(radius))
     else:
       kept.append(float(radius))
   return kept, dropped
+
+
+def column_means(values: np.ndarray) -> np.ndarray:
+  """(K,) means over seeds of (S, K) `values`, NaN entries left out (NaN if none)."""
+  finite = np.isfinite(values)
+  with np.errstate(invalid='ignore', divide='ignore'):
+    return np.where(finite, values, 0).sum(0) / finite.sum(0)
 
 
 def band_accuracy(cells: ModeCells, radii) -> np.ndarray:
