@@ -56,11 +56,16 @@ def main(argv):
   del argv
   workdir = pathlib.Path(common.WORKDIR.value)
   config = common.CONFIG.value
-  with exits.one_line_errors():
+  # Everything is read and checked before anything is written.
+  try:
     common.validated_cells()
     plan = plan_lib.Plan.from_config(config.analysis)
     out = check_name(workdir, plan)
     rows, per_image = study_cells(config, workdir)
+  except MedAdvError as e:
+    print(f'error: {e}', file=sys.stderr)
+    sys.exit(1)
+  with exits.one_line_errors():  # A full disk: one line.
     out.mkdir(parents=True, exist_ok=True)
     plan_lib.write(plan, out)
     write_outputs.write_all(rows, out, plan, cells_dir=workdir, per_image=per_image)

@@ -21,11 +21,14 @@ def plan(**changes) -> plan_lib.Plan:
 
 
 def study(robust_of, params=(1e3, 4e3, 16e3, 64e3, 256e3), seeds=range(5),
-          modes=('standard', 'pgd'), n=100, unfit=(), clean=0.9, model='cnn', seed=0):
+          modes=('standard', 'pgd'), n=100, unfit=(), clean=0.9, model='cnn', seed=0,
+          fooled_at=None):
   """(rows, per_image). `robust_of(mode, rank, seed)` is the share of images still
   robust at every radius up to 8/255; the others are fooled at a radius of the
   grid drawn uniformly, so robust accuracy at radius r is near robust_of at 8 and
-  rises towards `clean` at small radii. `unfit`: (mode, rank, seed) flagged."""
+  rises towards `clean` at small radii (with `fooled_at`, all are fooled at that
+  radius, so robust accuracy is robust_of above it). `unfit`: (mode, rank, seed)
+  flagged."""
   rng = np.random.default_rng(seed)
   rows, per_image = [], {}
   for s in seeds:
@@ -35,7 +38,8 @@ def study(robust_of, params=(1e3, 4e3, 16e3, 64e3, 256e3), seeds=range(5),
         width = float(2 ** rank)
         correct = hardness < clean
         robust = hardness < robust_of(mode, rank, s)
-        radii = np.where(robust, np.inf, rng.choice(GRID[1:], n))
+        fooled = rng.choice(GRID[1:], n) if fooled_at is None else np.full(n, fooled_at)
+        radii = np.where(robust, np.inf, fooled)
         radii = np.where(correct, radii, 0.0)
         fit = (mode, rank, s) not in unfit
         key = ((model, 0, width), mode, s)

@@ -103,9 +103,9 @@ def _slope_estimate(cells, endpoint, use, plan, radii) -> tuple[dict, Estimate, 
   equivalent = bool(size_slope.equivalent(cells.log2_params, endpoint[keep], use[keep],
                                           plan.size.margin, plan.alpha)) if seeds else False
   _, tost_p = size_slope.tost(slopes[keep], plan.size.margin, plan.alpha)
-  verdict = (verdicts.too_few_seeds(seeds, plan.min_seeds) or
-             ('no verdict: no radius of the band above the floor' if not radii else
-              verdicts.by_interval(low, high, equivalent, claimed_sign=-1)))
+  verdict = (f'{verdicts.NO_VERDICT}: no radius of the band above the floor' if not radii
+             else verdicts.too_few_seeds(seeds, plan.min_seeds)
+             or verdicts.by_interval(low, high, equivalent, claimed_sign=-1))
   by_seed = {seed: float(b) for seed, b, k in zip(cells.seeds, slopes, keep) if k}
   p = float(paired_gain.t_test_p(slopes[keep]))
   return by_seed, Estimate(mean, low, high, seeds, verdict), p, float(tost_p)

@@ -96,8 +96,10 @@ def equivalent(log2_params, endpoint, fit, margin: float, alpha: float = 0.05):
 
 def page_trend(endpoint, log2_params):
   """(L, p) of Page's exact test that the endpoint falls as parameters grow,
-  seeds (S, K complete rows) as blocks; (NaN, NaN) below 2 seeds or 3 sizes."""
+  seeds (S, K rows; those with a NaN left out) as blocks; (NaN, NaN) below 2
+  seeds or 3 sizes."""
   y = np.asarray(endpoint, float)
+  y = y[np.isfinite(y).all(-1)] if y.ndim == 2 else y
   if y.ndim != 2 or y.shape[0] < 2 or y.shape[1] < 3:
     return float('nan'), float('nan')
   order = np.argsort(-np.asarray(log2_params, float), kind='stable')  # Largest first.
