@@ -109,5 +109,7 @@ def test_a_grid_up_to_255_blames_the_grid_and_says_how_to_skip_the_check():
   assert 'below attack.sanity.large_eps_255' in str(error.value)
   assert '--config.attack.sanity.large_eps_255=0' in str(error.value)
   assert '(255, 255]' not in str(error.value)
-  config.attack.sanity.large_eps_255 = 0  # The check off: the grid is fine.
+  # The check off, the grid is fine, and so is a plan whose band is on it.
+  config.attack.sanity.large_eps_255 = 0
+  config.analysis.size.band_255 = config.analysis.training.band_255 = (8.0, 8.0)
   config_validation.validate(config)

@@ -46,6 +46,12 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   refused = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}', f'--dest={dest}')
   assert refused.returncode == 1 and not dest.exists()
   assert refused.stderr.startswith(f"error: --workdir={str(workdir)!r}: 1 of 2 cells")
+  # The study ran under its plan: another one is a re-analysis, not a resume.
+  assert json.loads((workdir / 'plan.json').read_text())['size']['margin'] == 0.01
+  other_plan = _python('main.py', *TINY, f'--workdir={workdir}', '--config.cell=0',
+                       '--config.analysis.size.margin=0.02')
+  assert other_plan.returncode == 1 and 'config field `analysis`' in other_plan.stderr
+  assert 'launch/reanalyse.py' in other_plan.stderr
 
   # Cell 0 killed with SIGKILL right after its first checkpoint (named by step).
   cell0 = workdir / 'cells' / 'pneumoniamnist_cnn_w0.25_standard_s0'
@@ -81,8 +87,17 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
                       f'--dest={dest}', '--note=ran beside the test suite')
   assert published.returncode == 0, published.stderr[-2000:]
   names = {p.name for p in dest.iterdir()}
-  assert {'README.md', 'report.md', 'summary.csv', 'claims.csv',
+  assert {'README.md', 'report.md', 'summary.csv', 'claims.csv', 'plan.json', 'cells.json.gz',
           'robustness_curves.png'} <= names and 'cells' not in names
+  # Answered again under another plan from the workdir (its cells) and from the
+  # published folder (cells.json.gz), beside the first answer: the same numbers.
+  for folder in (workdir, dest):
+    again = _python('launch/reanalyse.py', *TINY, f'--workdir={folder}',
+                    '--config.analysis.name=wide', '--config.analysis.training.margin=0.1')
+    assert again.returncode == 0, again.stderr[-2000:]
+    answer = (folder / 'analyses' / 'wide' / 'claims.csv').read_text().splitlines()
+    first = (folder / 'claims.csv').read_text().splitlines()
+    assert [l.replace(',wide,', ',default,') for l in answer] == first
   readme = (dest / 'README.md').read_text()
   commit = json.loads((cell0 / 'environment.json').read_text())['git_commit']
   assert sitting['command'] in readme and f'Cells run at commit: {commit}' in readme

@@ -43,7 +43,12 @@ def load(study_dirs) -> list[dict]:
       raise MedAdvError(f'--studies: {str(folder)!r} has no {claim_summary.FILE_NAME}; '
                         'allowed: folders of finished studies (aggregate them first with '
                         'launch/aggregate.py)')
-    out += [dict(study=folder.name, **row) for row in claim_summary.read_csv(path)]
+    rows = claim_summary.read_csv(path)
+    if rows and 'claim' not in rows[0]:
+      raise MedAdvError(f'--studies: {str(path)!r} is a claims.csv of an older format (rank-'
+                        'correlation votes); allowed: one written by this code (publish the '
+                        'study again, or launch/reanalyse.py)')
+    out += [dict(study=folder.name, **row) for row in rows]
   if not out:
     raise MedAdvError('--studies: the studies hold no claims (no finished cells)')
   return out
