@@ -13,7 +13,7 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting import write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.study import runner
 
 

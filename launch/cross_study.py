@@ -6,7 +6,7 @@ results table, all from each study's claims.csv.
 
 --studies: study folders (workdirs, or copies of their outputs), comma-separated,
 each may be a glob. --readme: a markdown file whose block between the
-cross-study markers (`reporting/cross_study.py`) is replaced by the table,
+cross-study markers (`reporting/claims/cross_study.py`) is replaced by the table,
 linking each study's report.md relative to that file. --compute_readme: a
 markdown file whose block between the compute markers is replaced by each
 study's cells, sittings, wall and cell time and their total.
@@ -23,7 +23,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cross_study
+from medadv_jax.reporting.claims import cross_study
 
 _STUDIES = flags.DEFINE_string('studies', None, 'Study folders, comma-separated; globs allowed.',
                                required=True)

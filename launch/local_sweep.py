@@ -32,7 +32,7 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax.study import exits
 from medadv_jax.reporting import write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.study import locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)

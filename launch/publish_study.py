@@ -30,8 +30,9 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax import atomic_files, environment
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cells_archive, cross_study, write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import cross_study, plan as plan_lib
+from medadv_jax.reporting.inputs import cells_archive
 from medadv_jax.study import exits, runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)

@@ -19,8 +19,9 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cells_archive, write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import plan as plan_lib
+from medadv_jax.reporting.inputs import cells_archive
 from medadv_jax.study import exits, runner
 
 ANALYSES = 'analyses'

@@ -5,7 +5,7 @@ robust accuracy per size (no training, no attacks)."""
 import numpy as np
 
 from configs import default
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 
 GRID = [0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
 LABEL = 'Ensemble (per image)'

@@ -5,7 +5,7 @@ endpoint computed from rows equal to the one from per-image data."""
 import numpy as np
 import pytest
 
-from medadv_jax.reporting.analysis import claims, outcomes
+from medadv_jax.reporting.claims import analysis, outcomes
 
 import analysis_fixtures as fx
 
@@ -17,7 +17,7 @@ RETINA_ZIGZAG = (0.21, 0.14, 0.25, 0.106, 0.312)
 
 def _analyse(robust_of, plan=None, **study):
   rows, per_image = fx.study(robust_of, **study)
-  return claims.analyse(rows, per_image, plan or fx.plan())
+  return analysis.analyse(rows, per_image, plan or fx.plan())
 
 
 @pytest.mark.parametrize('seeds', [3, 5, 10])
@@ -27,7 +27,7 @@ def test_a_retina_depth_like_zigzag_is_never_equivalent(seeds):
     rows, per_image = fx.study(lambda mode, k, s: RETINA_ZIGZAG[k], params=DEPTH_PARAMS,
                                seeds=range(seeds), n=300, modes=('standard',), seed=draw,
                                fooled_at=0.25)
-    a = claims.analyse(rows, per_image, plan).size
+    a = analysis.analyse(rows, per_image, plan).size
     cells = outcomes.mode_cells(rows, 'standard')
     means = outcomes.band_accuracy(cells, a.radii).mean(0)
     assert means.min() < 0.13 and means.max() > 0.28  # As retina_depth at 0.5/255.

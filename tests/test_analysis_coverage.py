@@ -11,7 +11,7 @@ nominal rate: a correct test fails them with a chance of well under 1e-3.
 import numpy as np
 import pytest
 
-from medadv_jax.reporting.analysis import paired_gain, simulation, size_slope
+from medadv_jax.reporting.statistics import paired_gain, simulation, size_slope
 
 STUDIES = 2000
 MC_SE_AT_95 = np.sqrt(0.95 * 0.05 / STUDIES)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from medadv_jax.reporting.analysis import multiplicity, power, size_slope
+from medadv_jax.reporting.statistics import multiplicity, power, size_slope
 
 
 def test_seed_slopes_match_polyfit_and_skip_unfit_sizes():

@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import claim_summary, cross_study, per_image_data, write_outputs
-from medadv_jax.reporting.analysis import claims as claims_lib, multiplicity
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import analysis as claims_lib, claim_summary, cross_study
+from medadv_jax.reporting.inputs import per_image_data
+from medadv_jax.reporting.statistics import multiplicity
 
 import analysis_fixtures
 

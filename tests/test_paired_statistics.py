@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from medadv_jax.reporting import paired_statistics as ps
+from medadv_jax.reporting.statistics import paired_statistics as ps
 
 N_IMAGES = 200
 

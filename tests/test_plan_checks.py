@@ -4,7 +4,7 @@ import pytest
 
 from configs import default, paper, replication
 from medadv_jax.errors import ConfigError
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.study import config_validation
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from medadv_jax import cell_data
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cells_archive, claim_summary, per_image_data, write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import claim_summary, plan as plan_lib
+from medadv_jax.reporting.inputs import cells_archive, per_image_data
 
 import analysis_fixtures as fx
 

@@ -8,9 +8,12 @@ import pytest
 
 from configs import default
 from medadv_jax import cell_data, environment
-from medadv_jax.reporting import (figures, grouping, provenance, report, results_table,
-                                  sanity_table, statistics, write_outputs)
-from medadv_jax.reporting.analysis import claims, plan as plan_lib
+from medadv_jax.reporting import report, write_outputs
+from medadv_jax.reporting.claims import analysis, plan as plan_lib
+from medadv_jax.reporting.figures import plotting
+from medadv_jax.reporting.inputs import provenance, result_rows
+from medadv_jax.reporting.statistics import bootstrap, worst_attack
+from medadv_jax.reporting.tables import results_table, sanity_table
 import analysis_fixtures
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
@@ -100,7 +103,7 @@ def test_single_radius_checks_are_reported_only_where_the_schedule_has_them():
 
 
 def test_curves_group_by_attack_and_mode_with_one_line_per_size():
-  curves = grouping.curves(_rows())
+  curves = result_rows.curves(_rows())
   assert set(curves) == {(a, m) for a in ('FGSM, untargeted', 'FGSM, least-likely',
                                           'PGD-20, untargeted', 'PGD-20, least-likely')
                          for m in ('standard', 'pgd')}
@@ -112,7 +115,7 @@ def test_curves_group_by_attack_and_mode_with_one_line_per_size():
 
 def test_outputs_are_written(tmp_path):
   rows = _rows()
-  figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
+  plotting.plot_robustness_curves(rows, tmp_path / 'curves.png')
   results_table.write_csv(rows, tmp_path / 'results.csv')
   assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG'
   read_back = results_table.read_csv(tmp_path / 'results.csv')
@@ -214,7 +217,7 @@ def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):
   modes = [line.split('|')[4].strip() for line in table.splitlines()
            if line.startswith('| cnn w=1 ')]
   assert modes == ['standard', 'fgsm_rs', 'trades']
-  figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
+  plotting.plot_robustness_curves(rows, tmp_path / 'curves.png')
   assert (tmp_path / 'curves.png').stat().st_size > 0
 
 
@@ -242,7 +245,7 @@ def _claim_rows(standard, pgd, clean=None, n=1000):
 def _render(rows, **kwargs):
   """report.md with the claims analysed under configs/default.py's plan."""
   plan = plan_lib.Plan.from_config(default.get_config().analysis)
-  return report.render_report(rows, analysis=claims.analyse(rows, {}, plan), **kwargs)
+  return report.render_report(rows, analysis=analysis.analyse(rows, {}, plan), **kwargs)
 
 
 def _section(text, title):
@@ -329,13 +332,13 @@ def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
   row = dict(model='cnn', depth=None, width=1.0, train_mode='standard', eps_255=2.0,
              attack='ensemble', norm='linf', n=200)
   one = [dict(row, seed=0, accuracy=0.6, ci_low=0.53, ci_high=0.67)]
-  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(one).values()
+  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(one).values()
   assert (accuracy, low, high, per_seed) == (0.6, 0.53, 0.67, [0.6])  # Wilson, as given.
   two = one + [dict(row, seed=1, accuracy=0.8, ci_low=0.74, ci_high=0.85)]
-  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(two).values()
+  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(two).values()
   assert accuracy == pytest.approx(0.7) and per_seed == [0.6, 0.8]
   # Not the average of the seeds' Wilson bounds (0.635, 0.76): the seed spread counts.
-  assert (low, high) == statistics.bootstrap_mean([0.6, 0.8], 200)[1:]
+  assert (low, high) == bootstrap.bootstrap_mean([0.6, 0.8], 200)[1:]
   assert low < 0.62 and high > 0.78
 
 

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import (min_eps_figures, per_image_data, size_figures,
-                                  write_outputs)
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.figures import min_eps_figures, size_figures
+from medadv_jax.reporting.inputs import per_image_data
 import analysis_fixtures
 
 

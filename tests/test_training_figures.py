@@ -4,7 +4,8 @@ rows only, cells without scores left out, no file when none has any."""
 import json
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import training_figures, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.figures import training_figures
 import analysis_fixtures
 
 

@@ -3,10 +3,12 @@
 import pathlib
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting import (claim_summary, example_figures, figures, min_eps_figures,
-                                  per_image_data, provenance, report, results_table,
-                                  size_figures, summary_table, training_figures)
-from medadv_jax.reporting.analysis import claims
+from medadv_jax.reporting import report
+from medadv_jax.reporting.claims import analysis, claim_summary
+from medadv_jax.reporting.figures import (example_figures, min_eps_figures, plotting, size_figures,
+                                          training_figures)
+from medadv_jax.reporting.inputs import per_image_data, provenance
+from medadv_jax.reporting.tables import results_table, summary_table
 
 
 def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
@@ -17,7 +19,7 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
   rows); the figures when there are rows; min_eps_distributions.png only when some cell has
   a per_image.json, and the gallery and saliency maps only when the cells they
   show have an examples.npz (cells finished before these existed have none).
-  The claims are analysed once under `plan` (`analysis.plan.Plan`), for report.md
+  The claims are analysed once under `plan` (`claims.plan.Plan`), for report.md
   and claims.csv. `cells_dir`: the folder holding cells/ (default `workdir`), so a
   re-analysis can write elsewhere; `per_image`: the cells' per_image.json data
   when they come from elsewhere (default: read from `cells_dir`).
@@ -32,7 +34,7 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
             'attack x eps, with params, FLOPs and clean test accuracy')]
   given, per_image = per_image, {}
   if rows:
-    figures.plot_robustness_curves(rows, workdir / 'robustness_curves.png')
+    plotting.plot_robustness_curves(rows, workdir / 'robustness_curves.png')
     size_figures.plot_robust_vs_size(rows, workdir / 'robust_vs_size.png', 'params')
     size_figures.plot_robust_vs_size(rows, workdir / 'robust_vs_flops.png', 'flops')
     size_figures.plot_clean_vs_size(rows, workdir / 'clean_vs_size.png')
@@ -70,10 +72,10 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
                         'the same images and models')):
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
-  analysis = claims.analyse(rows, per_image, plan)
-  claim_summary.write_csv(claim_summary.claim_rows(rows, analysis),
+  answer = analysis.analyse(rows, per_image, plan)
+  claim_summary.write_csv(claim_summary.claim_rows(rows, answer),
                           workdir / claim_summary.FILE_NAME)
   files.append((claim_summary.FILE_NAME, f'the claims under plan {plan.name!r}: estimates, '
                 '95 % intervals, p-values and verdicts, as the report states them'))
   atomic_files.write_text(workdir / 'report.md', report.render_report(
-      rows, files, provenance.load(cells_dir, rows), per_image, analysis))
+      rows, files, provenance.load(cells_dir, rows), per_image, answer))

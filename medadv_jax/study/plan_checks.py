@@ -4,7 +4,7 @@ naming the field, the value and what is allowed."""
 import numbers
 
 from medadv_jax.errors import ConfigError
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.training import steps
 
 

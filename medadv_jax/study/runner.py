@@ -17,8 +17,9 @@ from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
-from medadv_jax.reporting import per_image_data, write_outputs
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import plan as plan_lib
+from medadv_jax.reporting.inputs import per_image_data
 from medadv_jax.runtime import compilation_cache
 from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
 from medadv_jax.training.loop import check_batch_splits, train_model

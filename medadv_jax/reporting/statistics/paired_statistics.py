@@ -12,7 +12,7 @@ cancels out of paired comparisons while the seed-to-seed spread stays in.
 
 On top of that: the matched set (images every model gets right when clean) and
 log fooling radii. These intervals are descriptive; the claims' verdicts come
-from the planned analysis (`analysis/`).
+from the planned analysis (`claims/`).
 
 Inputs are numpy arrays, one per seed, of shape (M models, N_s images); the M
 models are the same, in the same order, in every seed, N_s may differ. Radii are
@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from medadv_jax.reporting import statistics
+from medadv_jax.reporting.statistics import bootstrap as per_model
 
 # (Resample, model, image) elements handled at once: bounds memory for large test sets.
 _CHUNK_ELEMENTS = 1 << 22
@@ -168,7 +168,7 @@ def _replicate_values(per_seed_values, reduce: str, replicates: int,
 
 
 def hierarchical_bootstrap(per_seed_values: Sequence[np.ndarray], statistic: Statistic,
-                           replicates: int = statistics.DEFAULT_REPLICATES,
+                           replicates: int = per_model.DEFAULT_REPLICATES,
                            seed: int = 0, level: float = 0.95,
                            reduce: str = 'mean') -> Estimate:
   """A statistic of the models' means, with a seeds-then-images bootstrap interval.
@@ -204,9 +204,9 @@ def hierarchical_bootstrap(per_seed_values: Sequence[np.ndarray], statistic: Sta
   draws = statistic(_replicate_values(values, reduce, replicates,
                                       np.random.default_rng(seed)))
   # Dropping many undefined replicates would leave a falsely narrow interval.
-  if np.mean(np.isnan(draws)) > statistics.MAX_UNDEFINED_FRACTION:
+  if np.mean(np.isnan(draws)) > per_model.MAX_UNDEFINED_FRACTION:
     return Estimate(point, float('nan'), float('nan'))
-  low, high = statistics._percentile_interval(draws[~np.isnan(draws)], level)
+  low, high = per_model._percentile_interval(draws[~np.isnan(draws)], level)
   return Estimate(point, low, high)
 
 
@@ -220,7 +220,7 @@ def spearman_with(sizes: Sequence[float]) -> Statistic:
   def rho(values: np.ndarray) -> np.ndarray:
     if values.shape[1] != sizes.size:
       raise ValueError(f'spearman_with: {sizes.size} sizes for {values.shape[1]} models')
-    return statistics._row_spearman(sizes, values)
+    return per_model._row_spearman(sizes, values)
   return rho
 
 
@@ -277,6 +277,6 @@ def unpaired_difference_interval(acc_a_per_seed: Sequence[float],
                                  acc_b_per_seed: Sequence[float], n: int,
                                  **bootstrap) -> Estimate:
   """Mean accuracy of A minus B over seeds, bootstrapped as independent Binomials
-  on `n` images each (today's `statistics.bootstrap_difference`), for comparison."""
-  return Estimate(*statistics.bootstrap_difference(acc_a_per_seed, acc_b_per_seed, n,
+  on `n` images each (`bootstrap.bootstrap_difference`), for comparison."""
+  return Estimate(*per_model.bootstrap_difference(acc_a_per_seed, acc_b_per_seed, n,
                                                    **bootstrap))

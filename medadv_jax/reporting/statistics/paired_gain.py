@@ -5,7 +5,7 @@ over seeds, a one-sample t-test Holm-adjusted across sizes, and TOST."""
 import numpy as np
 from scipy import stats
 
-from medadv_jax.reporting.analysis import multiplicity, size_slope
+from medadv_jax.reporting.statistics import multiplicity, size_slope
 
 
 def t_test_p(gains) -> np.ndarray:

@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from medadv_jax.reporting.analysis import size_slope
+from medadv_jax.reporting.statistics import size_slope
 
 # Power the seeds-needed answers aim at, and how many simulated studies decide it.
 TARGET_POWER = 0.8

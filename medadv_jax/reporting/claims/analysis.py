@@ -7,9 +7,8 @@ import dataclasses
 import numpy as np
 from scipy import stats
 
-from medadv_jax.reporting.analysis import (failures, multiplicity, outcomes, paired_gain,
-                                           plan as plan_lib, power, secondary, size_slope,
-                                           verdicts)
+from medadv_jax.reporting.claims import failures, outcomes, plan as plan_lib, secondary, verdicts
+from medadv_jax.reporting.statistics import multiplicity, paired_gain, power, size_slope
 
 
 @dataclasses.dataclass(frozen=True)

@@ -3,7 +3,7 @@ rows, both read from one `claims.Analysis`."""
 
 import math
 
-from medadv_jax.reporting.analysis import plan as plan_lib
+from medadv_jax.reporting.claims import plan as plan_lib
 
 SLOPE_UNIT = 'robust accuracy per doubling of parameters'
 GAIN_UNIT = 'robust accuracy gain'

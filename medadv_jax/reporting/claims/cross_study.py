@@ -20,8 +20,9 @@ import numpy as np
 
 from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import claim_summary, figures
-from medadv_jax.reporting.analysis import multiplicity
+from medadv_jax.reporting.claims import claim_summary
+from medadv_jax.reporting.figures import plotting
+from medadv_jax.reporting.statistics import multiplicity
 
 CSV_FILE, FIGURE_FILE = 'cross_study.csv', 'cross_study.png'
 # The README's table sits between these lines; the rest of the file is kept.
@@ -100,13 +101,13 @@ def plot(claims, path: pathlib.Path) -> None:
                      marker='o', ms=3, capsize=2, color=colour, label=study)
   left.axvline(0.0, color='grey', linewidth=0.8)
   left.set_yticks(range(len(studies)), studies)
-  figures.label_panel(left, 'claim (a)', 'robust accuracy per doubling of parameters', None)
+  plotting.label_panel(left, 'claim (a)', 'robust accuracy per doubling of parameters', None)
   right.axhline(0.0, color='grey', linewidth=0.8)
-  figures.label_panel(right, 'claim (b)', 'size (fewest parameters first)',
+  plotting.label_panel(right, 'claim (b)', 'size (fewest parameters first)',
                       'robust accuracy gain')
   if right.get_legend_handles_labels()[0]:
     right.legend(fontsize=7)
-  figures.save_with_title(fig, 'Claims per study (bars: 95 % t-intervals over seeds)', path)
+  plotting.save_with_title(fig, 'Claims per study (bars: 95 % t-intervals over seeds)', path)
 
 
 def _error(row) -> list:

@@ -7,7 +7,8 @@ import dataclasses
 
 import numpy as np
 
-from medadv_jax.reporting import fitness_table, grouping
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.tables import fitness_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,16 +32,16 @@ class ModeCells:
 
 def mode_cells(rows, mode: str, sizes=None) -> ModeCells | None:
   """`mode`'s cells of `rows` (None if it has none), over `sizes` (default: its own)."""
-  rows = [r for r in rows if r['train_mode'] == mode and grouping.is_linf(r)]
+  rows = [r for r in rows if r['train_mode'] == mode and result_rows.is_linf(r)]
   if not rows:
     return None
-  sizes = sorted(sizes or {grouping.size_key(r) for r in rows},
-                 key=lambda s: (grouping.first(rows, s)['params'], s))
+  sizes = sorted(sizes or {result_rows.size_key(r) for r in rows},
+                 key=lambda s: (result_rows.first(rows, s)['params'], s))
   seeds = sorted({r['seed'] for r in rows})
   radii = np.array(sorted({float(r['eps_255']) for r in rows}))
   worst = collections.defaultdict(list)
   for r in rows:
-    worst[(grouping.size_key(r), r['seed'], float(r['eps_255']))].append(r)
+    worst[(result_rows.size_key(r), r['seed'], float(r['eps_255']))].append(r)
   acc = np.full((len(seeds), len(sizes), len(radii)), np.nan)
   fit = np.zeros((len(seeds), len(sizes)), bool)
   clean = np.full((len(seeds), len(sizes)), np.nan)
@@ -48,13 +49,13 @@ def mode_cells(rows, mode: str, sizes=None) -> ModeCells | None:
     if size not in sizes:
       continue
     s, k = seeds.index(seed), sizes.index(size)
-    ensemble = [r for r in candidates if grouping.is_ensemble(r)]
+    ensemble = [r for r in candidates if result_rows.is_ensemble(r)]
     acc[s, k, np.searchsorted(radii, eps)] = min(r['accuracy'] for r in ensemble or candidates)
     fit[s, k] = fitness_table.is_fit(candidates[0])
     clean[s, k] = float(candidates[0]['clean_test_accuracy'])
   present = np.isfinite(acc).any(-1)
-  labels = [grouping.size_label(grouping.first(rows, s)) for s in sizes]
-  params = np.array([float(grouping.first(rows, s)['params']) for s in sizes])
+  labels = [result_rows.size_label(result_rows.first(rows, s)) for s in sizes]
+  params = np.array([float(result_rows.first(rows, s)['params']) for s in sizes])
   return ModeCells(mode, sizes, labels, params, seeds, radii, acc, fit & present, present,
                    clean)
 

@@ -6,14 +6,14 @@ count as fit, and the report says their fitness was not checked.
 
 import math
 
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
 
 _REMEDY = ('train longer (train.min_steps, train.max_steps), or use more training data '
            '(a larger dataset, data.split=pooled)')
 
 
 def is_fit(row) -> bool:
-  return grouping.truth(row.get('fit')) is not False
+  return result_rows.truth(row.get('fit')) is not False
 
 
 def fit_rows(rows) -> list:
@@ -32,7 +32,7 @@ def models(rows) -> dict:
   """{(size key, mode, seed): first row} of each model."""
   out = {}
   for r in rows:
-    out.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
+    out.setdefault((result_rows.size_key(r), r['train_mode'], r['seed']), r)
   return out
 
 
@@ -48,7 +48,7 @@ def exclusion_note(rows, mode: str) -> str:
   if not flagged:
     return ''
   total = sum(1 for (_, m, _) in models(rows) if m == mode)
-  names = ', '.join(f'{grouping.size_label(r)} seed {r["seed"]}' for r in flagged)
+  names = ', '.join(f'{result_rows.size_label(r)} seed {r["seed"]}' for r in flagged)
   return (f' It leaves out {len(flagged)} of {total} {mode}-trained models flagged unfit '
           f'({names}; see "Are the models fit to attack?").')
 
@@ -80,14 +80,14 @@ def section_lines(rows, modes) -> list[str]:
            'most predicted class | epochs (stop) | fit |',
            '|---|---|---|---:|---:|---:|---:|---|---|']
   for (size, mode, seed), r in sorted(found.items(), key=lambda kv: (
-      kv[0][0], grouping.mode_rank(kv[0][1]), kv[0][2])):
+      kv[0][0], result_rows.mode_rank(kv[0][1]), kv[0][2])):
     if mode not in modes:
       continue
     verdict = 'yes' if is_fit(r) else f'**no**: {r.get("fitness_reasons")}'
     if 'fit' not in r:
       verdict = 'not checked'
     lines.append(
-        f'| {grouping.size_label(r)} | {mode} | {seed} | {_number(r, "clean_test_accuracy")} '
+        f'| {result_rows.size_label(r)} | {mode} | {seed} | {_number(r, "clean_test_accuracy")} '
         f'| {_number(r, "balanced_accuracy")} [{_number(r, "balanced_accuracy_ci_low", 2)}, '
         f'{_number(r, "balanced_accuracy_ci_high", 2)}] | {_number(r, "auc")} | '
         f'{_percent(r.get("majority_prediction_share"))} | {r.get("epochs_run", "-")} '

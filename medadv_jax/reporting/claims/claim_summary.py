@@ -2,7 +2,7 @@
 report's claims section, from which studies are compared across datasets and
 model families (`cross_study`) without retyping a number.
 
-Rows come from one `analysis.claims.Analysis` (`analysis.render.claim_rows`):
+Rows come from one `analysis.Analysis` (`render.claim_rows`):
 claim (a)'s slope per doubling (primary, sensitivity with flagged models in, the
 plan's secondary analyses) and claim (b)'s per-size paired gains and its
 every-size verdict, each with its interval, seeds, p-values and verdict.
@@ -14,7 +14,7 @@ import math
 import pathlib
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting.analysis import render
+from medadv_jax.reporting.claims import render
 
 FILE_NAME = 'claims.csv'
 COLUMNS = render.COLUMNS

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
 
 GALLERY_FILE = 'adversarial_gallery.png'
 SALIENCY_FILE = 'saliency_maps.png'
@@ -29,10 +29,10 @@ def representative_cells(rows) -> list[str]:
   sizes = {}  # (mode, size key) -> (params, cell name); one entry per cell.
   for row in rows:
     if row['dataset'] == dataset and row['seed'] == seed:
-      sizes[(row['train_mode'], grouping.size_key(row))] = (
+      sizes[(row['train_mode'], result_rows.size_key(row))] = (
           row['params'], cell_data.Cell.from_row(row).name)
   names = []
-  for mode in grouping.ordered_modes(mode for mode, _ in sizes):
+  for mode in result_rows.ordered_modes(mode for mode, _ in sizes):
     by_params = sorted(v for (m, _), v in sizes.items() if m == mode)
     names += list(dict.fromkeys([by_params[0][1], by_params[-1][1]]))
   return names

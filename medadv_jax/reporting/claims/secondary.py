@@ -5,7 +5,8 @@ that the power calculation fits its image variance to."""
 
 import numpy as np
 
-from medadv_jax.reporting.analysis import outcomes, size_slope
+from medadv_jax.reporting.claims import outcomes
+from medadv_jax.reporting.statistics import size_slope
 
 
 def _matched(cells, per_image, seed_index, keep):

@@ -7,7 +7,7 @@ import json
 import pathlib
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping, per_image_data
+from medadv_jax.reporting.inputs import per_image_data, result_rows
 
 FILE_NAME = 'cells.json.gz'
 
@@ -38,6 +38,6 @@ def read(path: pathlib.Path) -> tuple[list, dict]:
     rows += cell['results']
     if cell['per_image'] is not None:
       first = cell['results'][0]
-      per_image[(grouping.size_key(first), first['train_mode'], first['seed'])] = \
+      per_image[(result_rows.size_key(first), first['train_mode'], first['seed'])] = \
           cell['per_image']
   return rows, per_image
