@@ -1,7 +1,6 @@
 """Launchers: cell selection, partial aggregation, a killed cell re-run, dry runs."""
 
 import csv
-import importlib
 import json
 import os
 import pathlib
@@ -14,6 +13,8 @@ import time
 import pytest
 
 from medadv_jax.errors import MedAdvError
+
+from launch_helpers import launch_module as _launch_module
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Two tiny cells (one width, both training modes), one attack at 29 radii.
@@ -166,14 +167,6 @@ def test_launchers_without_their_tool_or_workdir_stop_with_one_line(tmp_path):
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   assert 'none of the 4 cells of this config is finished' in result.stderr
   assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
-
-
-def _launch_module(name):
-  sys.path.insert(0, str(REPO_ROOT / 'launch'))
-  try:
-    return importlib.import_module(name)
-  finally:
-    sys.path.pop(0)
 
 
 def test_gpu_slots_are_disjoint_and_checked_against_the_machine(monkeypatch):

@@ -1,7 +1,6 @@
 """launch/reanalyse.py: a published study answered under another named plan, beside
 the first answer, with no training or attacking; a reused name is refused."""
 
-import importlib
 import json
 import pathlib
 import subprocess
@@ -16,6 +15,7 @@ from medadv_jax.reporting.claims import claim_summary, plan as plan_lib
 from medadv_jax.reporting.inputs import cells_archive, per_image_data
 
 import analysis_fixtures as fx
+import launch_helpers
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -37,14 +37,6 @@ def _published(folder: pathlib.Path):
   plan_lib.write(fx.plan(), folder)
   cells_archive.write(work, rows, folder / cells_archive.FILE_NAME)
   return rows, per_image
-
-
-def _launch_module(name):
-  sys.path.insert(0, str(REPO / 'launch'))
-  try:
-    return importlib.import_module(name)
-  finally:
-    sys.path.pop(0)
 
 
 def _reanalyse(folder, *overrides):
@@ -78,7 +70,7 @@ def test_a_published_study_is_answered_again_under_a_named_plan(tmp_path):
   assert refused.returncode == 1 and len(refused.stderr.strip().splitlines()) == 1
   assert 'holds another plan of that name' in refused.stderr
   assert plan_lib.read(out / plan_lib.FILE_NAME).size.margin == 0.002
-  reanalyse = _launch_module('reanalyse')
+  reanalyse = launch_helpers.launch_module('reanalyse')
   # The same plan under its name answers again; the study's own name with other content
   # is refused; a folder without cells too.
   assert reanalyse.check_name(folder, plan_lib.read(out / plan_lib.FILE_NAME)) == out
