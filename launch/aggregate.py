@@ -25,6 +25,7 @@ def main(argv):
     if not workdir.is_dir():
       raise runner.WorkdirError(f'--workdir={str(workdir)!r} is not a folder: no study to '
                                 'aggregate there.')
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
     rows = runner.collect_finished_rows(common.CONFIG.value, workdir)
     if not rows:
       # Tables from no cells would replace the ones an earlier run wrote.

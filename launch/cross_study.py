@@ -1,5 +1,7 @@
 """Compares finished studies: one CSV, one figure and, optionally, the README's
-results table, all from each study's claims.csv.
+results table, all from each study's claims.csv. The summary is one family for
+multiplicity: every study's claim (a) slope and claim (b) per-size gains get a
+p-value Holm-adjusted over all of them (`p_holm_summary`), and the table says so.
 
   python launch/cross_study.py --studies='docs/replication/*' --out=docs/replication \
       [--readme=README.md] [--compute_readme=docs/replication/README.md]

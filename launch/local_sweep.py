@@ -119,6 +119,7 @@ def main(argv):
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
     commands = pending_commands(cells, common.config_args(), workdir)
     workdir_checks.check_study_folder(workdir)
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
     try:
       log_dir.mkdir(parents=True, exist_ok=True)
       held.enter_context(locks.study_lock(workdir))  # Each worker locks its cell.

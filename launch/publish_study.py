@@ -137,6 +137,7 @@ def main(argv):
       raise MedAdvError(f'--workdir={str(workdir)!r}: {finished} of {len(cells)} cells '
                         'finished; allowed: a study whose cells all finished (run the sweep '
                         'again to finish it)')
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)

@@ -65,7 +65,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   for cell in cells:
     _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
   workdir_checks.check_study_folder(workdir)
-  _check_plan(workdir, config)
+  check_plan(workdir, config)
   with contextlib.ExitStack() as held:
     if _writes_files():
       try:
@@ -120,7 +120,7 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
   return rows
 
 
-def _check_plan(workdir: pathlib.Path, config) -> None:
+def check_plan(workdir: pathlib.Path, config) -> None:
   """Refuses a plan other than the one the workdir's study ran under: a plan is
   fixed before the data; another one is a re-analysis (launch/reanalyse.py)."""
   path = workdir / plan_lib.FILE_NAME
