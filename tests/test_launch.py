@@ -12,7 +12,9 @@ import time
 
 import pytest
 
+from configs import default
 from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting.claims import plan as plan_lib
 
 from launch_helpers import launch_module as _launch_module
 
@@ -166,6 +168,13 @@ def test_launchers_without_their_tool_or_workdir_stop_with_one_line(tmp_path):
   result = _python('launch/aggregate.py', *tiny)
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   assert 'none of the 4 cells of this config is finished' in result.stderr
+  assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
+  # Nor under a plan other than the one the study ran under: that is a re-analysis.
+  plan_lib.write(plan_lib.Plan.from_config(default.get_config('smoke').analysis),
+                 tmp_path / 'study')
+  result = _python('launch/aggregate.py', *tiny, '--config.analysis.size.margin=0.02')
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert 'config field `analysis`' in result.stderr and 'reanalyse.py' in result.stderr
   assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
 
 
