@@ -5,7 +5,7 @@ endpoint computed from rows equal to the one from per-image data."""
 import numpy as np
 import pytest
 
-from medadv_jax.reporting.claims import analysis, outcomes
+from medadv_jax.reporting.claims import analysis, outcomes, verdicts
 
 import analysis_fixtures as fx
 
@@ -97,3 +97,18 @@ def test_the_endpoint_from_rows_is_the_one_from_per_image_data():
 def test_the_analysis_is_the_same_twice():
   first = _analyse(lambda mode, k, s: 0.5 - 0.01 * k)
   assert first == _analyse(lambda mode, k, s: 0.5 - 0.01 * k)
+
+
+def test_a_real_but_small_slope_agrees_and_says_it_is_inside_the_margin():
+  a = _analyse(lambda mode, k, s: 0.5 - 0.01 * k, n=300, modes=('standard',)).size
+  assert a.primary.high < 0 and -0.01 < a.primary.low  # Below 0, inside +-0.01.
+  assert a.primary.verdict == 'agrees (inside the margin)'
+
+
+def test_claim_b_holds_for_every_size_only_when_every_size_agrees():
+  every = verdicts.every_size
+  assert every(['agrees', 'agrees (inside the margin)']) == 'agrees'
+  assert every(['agrees', 'inconclusive']) == 'inconclusive'
+  assert every(['agrees', 'disagrees (inside the margin)']) == 'disagrees'
+  assert every(['equivalent', 'equivalent']) == 'equivalent'
+  assert every([]) == 'inconclusive'

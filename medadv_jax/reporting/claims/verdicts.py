@@ -2,6 +2,8 @@
 
 AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE = 'agrees', 'disagrees', 'equivalent', 'inconclusive'
 NO_VERDICT = 'no verdict'
+# Added to a side of 0 whose effect TOST also finds inside the margin: real but small.
+INSIDE_MARGIN = ' (inside the margin)'
 
 
 def too_few_seeds(seeds: int, minimum: int) -> str | None:
@@ -13,22 +15,27 @@ def too_few_seeds(seeds: int, minimum: int) -> str | None:
 
 
 def by_interval(low: float, high: float, equivalent: bool, claimed_sign: int) -> str:
-  """The 95 % interval's side of 0 first; else equivalence by TOST; else inconclusive."""
+  """The 95 % interval's side of 0 first (marked when TOST also finds the effect
+  inside the margin); else equivalence by TOST; else inconclusive."""
   if high < 0 or low > 0:
-    return AGREES if (1 if low > 0 else -1) == claimed_sign else DISAGREES
+    side = AGREES if (1 if low > 0 else -1) == claimed_sign else DISAGREES
+    return side + (INSIDE_MARGIN if equivalent else '')
   return EQUIVALENT if equivalent else INCONCLUSIVE
 
 
 def by_test(mean: float, significant: bool, equivalent: bool, claimed_sign: int) -> str:
-  """A Holm-adjusted test's rejection on the side of the mean; else TOST; else inconclusive."""
+  """A Holm-adjusted test's rejection on the side of the mean (marked when TOST
+  also finds it inside the margin); else TOST; else inconclusive."""
   if significant:
-    return AGREES if (1 if mean > 0 else -1) == claimed_sign else DISAGREES
+    side = AGREES if (1 if mean > 0 else -1) == claimed_sign else DISAGREES
+    return side + (INSIDE_MARGIN if equivalent else '')
   return EQUIVALENT if equivalent else INCONCLUSIVE
 
 
 def every_size(verdicts: list[str]) -> str:
   """Claim (b) holds for every size: agrees if all agree, disagrees if any
   disagrees, equivalent if all are, else inconclusive."""
+  verdicts = [v.removesuffix(INSIDE_MARGIN) for v in verdicts]
   if not verdicts:
     return INCONCLUSIVE
   if all(v == AGREES for v in verdicts):
