@@ -112,3 +112,13 @@ def test_claim_b_holds_for_every_size_only_when_every_size_agrees():
   assert every(['agrees', 'disagrees (inside the margin)']) == 'disagrees'
   assert every(['equivalent', 'equivalent']) == 'equivalent'
   assert every([]) == 'inconclusive'
+
+
+def test_the_plans_minimum_of_sizes_decides_which_seeds_have_a_slope():
+  unfit = {('standard', 0, s) for s in range(5)}  # Every seed keeps 4 fit sizes.
+  three = _analyse(lambda mode, k, s: 0.5 - 0.05 * k, unfit=unfit, modes=('standard',))
+  four = _analyse(lambda mode, k, s: 0.5 - 0.05 * k, fx.plan(min_sizes=5), unfit=unfit,
+                  modes=('standard',))
+  assert three.size.primary.seeds == 5 and three.size.primary.verdict == 'agrees'
+  assert four.size.primary.seeds == 0 and four.size.primary.verdict.startswith('no verdict')
+  assert four.size.sensitivity.seeds == 5  # Flagged models in: 5 sizes per seed.

@@ -94,13 +94,18 @@ def analyse(rows, per_image: dict, plan: plan_lib.Plan) -> Analysis:
   return Analysis(plan, size, training, untested)
 
 
-def _slope_estimate(cells, endpoint, use, plan, radii) -> tuple[dict, Estimate, float, float]:
-  slopes = size_slope.seed_slopes(cells.log2_params, endpoint, use)
+def _slope_estimate(cells, per_image, use, plan, radii) -> tuple[dict, Estimate, float, float]:
+  """Claim (a) over the `use` (S, K) cells: per-seed slopes, their t-interval and verdict."""
+  endpoint = outcomes.band_accuracy(cells, radii)
+  if plan.size.endpoint == 'matched_robust_slope':
+    endpoint = secondary.matched_endpoint(cells, per_image, radii, use)
+  slopes = size_slope.seed_slopes(cells.log2_params, endpoint, use, plan.min_sizes)
   keep = np.isfinite(slopes)
   mean, low, high = (float(v) for v in size_slope.t_interval(slopes[keep]))
   seeds = int(keep.sum())
   equivalent = bool(size_slope.equivalent(cells.log2_params, endpoint[keep], use[keep],
-                                          plan.size.margin, plan.alpha)) if seeds else False
+                                          plan.size.margin, plan.alpha, plan.min_sizes)
+                    ) if seeds else False
   _, tost_p = size_slope.tost(slopes[keep], plan.size.margin, plan.alpha)
   verdict = (f'{verdicts.NO_VERDICT}: no radius of the band above the floor' if not radii
              else verdicts.too_few_seeds(seeds, plan.min_seeds)
@@ -112,18 +117,16 @@ def _slope_estimate(cells, endpoint, use, plan, radii) -> tuple[dict, Estimate, 
 
 def _size_claim(cells, per_image, plan) -> SizeClaim:
   radii, dropped = outcomes.band_radii(cells, plan.size.band_255, plan.size.floor, cells.fit)
-  endpoint = outcomes.band_accuracy(cells, radii)
-  if plan.size.endpoint == 'matched_robust_slope':
-    endpoint = secondary.matched_endpoint(cells, per_image, radii, cells.fit)
-  by_seed, primary, p, tost_p = _slope_estimate(cells, endpoint, cells.fit, plan, radii)
-  _, sensitivity, _, _ = _slope_estimate(cells, endpoint, cells.present, plan, radii)
+  by_seed, primary, p, tost_p = _slope_estimate(cells, per_image, cells.fit, plan, radii)
+  _, sensitivity, _, _ = _slope_estimate(cells, per_image, cells.present, plan, radii)
+  endpoint = outcomes.band_accuracy(cells, radii)  # Descriptive columns: every image.
   complete = cells.fit.all(1)
   page_l, page_p = size_slope.page_trend(endpoint[complete], cells.log2_params)
   means = outcomes.column_means(np.where(cells.fit, endpoint, np.nan))
   finite = np.isfinite(means)
   rho = (float(stats.spearmanr(cells.params[finite], means[finite]).statistic)
          if finite.sum() >= 3 and np.ptp(means[finite]) > 0 else float('nan'))
-  contrasts = secondary.slope_contrasts(cells, per_image, radii)
+  contrasts = secondary.slope_contrasts(cells, per_image, radii, plan.min_sizes)
   fitted = power.fit_variances(contrasts)
   return SizeClaim(
       cells.mode, cells.labels, [float(p) for p in cells.params], radii, dropped, by_seed,

@@ -42,13 +42,13 @@ def _per_image_endpoint(cells, per_image, use, reduce) -> np.ndarray:
   return out
 
 
-def slope_contrasts(cells, per_image, radii) -> list:
+def slope_contrasts(cells, per_image, radii, min_sizes: int) -> list:
   """Per seed, each image's contribution to its slope (the slope is their mean):
   sum_k c_k y_ik with c the least-squares weights over the seed's fit sizes."""
   out = []
   for s, seed in enumerate(cells.seeds):
     keep = cells.fit[s]
-    if keep.sum() < size_slope.MIN_SIZES:
+    if keep.sum() < min_sizes:
       continue
     images = outcomes.seed_images(per_image, cells, seed, keep)
     if images is None:
@@ -93,10 +93,13 @@ def estimates(cells, per_image, radii, plan) -> dict:
   endpoint = outcomes.band_accuracy(cells, radii)
   slopes = {
       'matched_set': lambda: size_slope.seed_slopes(
-          cells.log2_params, matched_endpoint(cells, per_image, radii, use), use),
+          cells.log2_params, matched_endpoint(cells, per_image, radii, use), use,
+          plan.min_sizes),
       'log_min_eps': lambda: size_slope.seed_slopes(
-          cells.log2_params, log_radius_endpoint(cells, per_image, use), use),
-      'clean_slope': lambda: size_slope.seed_slopes(cells.log2_params, cells.clean, use),
+          cells.log2_params, log_radius_endpoint(cells, per_image, use), use,
+          plan.min_sizes),
+      'clean_slope': lambda: size_slope.seed_slopes(cells.log2_params, cells.clean, use,
+                                                    plan.min_sizes),
       'adjusted_slope': lambda: adjusted_slopes(cells.log2_params, endpoint, cells.clean, use),
   }
   out = {}

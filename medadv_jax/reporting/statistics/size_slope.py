@@ -13,10 +13,10 @@ from scipy import stats
 MIN_SIZES = 3
 
 
-def seed_slopes(log2_params, endpoint, fit=None) -> np.ndarray:
+def seed_slopes(log2_params, endpoint, fit=None, min_sizes: int = MIN_SIZES) -> np.ndarray:
   """(..., S) slopes of `endpoint` (..., S, K) on `log2_params` (K,) per seed,
   over the sizes where `fit` (..., S, K bool; None: all); NaN for a seed with
-  fewer than MIN_SIZES fit sizes. Units: endpoint per doubling of parameters."""
+  fewer than `min_sizes` fit sizes. Units: endpoint per doubling of parameters."""
   y = np.asarray(endpoint, float)
   w = np.ones(y.shape, bool) if fit is None else np.asarray(fit, bool) & np.isfinite(y)
   x = np.broadcast_to(np.asarray(log2_params, float), y.shape)
@@ -27,16 +27,16 @@ def seed_slopes(log2_params, endpoint, fit=None) -> np.ndarray:
     dx = np.where(w, x - x_mean[..., None], 0)
     dy = np.where(w, y - y_mean[..., None], 0)
     slope = (dx * dy).sum(-1) / (dx * dx).sum(-1)
-  return np.where(count >= MIN_SIZES, slope, np.nan)
+  return np.where(count >= max(min_sizes, 2), slope, np.nan)
 
 
-def residuals(log2_params, endpoint, fit=None) -> np.ndarray:
+def residuals(log2_params, endpoint, fit=None, min_sizes: int = MIN_SIZES) -> np.ndarray:
   """(..., S, K) each seed's endpoint minus its own least-squares line; NaN where
   not fit or the seed has no slope. What a line misses: a zig-zag over sizes."""
   y = np.asarray(endpoint, float)
   w = np.ones(y.shape, bool) if fit is None else np.asarray(fit, bool) & np.isfinite(y)
   x = np.broadcast_to(np.asarray(log2_params, float), y.shape)
-  slope = seed_slopes(log2_params, y, w)
+  slope = seed_slopes(log2_params, y, w, min_sizes)
   with np.errstate(invalid='ignore'):
     count = w.sum(-1)
     x_mean = np.where(w, x, 0).sum(-1) / count
@@ -82,13 +82,14 @@ def lack_of_fit_bound(log2_params, margin: float) -> float:
   return margin * (x.max() - x.min()) / 2
 
 
-def equivalent(log2_params, endpoint, fit, margin: float, alpha: float = 0.05):
+def equivalent(log2_params, endpoint, fit, margin: float, alpha: float = 0.05,
+               min_sizes: int = MIN_SIZES):
   """(...,) bool: no size effect beyond `margin` per doubling. An intersection-union
   test: the slope's TOST and, for every size, the TOST of its mean residual inside
   `lack_of_fit_bound`, so that sizes of very different robustness whose line is
   flat (a zig-zag) are never equivalent."""
-  slope_ok, _ = tost(seed_slopes(log2_params, endpoint, fit), margin, alpha)
-  res = residuals(log2_params, endpoint, fit)
+  slope_ok, _ = tost(seed_slopes(log2_params, endpoint, fit, min_sizes), margin, alpha)
+  res = residuals(log2_params, endpoint, fit, min_sizes)
   bound = lack_of_fit_bound(log2_params, margin)
   size_ok, _ = tost(np.swapaxes(res, -1, -2), bound, alpha)  # (..., K) over seeds.
   return slope_ok & size_ok.all(-1)
