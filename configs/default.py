@@ -18,9 +18,8 @@ PAPER_EPS_255 = ((0.0,) + tuple(round(0.01 * i, 2) for i in range(1, 10))
 
 def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
-  # Training seeds: the report's paired intervals resample seeds, then images,
-  # so a size effect is judged against training noise, not image noise only.
-  config.seeds = (0, 1, 2)
+  # Training seeds: the replicates of every interval (at least analysis.min_seeds).
+  config.seeds = (0, 1, 2, 3, 4)
   # Run only cell k of the study's cell list (launchers spread cells over
   # processes and machines); -1 runs every cell.
   config.cell = -1
@@ -138,18 +137,35 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # improving_window of its epochs beat that over as many epochs before by more
   # than improving_delta (under-trained; about twice the noise of that
   # difference for PneumoniaMNIST's 524 validation images).
-  # Flagged models stay in the tables and are left out of every verdict.
+  # Flagged models stay in the tables; the plan (analysis) says how verdicts treat them.
   config.fitness = ml_collections.ConfigDict()
   config.fitness.max_class_share = 0.95
   config.fitness.chance_margin = 0.02
   config.fitness.improving_window = 0.25
   config.fitness.improving_delta = 0.02
 
-  # Effects the report counts as none: a claim whose whole 95 % interval lies
-  # inside the margin is 'equivalent' (no effect larger than it), a result.
-  config.verdict = ml_collections.ConfigDict()
-  config.verdict.rho_margin = 0.3  # |Spearman rho| of size with accuracy.
-  config.verdict.difference_margin = 0.05  # |accuracy difference|, fraction of images.
+  # The analysis plan (docs/study.md), fixed before the cells run; written to plan.json.
+  config.analysis = ml_collections.ConfigDict()
+  config.analysis.name = 'default'  # Names the plan's answers beside other plans'.
+  config.analysis.min_seeds = 5  # No verdict on fewer seeds (config.seeds must have them).
+  config.analysis.min_sizes = 3  # Fit sizes a seed needs to enter claim (a).
+  config.analysis.alpha = 0.05  # Two-sided level; TOST tests each side at alpha.
+  config.analysis.exclusion = 'out_with_sensitivity'  # Flagged models: out, and a sensitivity row.
+  config.analysis.secondary = ('matched_set', 'log_min_eps', 'clean_slope', 'adjusted_slope')
+  config.analysis.cross_study_holm = 'claims_and_studies'  # launch/cross_study.py's family.
+  config.analysis.size = ml_collections.ConfigDict()  # Claim (a): robustness falls with size.
+  config.analysis.size.endpoint = 'robust_slope'  # Per-seed slope on log2(parameters).
+  config.analysis.size.mode = 'standard'
+  config.analysis.size.band_255 = (0.5, 4.0)  # Radii (x 1/255) averaged, inclusive.
+  config.analysis.size.floor = 0.05  # Radii where every size is at or below it are dropped.
+  config.analysis.size.margin = 0.01  # Robust accuracy per doubling that counts as none.
+  config.analysis.training = ml_collections.ConfigDict()  # Claim (b): adversarial training helps.
+  config.analysis.training.endpoint = 'paired_gain'  # Per size: mode minus baseline, same images.
+  config.analysis.training.mode = 'pgd'
+  config.analysis.training.baseline = 'standard'
+  config.analysis.training.band_255 = (0.5, 4.0)
+  config.analysis.training.margin = 0.03  # Robust accuracy gain that counts as none.
+  config.analysis.training.holm = 'sizes'  # Holm over the sizes' gains.
 
   config.attack = ml_collections.ConfigDict()
   # Any of 'fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr' (margin loss on binary
@@ -216,6 +232,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
 
   if arg == 'smoke':
     config.seeds = (0,)
+    config.analysis.min_seeds = 1  # Too few for a verdict: the report says so.
     config.data.train_limit = 256
     config.data.attack_per_class = 8
     config.model.widths = (0.25, 0.5)

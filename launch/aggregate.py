@@ -12,7 +12,8 @@ import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.study import runner
 
 
@@ -24,6 +25,7 @@ def main(argv):
     if not workdir.is_dir():
       raise runner.WorkdirError(f'--workdir={str(workdir)!r} is not a folder: no study to '
                                 'aggregate there.')
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
     rows = runner.collect_finished_rows(common.CONFIG.value, workdir)
     if not rows:
       # Tables from no cells would replace the ones an earlier run wrote.
@@ -33,7 +35,7 @@ def main(argv):
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
-  write_outputs.write_all(rows, workdir, verdict.Margins.from_config(common.CONFIG.value))
+  write_outputs.write_all(rows, workdir, plan_lib.Plan.from_config(common.CONFIG.value.analysis))
   print(f'{len(rows)} result rows written to {workdir}')
 
 

@@ -1,12 +1,14 @@
 """Compares finished studies: one CSV, one figure and, optionally, the README's
-results table, all from each study's claims.csv.
+results table, all from each study's claims.csv. The summary is one family for
+multiplicity: every study's claim (a) slope and claim (b) per-size gains get a
+p-value Holm-adjusted over all of them (`p_holm_summary`), and the table says so.
 
   python launch/cross_study.py --studies='docs/replication/*' --out=docs/replication \
       [--readme=README.md] [--compute_readme=docs/replication/README.md]
 
 --studies: study folders (workdirs, or copies of their outputs), comma-separated,
 each may be a glob. --readme: a markdown file whose block between the
-cross-study markers (`reporting/cross_study.py`) is replaced by the table,
+cross-study markers (`reporting/claims/cross_study.py`) is replaced by the table,
 linking each study's report.md relative to that file. --compute_readme: a
 markdown file whose block between the compute markers is replaced by each
 study's cells, sittings, wall and cell time and their total.
@@ -23,7 +25,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cross_study
+from medadv_jax.reporting.claims import cross_study
 
 _STUDIES = flags.DEFINE_string('studies', None, 'Study folders, comma-separated; globs allowed.',
                                required=True)

@@ -31,7 +31,8 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 # pylint: disable=g-import-not-at-top
 from medadv_jax.study import exits
-from medadv_jax.reporting import verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.study import locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
@@ -118,6 +119,7 @@ def main(argv):
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
     commands = pending_commands(cells, common.config_args(), workdir)
     workdir_checks.check_study_folder(workdir)
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
     try:
       log_dir.mkdir(parents=True, exist_ok=True)
       held.enter_context(locks.study_lock(workdir))  # Each worker locks its cell.
@@ -146,7 +148,7 @@ def main(argv):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     failed = [cell.name for cell, _ in commands if codes[cell.name] != 0]
     write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
-                            workdir, verdict.Margins.from_config(common.CONFIG.value))
+                            workdir, plan_lib.Plan.from_config(common.CONFIG.value.analysis))
   if failed:
     print(f'error: {len(failed)} cell(s) failed: {", ".join(failed)}; see their logs in '
           f'{log_dir}. Start the sweep again to retry them.', file=sys.stderr)

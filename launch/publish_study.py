@@ -5,8 +5,9 @@ README saying how they were made.
       --workdir=runs/replication/breast_width --dest=docs/replication/breast_width
 
 Writes the study's report, tables and figures again with this code, copies
-report.md, summary.csv, claims.csv and the figures (no checkpoints, no
-per-cell files) and writes README.md, and made.json with the same as data:
+report.md, summary.csv, claims.csv, plan.json and the figures (no checkpoints),
+the cells' rows and per-image outcomes compressed (cells.json.gz), and writes
+README.md, and made.json with the same as data:
 the commands of the sittings that ran it (WORKDIR/sittings.jsonl, written by
 local_sweep), the commits the cells ran at, the wall time summed over
 sittings (those cut short by a kill included), the cells' compute time and
@@ -29,13 +30,15 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 # pylint: disable=g-import-not-at-top
 from medadv_jax import atomic_files, environment
 from medadv_jax.errors import MedAdvError
-from medadv_jax.reporting import cross_study, verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import cross_study, plan as plan_lib
+from medadv_jax.reporting.inputs import cells_archive
 from medadv_jax.study import exits, runner
 
 _DEST = flags.DEFINE_string('dest', None, 'Folder to publish into (replaced).', required=True)
 _NOTE = flags.DEFINE_string('note', '', 'A remark for the README, e.g. what else the machine '
                             'ran meanwhile; empty: none.')
-OUTPUTS = ('report.md', 'summary.csv', 'claims.csv')
+OUTPUTS = ('report.md', 'summary.csv', 'claims.csv', plan_lib.FILE_NAME)
 
 
 def _cell_files(workdir: pathlib.Path, name: str) -> list:
@@ -71,8 +74,9 @@ def readme_lines(name: str, made: dict, note: str = '') -> list[str]:
   lines = [f'# {name}', '',
            f'The study `{made["config"]}`: {made["cells"]} cells, every one finished. '
            'These files are copies of its workdir\'s outputs (no checkpoints); '
-           '`report.md` is the report, `claims.csv` its verdicts as numbers, `made.json` '
-           'this section as data.', '',
+           '`report.md` is the report, `claims.csv` its verdicts as numbers, `plan.json` '
+           'the analysis plan it ran under, `cells.json.gz` every cell\'s rows and per-image '
+           'outcomes (for `launch/reanalyse.py`), `made.json` this section as data.', '',
            '## How it was made', '']
   if runs:
     lines.append(f'- Command ({len(runs)} sitting{"s" if len(runs) > 1 else ""}; finished '
@@ -133,18 +137,21 @@ def main(argv):
       raise MedAdvError(f'--workdir={str(workdir)!r}: {finished} of {len(cells)} cells '
                         'finished; allowed: a study whose cells all finished (run the sweep '
                         'again to finish it)')
+    runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
   with exits.one_line_errors():  # A damaged cell file or a full disk: one line.
     # Written again by this code, so the report and its README name one commit.
-    write_outputs.write_all(runner.collect_finished_rows(common.CONFIG.value, workdir),
-                            workdir, verdict.Margins.from_config(common.CONFIG.value))
+    rows = runner.collect_finished_rows(common.CONFIG.value, workdir)
+    write_outputs.write_all(rows, workdir, plan_lib.Plan.from_config(common.CONFIG.value.analysis))
     made = made_record(workdir, config_arg, len(cells))
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     for path in [workdir / name for name in OUTPUTS] + sorted(workdir.glob('*.png')):
       shutil.copy2(path, dest / path.name)
+    # The cells' rows and per-image outcomes, compressed: re-analysis needs no workdir.
+    cells_archive.write(workdir, rows, dest / cells_archive.FILE_NAME)
     atomic_files.write_text(dest / cross_study.MADE_FILE, json.dumps(made, indent=1) + '\n')
     atomic_files.write_text(dest / 'README.md',
                             '\n'.join(readme_lines(dest.name, made, _NOTE.value)) + '\n')

@@ -1,7 +1,8 @@
 """claims.csv and the cross-study summary, built from tiny fixtures of finished
-cells: the numbers are the report's, a flagged model leaves its claim without a
-verdict, and launch/cross_study.py rebuilds the CSV, figure and README table
-from the studies alone."""
+cells: the numbers are the analysis' and the report's, flagged models leave a
+seed without a slope (the sensitivity row puts them back), and
+launch/cross_study.py rebuilds the CSV, figure and README table from the
+studies alone, with Holm over their claims."""
 
 import json
 import math
@@ -13,14 +14,19 @@ import numpy as np
 import pytest
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import (claim_summary, cross_study, fitness_table, grouping,
-                                  per_image_data, verdict, write_outputs)
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import analysis as claims_lib, claim_summary, cross_study
+from medadv_jax.reporting.inputs import per_image_data
+from medadv_jax.reporting.statistics import multiplicity
+
+import analysis_fixtures
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 GRID = [0.0, 0.5, 1.0, 2.0, 4.0, 8.0]
 LABEL = 'Strong + paper attacks (per image)'
 SIZES = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
-MARGINS = verdict.Margins(rho=0.3, difference=0.05)
+PLAN = analysis_fixtures.plan()
+SEEDS = tuple(range(5))
 N = 120
 
 
@@ -35,7 +41,7 @@ def _radii(rank, mode, seed, slope):
   return radii
 
 
-def _write_study(workdir: pathlib.Path, slope: float, seeds=(0, 1, 2), unfit=()):
+def _write_study(workdir: pathlib.Path, slope: float, seeds=SEEDS, unfit=()):
   """Finished cells (results.json, per_image.json) of 3 sizes x 2 modes x `seeds`,
   then the study's outputs; `unfit`: (width, mode, seed) flagged models."""
   rows = []
@@ -61,7 +67,7 @@ def _write_study(workdir: pathlib.Path, slope: float, seeds=(0, 1, 2), unfit=())
              'clean_correct': [bool(r != 0) for r in radii],
              'min_eps_255': {LABEL: [None if np.isnan(r) else float(r) for r in radii]}}))
         rows += cell_rows
-  write_outputs.write_all(rows, workdir, MARGINS)
+  write_outputs.write_all(rows, workdir, PLAN)
   return rows
 
 
@@ -70,9 +76,8 @@ def studies(tmp_path_factory):
   root = tmp_path_factory.mktemp('studies')
   found = {}
   for name, slope, unfit in (('toy_shrinking', -0.5, ()), ('toy_growing', 0.5, ()),
-                             ('toy_flagged', -0.5, ((0.25, 'standard', 0),
-                                                    (0.25, 'standard', 1),
-                                                    (0.25, 'standard', 2)))):
+                             ('toy_flagged', -0.5, tuple((0.25, 'standard', s)
+                                                         for s in SEEDS))):
     found[name] = (root / name, _write_study(root / name, slope, unfit=unfit))
   return found
 
@@ -81,50 +86,45 @@ def _claims(folder):
   return claim_summary.read_csv(folder / claim_summary.FILE_NAME)
 
 
-def test_claims_hold_the_reports_numbers_and_verdicts(studies):
+def _row(claims, claim, analysis='primary', size=None):
+  return next(r for r in claims if r['claim'] == claim and r['analysis'] == analysis
+              and (size is None or r['size'] == size))
+
+
+def test_claims_hold_the_analysis_and_the_reports_numbers(studies):
   folder, rows = studies['toy_shrinking']
   claims = _claims(folder)
-  fit, per_image = fitness_table.fit_only(rows, per_image_data.load(folder, rows))
-  headline = grouping.headline_eps(rows)
-  worst = grouping.worst_attack_accuracy(fit)
-  spearman = verdict.size_spearman(fit, worst, 'standard', headline, per_image)
-  by_eps = verdict.size_claim(spearman, MARGINS, verdict.size_difference(
-      fit, worst, 'standard', headline, per_image))
-  found = {r['eps_255']: r for r in claims
-           if (r['view'], r['train_mode']) == ('headline', 'standard')}
-  assert sorted(found) == headline
-  report = (folder / 'report.md').read_text()
-  for e in headline:
-    rho, low, high = spearman[e]
-    assert (found[e]['rho'], found[e]['rho_low'], found[e]['rho_high']) == pytest.approx(
-        (rho, low, high), abs=1e-5)
-    assert found[e]['size_verdict'] == by_eps[e]
-    # The report's Spearman table shows the same interval.
-    assert f'{rho:+.2f} [{low:+.2f}, {high:+.2f}]' in report
-    assert found[e]['paired'] and found[e]['seeds'] == 3
+  analysis = claims_lib.analyse(rows, per_image_data.load(folder, rows), PLAN)
+  a = _row(claims, 'a')
+  primary = analysis.size.primary
+  assert (a['estimate'], a['low'], a['high']) == pytest.approx(
+      (primary.mean, primary.low, primary.high), rel=1e-5)
+  assert a['seeds'] == 5 and a['plan'] == PLAN.name
   # Larger sizes fall earlier here: claim (a) agrees, in the report's words too.
-  assert found[2.0]['size_verdict_overall'] == 'agrees'
-  assert '**agrees**' in report.split('- (a)')[1].split('\n')[0]
-  views = {r['view'] for r in claims if r['train_mode'] == 'standard'}
-  assert views == set(claim_summary.VIEWS)
-  (min_eps,) = [r for r in claims if (r['view'], r['train_mode']) == ('min_eps', 'standard')]
-  assert min_eps['eps_255'] is None and min_eps['rho'] < 0
-  # Claim (b) rides on the adversarial mode's headline rows.
-  pgd = [r for r in claims if (r['view'], r['train_mode']) == ('headline', 'pgd')]
-  assert {r['training_verdict_overall'] for r in pgd} == {'agrees'}
-  assert all(r['training_verdict'] for r in pgd)
-  assert all(r['training_verdict'] == '' for r in claims if r['train_mode'] == 'standard')
+  assert a['verdict'] == 'agrees' and primary.high < 0
+  report = (folder / 'report.md').read_text()
+  claim_a = report.split('- (a)')[1].split('\n')[0]
+  assert '**agrees**' in claim_a
+  assert f'{primary.mean:+.4f} [{primary.low:+.4f}, {primary.high:+.4f}]' in claim_a
+  assert {r['analysis'] for r in claims if r['claim'] == 'a'} == {
+      'primary', 'sensitivity', *PLAN.secondary}
+  # Claim (b): PGD training triples the radii of every size.
+  gains = [r for r in claims if r['claim'] == 'b' and r['analysis'] == 'primary'
+           and r['size'] != 'every size']
+  assert len(gains) == 3 and all(r['low'] > 0 for r in gains)
+  assert all(r['p_holm'] >= r['p'] for r in gains)
+  assert _row(claims, 'b', size='every size')['verdict'] == 'agrees'
 
 
-def test_a_mode_with_too_few_fit_sizes_has_no_verdict(studies):
+def test_flagged_sizes_leave_seeds_without_a_slope_and_the_sensitivity_row_keeps_them(
+    studies):
   claims = _claims(studies['toy_flagged'][0])
-  standard = [r for r in claims if r['train_mode'] == 'standard']
-  assert {r['view'] for r in standard} == {'headline'}
-  assert {r['size_verdict'] for r in standard} == {claim_summary.NO_VERDICT}
-  assert all(math.isnan(r['rho']) for r in standard)
-  assert {(r['sizes'], r['fit_sizes']) for r in standard} == {(3, 2)}
-  assert {r['size_verdict'] for r in claims if r['train_mode'] == 'pgd'} != {
-      claim_summary.NO_VERDICT}
+  a = _row(claims, 'a')
+  assert a['verdict'] == 'no verdict: 0 seeds, the plan needs 5' and a['seeds'] == 0
+  sensitivity = _row(claims, 'a', 'sensitivity')
+  assert sensitivity['seeds'] == 5 and sensitivity['verdict'] == 'agrees'
+  report = (studies['toy_flagged'][0] / 'report.md').read_text()
+  assert 'cnn w=0.25 5/5 [0.48, 1.00]' in report  # Clopper-Pearson of 5 of 5.
 
 
 def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
@@ -153,28 +153,37 @@ def test_cross_study_rebuilds_csv_figure_and_readme_table(studies, tmp_path):
                   '| **total (1 not recorded, 1 with a wall time not known whole)** | | | '
                   '**at least 1 h 00 min** | **at least 1 h 40 min** |']
   summary = (out / cross_study.CSV_FILE).read_text().splitlines()
-  assert summary[0].split(',') == ['study', *claim_summary.COLUMNS]
+  assert summary[0].split(',') == ['study', *claim_summary.COLUMNS, cross_study.HOLM_COLUMN]
   # Every study's claims, number for number.
   for name, (folder, _) in studies.items():
     mine = [line for line in summary[1:] if line.startswith(name + ',')]
     assert len(mine) == len(_claims(folder)) > 0
   assert (out / cross_study.FIGURE_FILE).stat().st_size > 10_000
+  # Holm over the summary's family: every study's slope and per-size gains.
+  every = cross_study.load(sorted(root.glob('toy_*')))
+  family = cross_study.summary_family(every)
+  expected = multiplicity.holm([r['p'] for r in family])
+  adjusted = [r for r in cross_study.with_summary_holm(every)
+              if r['analysis'] == 'primary' and not math.isnan(r['p'])]
+  assert [r[cross_study.HOLM_COLUMN] for r in adjusted] == pytest.approx(list(expected))
+  # 3 slopes and 9 gains, less the flagged study's slope and its flagged size's gain.
+  assert len(family) == 3 * 4 - 2
   text = readme.read_text()
   assert text.startswith('# Results\n\nbefore\n') and text.endswith('after\n')
   assert 'old' not in text
   table = text.split(cross_study.TABLE_START)[1].split(cross_study.TABLE_END)[0]
   lines = [l for l in table.splitlines() if l.startswith('| [')]
-  assert len(lines) == 6  # 3 studies x 2 modes.
-  by_study = {l.split('](')[0][3:] + ' ' + l.split(' | ')[1]: l for l in lines}
-  shrinking = by_study['toy_shrinking standard']
-  claims = _claims(studies['toy_shrinking'][0])
-  at_2 = {r['view']: r for r in claims
-          if r['train_mode'] == 'standard' and r['eps_255'] in (2.0, None)}
-  assert f'{at_2["headline"]["rho"]:+.2f} [{at_2["headline"]["rho_low"]:+.2f}' in shrinking
-  assert f'{at_2["matched"]["rho"]:+.2f}' in shrinking
-  assert '](' in shrinking and 'toy_shrinking/report.md)' in shrinking
-  assert by_study['toy_growing standard'].split(' | ')[2].startswith('disagrees')
-  assert by_study['toy_flagged standard'].split(' | ')[2].startswith('no verdict')
+  assert len(lines) == 3  # One per study.
+  by_study = {l.split('](')[0][3:]: l.split(' | ') for l in lines}
+  shrinking = _row(_claims(studies['toy_shrinking'][0]), 'a')
+  assert by_study['toy_shrinking'][2] == (f'{shrinking["estimate"]:+.4f} '
+                                          f'[{shrinking["low"]:+.4f}, {shrinking["high"]:+.4f}]')
+  assert by_study['toy_shrinking'][3] == 'agrees'
+  assert 'toy_shrinking/report.md)' in lines[-1] or any('toy_shrinking/report.md)' in l
+                                                         for l in lines)
+  assert by_study['toy_growing'][3] == 'disagrees'
+  assert by_study['toy_flagged'][3].startswith('no verdict')
+  assert f'adjusted over the {len(family)} tests of this table' in table
   # One file may hold both tables: both are written.
   both = tmp_path / 'BOTH.md'
   both.write_text(f'{cross_study.TABLE_START}\nx\n{cross_study.TABLE_END}\n'

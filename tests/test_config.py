@@ -63,8 +63,8 @@ def test_default_grid_is_the_papers_29_values():
     ('attack.sanity.tolerance', 2.0, '[0, 1]'),
     ('attack.sanity.large_eps_255', 5.0, '0 (skip the check) or a number in (10, 255]'),
     ('attack.sanity.more_steps_eps_255', (0.0,), '(0, 255]'),
-    ('verdict.rho_margin', 0.0, '(0, 1)'),
-    ('verdict.difference_margin', 1.5, '(0, 1)'),
+    ('analysis.size.margin', 0.0, '(0, 1)'),
+    ('analysis.training.margin', 1.5, '(0, 1)'),
 ])
 def test_bad_value_is_reported_with_field_and_allowed_values(field, value, allowed):
   config = _load_default('smoke')
@@ -110,7 +110,9 @@ def test_a_grid_up_to_255_blames_the_grid_and_says_how_to_skip_the_check():
   assert 'below attack.sanity.large_eps_255' in str(error.value)
   assert '--config.attack.sanity.large_eps_255=0' in str(error.value)
   assert '(255, 255]' not in str(error.value)
-  config.attack.sanity.large_eps_255 = 0  # The check off: the grid is fine.
+  # The check off, the grid is fine, and so is a plan whose band is on it.
+  config.attack.sanity.large_eps_255 = 0
+  config.analysis.size.band_255 = config.analysis.training.band_255 = (8.0, 8.0)
   config_validation.validate(config)
 
 

@@ -11,7 +11,7 @@ import pytest
 from configs import default
 from medadv_jax import cell_data, environment
 from medadv_jax.errors import DamagedFileError
-from medadv_jax.reporting import provenance
+from medadv_jax.reporting.inputs import provenance
 from medadv_jax.study import cells
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent

@@ -15,7 +15,7 @@ from medadv_jax.data.dataset import attack_subset, Dataset
 from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import examples
 from medadv_jax.models.eval_apply import EvalApply
-from medadv_jax.reporting import example_figures
+from medadv_jax.reporting.figures import example_figures
 from training_helpers import default_config
 
 SEED = 3

@@ -9,7 +9,10 @@ import pytest
 import medadv_jax
 from medadv_jax.evaluation import clean_metrics, fitness
 from medadv_jax.reporting import report
+from medadv_jax.reporting.claims import analysis
 from training_helpers import default_config
+
+import analysis_fixtures
 
 FITNESS = default_config().fitness
 
@@ -82,47 +85,52 @@ def test_under_training_is_a_rise_at_the_cap_not_a_late_best_after_early_stoppin
   assert fitness.assess(m, [0.8], 'epochs', FITNESS)['under_trained'] is None
 
 
-def _claim_rows(unfit_ranks=(), constant_accuracy=0.7):
-  """Ensemble rows of 4 standard sizes: fit models lose robustness with size only
-  mildly; `unfit_ranks` are constant models whose accuracy at every radius is
-  the majority share (so they look robust)."""
+def _claim_rows(unfit_ranks=(), constant_accuracy=0.7, seeds=range(5)):
+  """Ensemble rows of 4 standard sizes and 5 seeds: fit models are equally robust
+  up to seed noise; `unfit_ranks` are constant models whose accuracy at every
+  radius is the majority share (so they look robust)."""
   rows = []
   widths = {0.125: 500, 0.25: 2_000, 0.5: 8_000, 1.0: 30_000}
-  for rank, (width, params) in enumerate(widths.items()):
-    unfit = rank in unfit_ranks
-    for e in (0.0, 1.0, 2.0, 4.0):
-      acc = constant_accuracy if unfit else (0.9 if e == 0 else 0.30)
-      rows.append(dict(
-          dataset='toy', model='cnn', width=width, depth=None, params=params,
-          flops=10.0 * params, train_mode='standard', seed=0, attack='ensemble',
-          target='any', steps=0, norm='linf', eps=e / 255, eps_255=e, accuracy=acc,
-          n=1000, ci_low=acc - 0.02, ci_high=acc + 0.02, accuracy_single_eps=acc,
-          clean_test_accuracy=0.73 if unfit else 0.9, clean_test_n=1000,
-          balanced_accuracy=0.5 if unfit else 0.85, auc=0.5 if unfit else 0.9,
-          fit=not unfit, fitness_reasons='one class takes 100% of its predictions'
-          if unfit else '', epochs_run=10, stop_reason='early_stopping'))
+  for seed in seeds:
+    for rank, (width, params) in enumerate(widths.items()):
+      unfit = rank in unfit_ranks
+      for e in (0.0, 1.0, 2.0, 4.0):
+        acc = constant_accuracy if unfit else (0.9 if e == 0 else
+                                               0.30 + 0.01 * ((seed + rank) % 3 - 1))
+        rows.append(dict(
+            dataset='toy', model='cnn', width=width, depth=None, params=params,
+            flops=10.0 * params, train_mode='standard', seed=seed, attack='ensemble',
+            target='any', steps=0, norm='linf', eps=e / 255, eps_255=e, accuracy=acc,
+            n=1000, ci_low=acc - 0.02, ci_high=acc + 0.02, accuracy_single_eps=acc,
+            clean_test_accuracy=0.73 if unfit else 0.9, clean_test_n=1000,
+            balanced_accuracy=0.5 if unfit else 0.85, auc=0.5 if unfit else 0.9,
+            fit=not unfit, fitness_reasons='one class takes 100% of its predictions'
+            if unfit else '', epochs_run=10, stop_reason='early_stopping'))
   return rows
 
 
-def _claim_a(text):
-  section = text.split('## Agreement with the paper')[1]
-  return next(l for l in section.splitlines() if l.startswith('- (a)'))
+def _claim_a(rows):
+  plan = analysis_fixtures.plan()
+  text = report.render_report(rows, analysis=analysis.analyse(rows, {}, plan))
+  section = text.split('## Agreement with the paper')[1].split('\n- (b)')[0]
+  return text, section[section.index('- (a)'):]
 
 
-def test_constant_models_are_left_out_of_the_verdict_and_it_says_how_many():
+def test_constant_models_are_out_of_the_primary_analysis_and_counted_as_failures():
   # Without fitness the two small constant models make "smaller is more robust" agree.
   unchecked = [{k: v for k, v in r.items() if k != 'fit'} for r in _claim_rows((0, 1))]
-  assert '**agrees**' in _claim_a(report.render_report(unchecked))
-  # Two of four flagged: fewer than 3 fit sizes, no verdict, with the remedy.
-  text = report.render_report(_claim_rows((0, 1)))
-  line = _claim_a(text)
-  assert '**no verdict**: only 2 standard-trained sizes fit' in line
-  assert 'Remedy: train longer' in line and 'leaves out 2 of 4' in line
+  assert '**agrees**' in _claim_a(unchecked)[1].splitlines()[0]
+  # Two of four flagged in every seed: no seed keeps 3 fit sizes, no verdict; the
+  # sensitivity row (flagged in) agrees, and the failures are the result.
+  text, claim = _claim_a(_claim_rows((0, 1)))
+  assert '**no verdict: 0 seeds, the plan needs 5**' in claim.splitlines()[0]
+  assert 'Sensitivity, flagged models in:' in claim and 'seeds: agrees.' in claim
+  assert 'cnn w=0.125 5/5 [0.48, 1.00]; cnn w=0.25 5/5 [0.48, 1.00]; cnn w=0.5 0/5' in claim
   fitness_section = text.split('## Are the models fit to attack?')[1].split('\n## ')[0]
-  assert fitness_section.count('**no**: one class takes 100%') == 2
-  # One flagged: the verdict rests on the 3 fit sizes (all equal: inconclusive).
-  line = _claim_a(report.render_report(_claim_rows((0,))))
-  assert '**agrees**' not in line and 'leaves out 1 of 4' in line
+  assert fitness_section.count('**no**: one class takes 100%') == 10
+  # One flagged: the primary analysis rests on the 3 fit sizes (equal: no agreement).
+  claim = _claim_a(_claim_rows((0,)))[1].splitlines()[0]
+  assert '**agrees**' not in claim and 'over 5 seeds' in claim
 
 
 class _Constant:
@@ -172,7 +180,7 @@ def test_the_whole_box_check_fails_a_constant_model_and_passes_a_separating_one(
 
 
 def test_the_report_gives_the_attacked_sets_class_counts_and_balanced_metrics():
-  rows = _claim_rows()
+  rows = _claim_rows(seeds=(0,))
   for r in rows:
     r.update(n_class_0=42, n_class_1=100, class_names='malignant; normal, benign')
   text = report.render_report(rows)

@@ -1,7 +1,6 @@
 """Launchers: cell selection, partial aggregation, a killed cell re-run, dry runs."""
 
 import csv
-import importlib
 import json
 import os
 import pathlib
@@ -13,7 +12,11 @@ import time
 
 import pytest
 
+from configs import default
 from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting.claims import plan as plan_lib
+
+from launch_helpers import launch_module as _launch_module
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Two tiny cells (one width, both training modes), one attack at 29 radii.
@@ -46,6 +49,12 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
   refused = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}', f'--dest={dest}')
   assert refused.returncode == 1 and not dest.exists()
   assert refused.stderr.startswith(f"error: --workdir={str(workdir)!r}: 1 of 2 cells")
+  # The study ran under its plan: another one is a re-analysis, not a resume.
+  assert json.loads((workdir / 'plan.json').read_text())['size']['margin'] == 0.01
+  other_plan = _python('main.py', *TINY, f'--workdir={workdir}', '--config.cell=0',
+                       '--config.analysis.size.margin=0.02')
+  assert other_plan.returncode == 1 and 'config field `analysis`' in other_plan.stderr
+  assert 'launch/reanalyse.py' in other_plan.stderr
 
   # Cell 0 killed with SIGKILL right after its first checkpoint (named by step).
   cell0 = workdir / 'cells' / 'pneumoniamnist_cnn_w0.25_standard_s0'
@@ -81,8 +90,17 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
                       f'--dest={dest}', '--note=ran beside the test suite')
   assert published.returncode == 0, published.stderr[-2000:]
   names = {p.name for p in dest.iterdir()}
-  assert {'README.md', 'report.md', 'summary.csv', 'claims.csv',
+  assert {'README.md', 'report.md', 'summary.csv', 'claims.csv', 'plan.json', 'cells.json.gz',
           'robustness_curves.png'} <= names and 'cells' not in names
+  # Answered again under another plan from the workdir (its cells) and from the
+  # published folder (cells.json.gz), beside the first answer: the same numbers.
+  for folder in (workdir, dest):
+    again = _python('launch/reanalyse.py', *TINY, f'--workdir={folder}',
+                    '--config.analysis.name=wide', '--config.analysis.training.margin=0.1')
+    assert again.returncode == 0, again.stderr[-2000:]
+    answer = (folder / 'analyses' / 'wide' / 'claims.csv').read_text().splitlines()
+    first = (folder / 'claims.csv').read_text().splitlines()
+    assert [l.replace(',wide,', ',default,') for l in answer] == first
   readme = (dest / 'README.md').read_text()
   commit = json.loads((cell0 / 'environment.json').read_text())['git_commit']
   assert sitting['command'] in readme and f'Cells run at commit: {commit}' in readme
@@ -151,14 +169,13 @@ def test_launchers_without_their_tool_or_workdir_stop_with_one_line(tmp_path):
   assert result.returncode == 1 and 'Traceback' not in result.stderr
   assert 'none of the 4 cells of this config is finished' in result.stderr
   assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
-
-
-def _launch_module(name):
-  sys.path.insert(0, str(REPO_ROOT / 'launch'))
-  try:
-    return importlib.import_module(name)
-  finally:
-    sys.path.pop(0)
+  # Nor under a plan other than the one the study ran under: that is a re-analysis.
+  plan_lib.write(plan_lib.Plan.from_config(default.get_config('smoke').analysis),
+                 tmp_path / 'study')
+  result = _python('launch/aggregate.py', *tiny, '--config.analysis.size.margin=0.02')
+  assert result.returncode == 1 and 'Traceback' not in result.stderr
+  assert 'config field `analysis`' in result.stderr and 'reanalyse.py' in result.stderr
+  assert (tmp_path / 'study' / 'results.csv').read_text() == 'earlier tables'
 
 
 def test_gpu_slots_are_disjoint_and_checked_against_the_machine(monkeypatch):

@@ -22,6 +22,16 @@ LAYERS = {
     'evaluation': 5, 'reporting': 5,
     'study': 6,
 }
+# Rank of each sub-package of reporting ('' its own modules: report and write_outputs,
+# on top): a module may import its own sub-package and those ranked below it.
+REPORTING_LAYERS = {
+    'inputs': 0,
+    'statistics': 1,
+    'tables': 2,
+    'figures': 3,
+    'claims': 4,
+    '': 5,
+}
 # Entry points outside the package, and the rooms of medadv_jax each may use.
 ENTRY_POINTS = {
     'main.py': {'', 'study'},
@@ -95,12 +105,51 @@ def test_entry_points_use_only_the_top_rooms(entry):
     assert used <= ENTRY_POINTS[entry], (path.name, used - ENTRY_POINTS[entry])
 
 
+def _reporting_part(module: str) -> str:
+  """'medadv_jax.reporting.claims.plan' -> 'claims'; 'medadv_jax.reporting.report' -> ''."""
+  parts = module.split('.')
+  return parts[2] if len(parts) > 3 and parts[2] in REPORTING_LAYERS else ''
+
+
+def _upward_reporting_imports(path: pathlib.Path, part: str) -> list[str]:
+  """The imports of `path`, in reporting sub-package `part`, of a reporting
+  sub-package of its rank or above."""
+  return [m for m in _imported_modules(path)
+          if m.startswith('medadv_jax.reporting.') and _reporting_part(m) != part
+          and REPORTING_LAYERS[_reporting_part(m)] >= REPORTING_LAYERS[part]]
+
+
+def test_every_sub_package_of_reporting_has_a_rank():
+  parts = {p.name for p in (PACKAGE / 'reporting').iterdir() if (p / '__init__.py').exists()}
+  assert parts == set(REPORTING_LAYERS) - {''}
+
+
+@pytest.mark.parametrize('path', sorted((PACKAGE / 'reporting').rglob('*.py')),
+                         ids=lambda p: str(p.relative_to(REPO_ROOT)))
+def test_reporting_sub_packages_import_only_downwards(path):
+  parts = path.relative_to(PACKAGE / 'reporting').parts
+  part = parts[0] if len(parts) > 1 else ''
+  upward = _upward_reporting_imports(path, part)
+  assert not upward, (f'{path.relative_to(REPO_ROOT)} (reporting/{part or "."}, rank '
+                      f'{REPORTING_LAYERS[part]}) imports from its rank or above: {upward}')
+
+
+def test_the_reporting_check_catches_upward_imports(tmp_path):
+  module = tmp_path / 'module.py'
+  module.write_text('from medadv_jax.reporting.claims import plan\n'
+                    'from medadv_jax.reporting import report\n'
+                    'from medadv_jax.reporting.inputs import result_rows\n')
+  assert _upward_reporting_imports(module, 'tables') == [
+      'medadv_jax.reporting.claims.plan', 'medadv_jax.reporting.report']
+  assert _upward_reporting_imports(module, 'claims') == ['medadv_jax.reporting.report']
+
+
 def test_the_check_catches_upward_and_sideways_imports(tmp_path):
   module = tmp_path / 'module.py'
   module.write_text('from medadv_jax.study import cells\n'
                     'from medadv_jax.evaluation import robustness\n'
                     'from medadv_jax import cell_data, errors\n'
-                    'from medadv_jax.reporting import grouping\n'
+                    'from medadv_jax.reporting.inputs import result_rows\n'
                     'import configs.default\n')
   assert _upward_imports(module, 'reporting') == [
       'medadv_jax.study.cells', 'medadv_jax.evaluation.robustness', 'configs.default']

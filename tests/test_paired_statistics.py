@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from medadv_jax.reporting import paired_statistics as ps
+from medadv_jax.reporting.statistics import paired_statistics as ps
 
 N_IMAGES = 200
 
@@ -165,37 +165,3 @@ def test_resampled_medians_equal_numpy_medians_of_the_drawn_images():
     counts = np.stack([np.bincount(row, minlength=n) for row in images])
     assert ps._weighted_median(values, counts) == pytest.approx(
         np.median(values[:, images], axis=-1).T)
-
-
-@pytest.mark.parametrize('low, high, expected', [
-    (-0.5, -0.1, 'agrees'), (0.1, 0.5, 'disagrees'), (-0.2, 0.2, 'equivalent'),
-    (-0.5, 0.2, 'inconclusive'), (float('nan'), float('nan'), 'inconclusive'),
-    (-0.2, -0.1, 'agrees')])  # A resolved sign wins over the margin.
-def test_classify_gives_each_verdict(low, high, expected):
-  assert ps.classify(low, high, margin=0.3, claimed_sign=-1) == expected
-
-
-def test_classify_follows_the_claimed_sign():
-  assert ps.classify(0.1, 0.5, margin=0.3, claimed_sign=1) == 'agrees'
-
-
-def test_seeds_needed_to_exclude_zero_grows_with_the_spread():
-  narrow = ps.seeds_needed(0.4, -0.1, 0.9, n_seeds=3, margin=0.3)
-  wide = ps.seeds_needed(0.4, -0.4, 1.2, n_seeds=3, margin=0.3)
-  assert narrow.target == wide.target == 'exclude 0'
-  assert wide.seeds > narrow.seeds > 3
-  # Distance to the low end 0.5 over 0.4 -> 3 * (5/4)^2 = 4.69: 5 seeds.
-  assert narrow.seeds == 5
-
-
-def test_seeds_needed_to_fall_inside_the_margin():
-  # Estimate 0.1: the high end, 0.3 above, must shrink below 0.2: 4 * 1.5^2 = 9 -> 10.
-  assert ps.seeds_needed(0.1, -0.2, 0.4, n_seeds=4, margin=0.3) == (10, 'inside margin')
-
-
-def test_seeds_needed_at_the_edges():
-  assert ps.seeds_needed(0.3, -0.1, 0.7, n_seeds=3, margin=0.3) == (None, None)
-  assert ps.seeds_needed(float('nan'), 0, 1, n_seeds=3, margin=0.3) == (None, None)
-  # Already past the target: no more seeds than those run.
-  assert ps.seeds_needed(0.5, 0.2, 0.8, n_seeds=3, margin=0.3) == (3, 'exclude 0')
-  assert ps.seeds_needed(0.0, 0.0, 0.0, n_seeds=2, margin=0.3) == (2, 'inside margin')

@@ -6,9 +6,15 @@ import json
 
 import pytest
 
+from configs import default
 from medadv_jax import cell_data, environment
-from medadv_jax.reporting import (figures, grouping, provenance, report, results_table,
-                                  sanity_table, statistics, verdict, write_outputs)
+from medadv_jax.reporting import report, write_outputs
+from medadv_jax.reporting.claims import analysis, plan as plan_lib
+from medadv_jax.reporting.figures import plotting
+from medadv_jax.reporting.inputs import provenance, result_rows
+from medadv_jax.reporting.statistics import bootstrap, worst_attack
+from medadv_jax.reporting.tables import results_table, sanity_table
+import analysis_fixtures
 
 EPS_255 = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -97,7 +103,7 @@ def test_single_radius_checks_are_reported_only_where_the_schedule_has_them():
 
 
 def test_curves_group_by_attack_and_mode_with_one_line_per_size():
-  curves = grouping.curves(_rows())
+  curves = result_rows.curves(_rows())
   assert set(curves) == {(a, m) for a in ('FGSM, untargeted', 'FGSM, least-likely',
                                           'PGD-20, untargeted', 'PGD-20, least-likely')
                          for m in ('standard', 'pgd')}
@@ -109,7 +115,7 @@ def test_curves_group_by_attack_and_mode_with_one_line_per_size():
 
 def test_outputs_are_written(tmp_path):
   rows = _rows()
-  figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
+  plotting.plot_robustness_curves(rows, tmp_path / 'curves.png')
   results_table.write_csv(rows, tmp_path / 'results.csv')
   assert (tmp_path / 'curves.png').read_bytes()[:4] == b'\x89PNG'
   read_back = results_table.read_csv(tmp_path / 'results.csv')
@@ -211,7 +217,7 @@ def test_other_training_modes_are_reported_and_plotted_in_order(tmp_path):
   modes = [line.split('|')[4].strip() for line in table.splitlines()
            if line.startswith('| cnn w=1 ')]
   assert modes == ['standard', 'fgsm_rs', 'trades']
-  figures.plot_robustness_curves(rows, tmp_path / 'curves.png')
+  plotting.plot_robustness_curves(rows, tmp_path / 'curves.png')
   assert (tmp_path / 'curves.png').stat().st_size > 0
 
 
@@ -236,6 +242,12 @@ def _claim_rows(standard, pgd, clean=None, n=1000):
   return rows
 
 
+def _render(rows, **kwargs):
+  """report.md with the claims analysed under configs/default.py's plan."""
+  plan = plan_lib.Plan.from_config(default.get_config().analysis)
+  return report.render_report(rows, analysis=analysis.analyse(rows, {}, plan), **kwargs)
+
+
 def _section(text, title):
   return text.split(f'## {title}')[1].split('\n## ')[0]
 
@@ -246,8 +258,8 @@ def _claim_line(text, claim):
 
 
 def test_clean_accuracies_that_differ_strongly_are_not_comparable():
-  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
-                                          clean={0: 0.7, 1: 0.8, 2: 0.95}))
+  text = _render(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                             clean={0: 0.7, 1: 0.8, 2: 0.95}))
   section = _section(text, 'Are clean accuracies comparable?')
   line = next(l for l in section.splitlines() if l.startswith('| standard'))
   # Largest minus smallest: 0.95 - 0.7 on 1000 test images; spread 0.25.
@@ -256,15 +268,16 @@ def test_clean_accuracies_that_differ_strongly_are_not_comparable():
   assert '**pgd: not comparable**' in section  # The same clean accuracies.
   assert 'partly reflects clean accuracy' in section
   # The size claim carries the caveat.
-  assert 'not comparable (see "Are clean accuracies comparable?")' in _claim_line(text, 'a')
+  assert 'not comparable (see "Are clean accuracies comparable?"): claim (a) mixes' in _section(
+      text, 'Agreement with the paper')
 
 
 def test_equal_clean_accuracies_are_comparable():
-  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7}))
+  text = _render(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7}))
   section = _section(text, 'Are clean accuracies comparable?')
   assert '**standard: comparable**' in section and 'not comparable' not in section
   assert '0.900 [0.88, 0.92]' in section  # Wilson interval of 900 / 1000.
-  assert 'not comparable' not in _claim_line(text, 'a')
+  assert 'not comparable' not in _section(text, 'Agreement with the paper')
 
 
 def test_small_difference_beyond_the_tolerance_is_not_comparable_even_if_noisy():
@@ -286,54 +299,24 @@ def test_equal_clean_accuracies_on_too_few_images_are_not_shown_comparable():
   assert 'the spread exceeds' not in section
 
 
-def test_a_verdict_needs_more_than_half_of_the_radii_and_none_against_it():
-  a, d, i = verdict.AGREES, verdict.DISAGREES, verdict.INCONCLUSIVE
-  assert verdict.overall({1: a, 2: a, 4: i}) == a
-  assert verdict.overall({1: a, 2: i, 4: i}) == i  # One radius of three.
-  assert verdict.overall({1: d, 2: d, 4: i, 8: i}) == i  # Half is not more than half.
-  assert verdict.overall({1: d, 2: d, 4: d, 8: a}) == i  # Both sides reached.
-  assert verdict.overall({1: d, 2: d, 4: d, 8: i}) == d
-
-
-def test_standard_spearman_of_minus_one_with_tight_intervals_agrees_with_the_paper():
-  text = report.render_report(_claim_rows({0: 0.6, 1: 0.4, 2: 0.2}, {0: 0.8, 1: 0.7, 2: 0.6}))
-  line = _claim_line(text, 'a')
-  assert '**agrees** (agrees at eps 1, 2, 4)' in line
-  # Every PGD-trained size gains 0.2 or more on 1000 images.
-  assert '**agrees** (agrees at eps 1, 2, 4)' in _claim_line(text, 'b')
-  assert 'tested at eps 1 to 4 (x 1/255' in _section(text, 'Agreement with the paper')
-
-
-def test_standard_spearman_of_plus_one_disagrees_with_the_paper():
-  text = report.render_report(_claim_rows({0: 0.2, 1: 0.4, 2: 0.6}, {0: 0.8, 1: 0.8, 2: 0.8}))
-  assert '**disagrees** (disagrees at eps 1, 2, 4)' in _claim_line(text, 'a')
-
-
-def test_noise_sized_differences_are_inconclusive():
-  # Gaps of 0.01 on 50 images: Spearman -1, but its interval contains 0.
-  text = report.render_report(_claim_rows({0: 0.52, 1: 0.51, 2: 0.50},
-                                          {0: 0.52, 1: 0.51, 2: 0.50}, n=50))
-  assert '**inconclusive** (inconclusive at eps 1, 2, 4)' in _claim_line(text, 'a')
-  assert '**inconclusive**' in _claim_line(text, 'b')
-
-
-def test_adversarial_training_that_hurts_one_size_disagrees():
-  text = report.render_report(_claim_rows({0: 0.5, 1: 0.5, 2: 0.5}, {0: 0.8, 1: 0.8, 2: 0.2}))
-  assert '**disagrees** (disagrees at eps 1, 2, 4)' in _claim_line(text, 'b')
-
-
 def test_claims_without_the_modes_they_need_are_not_tested():
   only_pgd = [r for r in _claim_rows({0: 0.5, 1: 0.5, 2: 0.5}, {0: 0.8, 1: 0.8, 2: 0.2})
               if r['train_mode'] == 'pgd']
-  assert 'No standard-trained models' in report.render_report(only_pgd)
+  assert "not tested (fewer than 3 sizes trained in mode 'standard')" in _claim_line(
+      _render(only_pgd), 'a')
   only_standard = [r for r in _claim_rows({0: 0.6, 1: 0.4, 2: 0.2}, {0: 0.8, 1: 0.8, 2: 0.8})
                    if r['train_mode'] == 'standard']
-  assert 'not tested (no adversarially trained models)' in _claim_line(
-      report.render_report(only_standard), 'b')
+  assert "not tested (needs modes 'pgd' and 'standard')" in _claim_line(
+      _render(only_standard), 'b')
+
+
+def test_one_seed_gets_no_verdict_under_the_default_plan():
+  text = _render(_claim_rows({0: 0.6, 1: 0.4, 2: 0.2}, {0: 0.8, 1: 0.7, 2: 0.6}))
+  assert '**no verdict: 1 seed, the plan needs 5**' in _claim_line(text, 'a')
 
 
 def test_report_sections_come_in_reading_order_and_list_files():
-  text = report.render_report(_rows(), files=[('summary.csv', 'means over seeds')])
+  text = _render(_rows(), files=[('summary.csv', 'means over seeds')])
   titles = [l[3:] for l in text.splitlines() if l.startswith('## ')]
   assert titles == ['Model sizes and clean accuracy', 'Are the models fit to attack?',
                     'Are clean accuracies comparable?', 'Worst-attack accuracy at selected eps (x 1/255)',
@@ -349,13 +332,13 @@ def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
   row = dict(model='cnn', depth=None, width=1.0, train_mode='standard', eps_255=2.0,
              attack='ensemble', norm='linf', n=200)
   one = [dict(row, seed=0, accuracy=0.6, ci_low=0.53, ci_high=0.67)]
-  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(one).values()
+  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(one).values()
   assert (accuracy, low, high, per_seed) == (0.6, 0.53, 0.67, [0.6])  # Wilson, as given.
   two = one + [dict(row, seed=1, accuracy=0.8, ci_low=0.74, ci_high=0.85)]
-  ((accuracy, low, high, per_seed),) = grouping.worst_attack_accuracy(two).values()
+  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(two).values()
   assert accuracy == pytest.approx(0.7) and per_seed == [0.6, 0.8]
   # Not the average of the seeds' Wilson bounds (0.635, 0.76): the seed spread counts.
-  assert (low, high) == statistics.bootstrap_mean([0.6, 0.8], 200)[1:]
+  assert (low, high) == bootstrap.bootstrap_mean([0.6, 0.8], 200)[1:]
   assert low < 0.62 and high > 0.78
 
 
@@ -374,5 +357,5 @@ def test_report_from_a_workdir_shows_its_cells_environments(tmp_path):
   assert f'packages.jax {importlib.metadata.version("jax")}' in section
   assert f'without environment.json (finished before it was written): {names[-1]}' in section
   assert '## Software and hardware' not in report.render_report(rows)
-  write_outputs.write_all(rows, tmp_path)
+  write_outputs.write_all(rows, tmp_path, analysis_fixtures.plan())
   assert '## Software and hardware' in (tmp_path / 'report.md').read_text()

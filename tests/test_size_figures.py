@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import (min_eps_figures, per_image_data, size_figures,
-                                  write_outputs)
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.figures import min_eps_figures, size_figures
+from medadv_jax.reporting.inputs import per_image_data
+import analysis_fixtures
 
 
 WIDTHS = {0.25: 1_000, 0.5: 4_000, 1.0: 16_000}
@@ -147,7 +149,7 @@ def test_per_image_files_are_found_by_cell_and_missing_ones_skipped(tmp_path):
 
 def test_write_all_writes_every_artefact_and_lists_it_in_the_report(tmp_path):
   rows = _rows(seeds=(0, 1))
-  write_outputs.write_all(rows, tmp_path)
+  write_outputs.write_all(rows, tmp_path, analysis_fixtures.plan())
   for name in ('robustness_curves.png', 'robust_vs_size.png', 'robust_vs_flops.png',
                'clean_vs_size.png'):
     assert _is_png(tmp_path / name), name
@@ -160,13 +162,13 @@ def test_write_all_writes_every_artefact_and_lists_it_in_the_report(tmp_path):
   path = _cell_dir(tmp_path, 1.0, 'standard', seed=1) / per_image_data.FILE_NAME
   path.parent.mkdir(parents=True)
   path.write_text(json.dumps(_per_image([1.0, 2.0, None], [True] * 3)))
-  write_outputs.write_all(rows, tmp_path)
+  write_outputs.write_all(rows, tmp_path, analysis_fixtures.plan())
   assert _is_png(tmp_path / 'min_eps_distributions.png')
   assert "from 1 cells' per_image.json" in (tmp_path / 'report.md').read_text()
 
 
 def test_write_all_without_rows_writes_tables_and_report_only(tmp_path):
-  write_outputs.write_all([], tmp_path)
+  write_outputs.write_all([], tmp_path, analysis_fixtures.plan())
   assert (tmp_path / 'summary.csv').read_text().startswith('dataset,model,width')
   assert 'No finished cells yet' in (tmp_path / 'report.md').read_text()
   assert not list(tmp_path.glob('*.png'))

@@ -16,7 +16,9 @@ from medadv_jax.attacks import eps_grid, objectives, schedules
 from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import robustness, strong
 from medadv_jax.models.eval_apply import EvalApply
-from medadv_jax.reporting import grouping, report
+from medadv_jax.reporting import report
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import worst_attack
 from medadv_jax.study import config_validation
 
 CONFIG_FILE = pathlib.Path(__file__).resolve().parent.parent / 'configs' / 'default.py'
@@ -145,8 +147,8 @@ def test_strong_rows_are_the_worst_case_of_everything_and_decide_the_worst_attac
   for r in rows:
     r.update(dataset='synthetic', model='mlp', width=1.0, depth=None, params=1, flops=1,
              train_mode='standard', seed=0)
-  worst = grouping.worst_attack_accuracy(rows)
-  size = grouping.size_key(rows[0])
+  worst = worst_attack.worst_attack_accuracy(rows)
+  size = result_rows.size_key(rows[0])
   for e in EPS_255:
     expected = by.get(('strong', e), by[('ensemble', e)])['accuracy']
     assert worst[(size, 'standard', e)][0] == expected

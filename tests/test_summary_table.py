@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from medadv_jax.reporting import summary_table
+from medadv_jax.reporting.tables import summary_table
 
 
 def _row(seed, accuracy, clean, width=1.0, attack='pgd', eps_255=1.0, mode='standard'):

@@ -4,7 +4,9 @@ rows only, cells without scores left out, no file when none has any."""
 import json
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import training_figures, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.figures import training_figures
+import analysis_fixtures
 
 
 def _row(width, mode, seed):
@@ -40,7 +42,7 @@ def test_no_scores_no_figure_and_the_report_says_so(tmp_path):
   rows = [_row(w, 'standard', 0) for w in (0.5, 1.0)]
   stale = tmp_path / training_figures.FILE_NAME
   stale.write_bytes(b'from an earlier run')
-  write_outputs.write_all(rows, tmp_path)
+  write_outputs.write_all(rows, tmp_path, analysis_fixtures.plan())
   assert not stale.exists()
   assert ('not drawn: no finished cell has a metrics.jsonl'
           in (tmp_path / 'report.md').read_text())

@@ -6,11 +6,14 @@ import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (claim_views, clean_comparability, coverage, fitness_table,
-                                  grouping, provenance, sanity_table, summary_table, verdict)
+from medadv_jax.reporting.claims import render
+from medadv_jax.reporting.inputs import coverage, provenance, result_rows
+from medadv_jax.reporting.statistics import worst_attack
+from medadv_jax.reporting.tables import (clean_comparability, fitness_table, sanity_table,
+                                         size_comparisons, summary_table)
 
 
-def render_report(rows, files=(), environments=None, per_image=None, margins=None,
+def render_report(rows, files=(), environments=None, per_image=None, analysis=None,
                   coverage=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
@@ -18,20 +21,21 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   listed at the end. `environments`: `provenance.load`'s {cell name: environment}
   for the "Software and hardware" section (left out when None). `per_image`:
   `per_image_data.load`'s per-image data, which makes the claims' intervals
-  paired (None: per-model intervals). `margins`: `verdict.Margins`, for
-  'equivalent' verdicts (None: none). `coverage`: `coverage.load`'s data read,
-  failed and left-out cells, for the "Data and cells" section (None: left out).
+  paired (None: per-model intervals). `analysis`: `claims.analysis.analyse`'s
+  answer under the plan, the only source of verdicts (None: no claims section).
+  `coverage`: `coverage.load`'s data read, failed and left-out cells, for the
+  "Data and cells" section (None: left out).
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
         '\n' + line for line in _coverage_lines(coverage) + _files_lines(files))
-  headline = grouping.headline_eps(rows)
-  modes = grouping.ordered_modes(r['train_mode'] for r in rows)
-  worst = grouping.worst_attack_accuracy(rows)
+  headline = result_rows.headline_eps(rows)
+  modes = result_rows.ordered_modes(r['train_mode'] for r in rows)
+  worst = worst_attack.worst_attack_accuracy(rows)
   # Correlations, differences and verdicts rest on the models fit to attack only.
   per_image_all = per_image or {}
   fit, per_image = fitness_table.fit_only(rows, per_image_all)
-  worst_fit = grouping.worst_attack_accuracy(fit)
+  worst_fit = worst_attack.worst_attack_accuracy(fit)
   lines = [
       '# Robustness study',
       '',
@@ -51,11 +55,11 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
       '|---|---:|---:|---|---:|---:|---:|---:|---:|',
   ]
   for size, mode in _sizes_and_modes(rows, modes):
-    r = grouping.first(rows, size, mode)
-    clean = np.mean(grouping.per_seed(rows, size, mode, 'clean_test_accuracy'))
-    eps0 = np.mean(grouping.per_seed([x for x in rows if x['eps_255'] == 0], size, mode,
+    r = result_rows.first(rows, size, mode)
+    clean = np.mean(result_rows.per_seed(rows, size, mode, 'clean_test_accuracy'))
+    eps0 = np.mean(result_rows.per_seed([x for x in rows if x['eps_255'] == 0], size, mode,
                                      'accuracy'))
-    lines.append(f'| {grouping.size_label(r)} | {r["params"]:,} | {r["flops"] / 1e6:.2f} | '
+    lines.append(f'| {result_rows.size_label(r)} | {r["params"]:,} | {r["flops"] / 1e6:.2f} | '
                  f'{mode} | {clean:.3f} | {_seed_mean(rows, size, mode, "balanced_accuracy")}'
                  f' | {_seed_mean(rows, size, mode, "auc")} | {eps0:.3f} | '
                  f'{_fit_seeds(rows, size, mode)} |')
@@ -71,7 +75,7 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
     for e in headline:
       acc, low, high, _ = worst[(size, mode, e)]
       cells.append(f'{acc:.3f} [{low:.2f}, {high:.2f}]')
-    lines.append(f'| {grouping.size_label(grouping.first(rows, size, mode))} | {mode} | '
+    lines.append(f'| {result_rows.size_label(result_rows.first(rows, size, mode))} | {mode} | '
                  + ' | '.join(cells) + ' |')
   lines += ['', '## Mean ± std over seeds (summary.csv)', '']
   lines += summary_table.markdown_lines(rows, modes, headline)
@@ -89,19 +93,32 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
               'modes.', '',
               '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
               '|---|' + '---:|' * len(headline)]
-    gains = verdict.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
-    for size in grouping.sizes(fit):
+    gains = size_comparisons.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
+    for size in result_rows.sizes(fit):
       if (size, headline[0]) in gains:
-        lines.append(f'| {grouping.size_label(grouping.first(fit, size))} | ' + ' | '.join(
+        lines.append(f'| {result_rows.size_label(result_rows.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
-  lines += ['', '## Agreement with the paper', '']
-  lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
+  if analysis is not None:
+    lines += ['', '## Agreement with the paper', ''] + render.section_lines(analysis)
+    lines += _clean_caveat(fit, analysis, per_image)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   lines += _coverage_lines(coverage)
   if environments is not None:
     lines += ['', '## Software and hardware', ''] + provenance.section_lines(environments)
   lines += _files_lines(files)
   return '\n'.join(lines) + '\n'
+
+
+def _clean_caveat(fit, analysis, per_image) -> list[str]:
+  """A warning under claim (a) when its sizes' clean accuracies are not comparable."""
+  if analysis.size is None:
+    return []
+  comparison = clean_comparability.compare(fit, analysis.size.mode, per_image)
+  if comparison is None or comparison.comparable:
+    return []
+  return ['', f'The {analysis.size.mode}-trained sizes\' clean accuracies are not comparable '
+          '(see "Are clean accuracies comparable?"): claim (a) mixes size with clean '
+          'accuracy; its secondary slope adjusted for clean accuracy tells them apart.']
 
 
 def _coverage_lines(loaded) -> list[str]:
@@ -119,7 +136,7 @@ def _setup_sentence(rows) -> str:
   attacks = sorted({cell_data.attack_label(r) for r in rows})
   seeds = sorted({r['seed'] for r in rows})
   grid = sorted({r['eps_255'] for r in rows})
-  return (f'Dataset **{rows[0]["dataset"]}**; {len(grouping.sizes(rows))} model sizes; seeds '
+  return (f'Dataset **{rows[0]["dataset"]}**; {len(result_rows.sizes(rows))} model sizes; seeds '
           f'{seeds}; attacks: {"; ".join(attacks)}; {len(grid)} radii from 0 to '
           f'{grid[-1]:g}/255 (L-inf, pixels in [0, 1]{_l2_note(rows)}); n = {rows[0]["n"]} '
           'attacked test images per model.' + fitness_table.class_count_sentence(rows)
@@ -127,7 +144,7 @@ def _setup_sentence(rows) -> str:
 
 
 def _binary_targets_note(rows) -> str:
-  if not any(grouping.truth(r.get('least_likely_as_untargeted')) for r in rows):
+  if not any(result_rows.truth(r.get('least_likely_as_untargeted')) for r in rows):
     return ''
   return (' On this 2-class task the least-likely target is the other class, and '
           'least-likely FGSM and PGD take the steps of the untargeted attacks (their '
@@ -136,7 +153,7 @@ def _binary_targets_note(rows) -> str:
 
 
 def _l2_note(rows) -> str:
-  scales = sorted({float(r['eps_scale']) for r in rows if not grouping.is_linf(r)})
+  scales = sorted({float(r['eps_scale']) for r in rows if not result_rows.is_linf(r)})
   if not scales:
     return ''
   return ('; L2 attacks at Euclidean radius ' + ' or '.join(f'{s:g}' for s in scales)
@@ -144,15 +161,15 @@ def _l2_note(rows) -> str:
 
 
 def _worst_attack_sentence(rows) -> str:
-  if any(grouping.is_strong(r) for r in rows):
+  if any(result_rows.is_strong(r) for r in rows):
     radii = ', '.join(f'{e:g}' for e in sorted({r['eps_255'] for r in rows
-                                                 if grouping.is_strong(r)}))
+                                                 if result_rows.is_strong(r)}))
     return ('"Worst attack" is the per-image worst case of every L-inf attack run: at '
             f'eps {radii} (x 1/255) the paper\'s attacks and the strong attack (an '
             'AutoAttack-style ensemble run after them), elsewhere the paper\'s attacks '
             'alone. An image counts as robust at eps only if every attack failed on it; '
             'tables, correlations and verdicts use this worst case.')
-  if any(grouping.is_ensemble(r) for r in rows):
+  if any(result_rows.is_ensemble(r) for r in rows):
     return ('"Worst attack" is the per-image ensemble of the L-inf attacks (AutoAttack '
             'style): an image counts as robust at eps only if every attack failed on it.')
   return ('"Worst attack" is the lowest such accuracy among the attacks run, per model '
@@ -163,35 +180,35 @@ def _paired_lines(rows, modes, headline, per_image) -> list[str]:
   """Largest-minus-smallest size differences, paired and unpaired, per mode."""
   lines = []
   for mode in modes:
-    arm = verdict.paired_arm(rows, per_image, mode)
+    arm = size_comparisons.paired_arm(rows, per_image, mode)
     if arm is not None and len(arm.sizes) >= 2:
-      lines += [''] + claim_views.table_lines(rows, arm, headline)
+      lines += [''] + size_comparisons.difference_table_lines(rows, arm, headline)
   return ['', '## Largest minus smallest size, paired', ''] + lines[1:] if lines else []
 
 
 def _spearman_section(rows, worst, modes, headline, per_image=None) -> str:
-  sizes = grouping.sizes(rows)
+  sizes = result_rows.sizes(rows)
   if len(sizes) < 3:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
-  n = grouping.first(rows, sizes[0])['n']
+  n = result_rows.first(rows, sizes[0])['n']
   out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
          f'across the sizes fit to attack (negative: larger models are less robust, as '
          'the paper claims for standard training), with a 95 % bootstrap interval over '
-         f'seeds and the {n} attacked images, paired (`reporting/paired_analysis.py`) where '
-         'per-image data covers every size, else per model (`reporting/statistics.py`). '
+         f'seeds and the {n} attacked images, paired (`reporting/statistics/paired_analysis.py`) where '
+         'per-image data covers every size, else per model (`reporting/statistics/bootstrap.py`). '
          'An interval that '
          'contains 0 means these runs cannot tell the direction; "n/a: ties" means the '
          'accuracies tie (e.g. all at 0) in too many resamples for an interval.', '',
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
-    fit_sizes = verdict.mode_sizes(rows, mode)
+    fit_sizes = size_comparisons.mode_sizes(rows, mode)
     if len(fit_sizes) < 3:
       out.append(f'| {mode} | ' + ' | '.join(
           [f'n/a ({len(fit_sizes)} fit sizes)'] * len(headline)) + ' |')
       continue
     cells = []
-    for rho, low, high in verdict.size_spearman(rows, worst, mode, headline,
+    for rho, low, high in size_comparisons.size_spearman(rows, worst, mode, headline,
                                                 per_image).values():
       if np.isnan(rho):
         cells.append('n/a (constant)')
@@ -214,14 +231,14 @@ def _bisection_sentence(rows) -> str:
 
 def _strong_lines(rows, modes, headline) -> list[str]:
   """How far the strong attack lowers accuracy below the paper's attacks."""
-  strong = [r for r in rows if grouping.is_strong(r)]
+  strong = [r for r in rows if result_rows.is_strong(r)]
   if not strong:
     return []
   radii = [e for e in headline if any(r['eps_255'] == e for r in strong)]
   tolerance = float(strong[0]['sanity_tolerance'])
   gaps = collections.defaultdict(list)
   for r in strong:
-    gaps[(grouping.size_key(r), r['train_mode'], r['eps_255'])].append(r)
+    gaps[(result_rows.size_key(r), r['train_mode'], r['eps_255'])].append(r)
   lines = ['', '## How much the strong attack adds to the paper\'s', '',
            'Accuracy of the paper\'s L-inf attacks (their per-image ensemble) minus that of '
            'the strong attack run after them, at each eps (x 1/255): the share of attacked '
@@ -244,7 +261,7 @@ def _strong_lines(rows, modes, headline) -> list[str]:
               f'{float(found[0]["below_paper_ci_high"]):.2f}]' if len(found) == 1
               else f'{gap:.3f}')
       cells.append(f'**{text}**' if gap > tolerance + 1e-9 else text)
-    lines.append(f'| {grouping.size_label(grouping.first(strong, size, mode))} | {mode} | '
+    lines.append(f'| {result_rows.size_label(result_rows.first(strong, size, mode))} | {mode} | '
                  + ' | '.join(cells) + ' |')
   return lines
 
@@ -254,22 +271,22 @@ def _certificate_lines(rows) -> list[str]:
   models = {}
   for r in rows:
     if 'sanity_certificates' in r:
-      models.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
-  checked = [r for r in models.values() if grouping.truth(r['sanity_certificates']) is not None]
+      models.setdefault((result_rows.size_key(r), r['train_mode'], r['seed']), r)
+  checked = [r for r in models.values() if result_rows.truth(r['sanity_certificates']) is not None]
   if not checked:
     return ['- Certificates: none were used or checked (they are used by the cascade '
             'schedule, on models the bounds cover).']
   count = lambda r, column: int(float(r.get(column) or 0))
   images = sum(count(r, 'sanity_certificates_checked') for r in checked)
   certified = sum(count(r, 'sanity_certified_images') for r in checked)
-  distrusted = [r for r in checked if grouping.truth(r['sanity_certificates']) is False]
+  distrusted = [r for r in checked if result_rows.truth(r['sanity_certificates']) is False]
   line = (f'- Certificates: {certified} attacked images were certified robust at some '
           f'radius over {len(checked)} models; {images} of them were attacked inside their '
           'largest certified ball with the strong gradient attacks, and '
           f'{sum(count(r, "sanity_certificates_value") for r in checked)} were fooled.')
   if distrusted:
     line += (' Evaluated without certificates after an attack disproved one: '
-             + ', '.join(f'{grouping.size_label(r)} {r["train_mode"]} seed {r["seed"]}'
+             + ', '.join(f'{result_rows.size_label(r)} {r["train_mode"]} seed {r["seed"]}'
                          for r in distrusted) + '.')
   return [line]
 
@@ -279,7 +296,7 @@ def _sanity_lines(rows) -> list[str]:
   # 'cascade' and 'min_eps' never attack at eps = 0 and keep cumulated verdicts.
   # The strong attack's rows are cumulated by construction.
   certificate_lines = _certificate_lines(rows)
-  rows = [r for r in rows if not grouping.is_strong(r)]
+  rows = [r for r in rows if not result_rows.is_strong(r)]
   single = [r for r in rows if r.get('schedule') in schedules.SINGLE_RADIUS_SCHEDULES]
   skipped = ''
   if len(single) < len(rows):
@@ -291,7 +308,7 @@ def _sanity_lines(rows) -> list[str]:
     eps0 = collections.defaultdict(set)
     for r in single:
       if r['eps_255'] == 0:
-        eps0[(grouping.size_key(r), r['train_mode'], r['seed'])].add(
+        eps0[(result_rows.size_key(r), r['train_mode'], r['seed'])].add(
             r['accuracy_single_eps'])
     differing = sum(len(v) > 1 for v in eps0.values())
     lines.append('- eps = 0 gives the same accuracy under every attack (the clean '
@@ -299,7 +316,7 @@ def _sanity_lines(rows) -> list[str]:
                  + ('yes.' if not differing else f'NO, {differing} models differ.'))
     curves = collections.defaultdict(list)
     for r in sorted(single, key=lambda r: r['eps_255']):
-      curves[(grouping.size_key(r), r['train_mode'], r['seed'], r['attack'],
+      curves[(result_rows.size_key(r), r['train_mode'], r['seed'], r['attack'],
               r['target'], r.get('norm'))].append(r['accuracy_single_eps'])
     rises = sum(int(np.sum(np.diff(c) > 1e-9)) for c in curves.values())
     steps = sum(len(c) - 1 for c in curves.values())
@@ -309,7 +326,7 @@ def _sanity_lines(rows) -> list[str]:
                  'rises).' + skipped)
   else:
     lines.append('- eps = 0 and the attacks run at each eps alone: not checked.' + skipped)
-  index = {(grouping.size_key(r), r['train_mode'], r['seed'], r['attack'], r['target'],
+  index = {(result_rows.size_key(r), r['train_mode'], r['seed'], r['attack'], r['target'],
             r['eps_255']): r['accuracy'] for r in rows}
   compared = violations = 0
   for (size, mode, seed, attack, target, eps), acc in index.items():
@@ -330,8 +347,8 @@ def _per_attack_lines(rows, modes, headline) -> list[str]:
   order = {}
   for r in rows:
     label = cell_data.attack_label(r)
-    order[label] = (grouping.is_ensemble(r), not grouping.is_linf(r), label)
-    key = (grouping.size_key(r), r['train_mode'], label)
+    order[label] = (result_rows.is_ensemble(r), not result_rows.is_linf(r), label)
+    key = (result_rows.size_key(r), r['train_mode'], label)
     accuracies[key + (r['eps_255'],)].append(r['accuracy'])
     if r['eps_255'] == 0 and 'median_min_eps_255' in r:
       medians[key].append(r['median_min_eps_255'])
@@ -347,7 +364,7 @@ def _per_attack_lines(rows, modes, headline) -> list[str]:
         continue
       cells = [f'{np.mean(accuracies[(size, mode, label, e)]):.3f}'
                if accuracies.get((size, mode, label, e)) else '-' for e in headline]
-      lines.append(f'| {grouping.size_label(grouping.first(rows, size, mode))} | {mode} | {label} | '
+      lines.append(f'| {result_rows.size_label(result_rows.first(rows, size, mode))} | {mode} | {label} | '
                    + ' | '.join(cells) + f' | {_median_cell(medians.get((size, mode, label)))} |')
   return lines
 
@@ -362,11 +379,11 @@ def _median_cell(values) -> str:
 
 def _seed_mean(rows, size, mode, column) -> str:
   """Mean over seeds of a per-model column, '-' for cells without it."""
-  found = [r for r in rows if grouping.size_key(r) == size and r['train_mode'] == mode
+  found = [r for r in rows if result_rows.size_key(r) == size and r['train_mode'] == mode
            and r.get(column) not in (None, '')]
   if not found:
     return '-'
-  return f'{np.mean(grouping.per_seed(found, size, mode, column)):.3f}'
+  return f'{np.mean(result_rows.per_seed(found, size, mode, column)):.3f}'
 
 
 def _fit_seeds(rows, size, mode) -> str:
@@ -377,5 +394,5 @@ def _fit_seeds(rows, size, mode) -> str:
 
 
 def _sizes_and_modes(rows, modes):
-  present = {(grouping.size_key(r), r['train_mode']) for r in rows}
-  return [(s, m) for s in grouping.sizes(rows) for m in modes if (s, m) in present]
+  present = {(result_rows.size_key(r), r['train_mode']) for r in rows}
+  return [(s, m) for s in result_rows.sizes(rows) for m in modes if (s, m) in present]

@@ -10,7 +10,7 @@ from medadv_jax.attacks import objectives, registry as attack_registry, schedule
 from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source, splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
-from medadv_jax.study import cells
+from medadv_jax.study import cells, plan_checks
 from medadv_jax.training import loop, optim, steps
 
 
@@ -26,10 +26,10 @@ def validate(config) -> None:
   _validate_model(config.model)
   _validate_train(config.train)
   _validate_fitness(config.fitness)
-  _validate_verdict(config.verdict)
   _validate_attack(config.attack)
   _validate_task(config)
   _validate_cell_names(config)
+  plan_checks.validate(config)
 
 
 # Seeds become jax.random.key(seed) and numpy generators: a uint32.
@@ -140,13 +140,6 @@ def _validate_train(train) -> None:
     raise ConfigError('train.adv.overfit_drop', train.adv.overfit_drop,
                       'a number in [0, 1) (0 = never stop)')
   _one_of('train.adv.bn_mode', train.adv.bn_mode, steps.BN_MODES)
-
-
-def _validate_verdict(verdict) -> None:
-  for field in ('rho_margin', 'difference_margin'):
-    value = verdict[field]
-    if not _is_number(value) or not 0 < value < 1:
-      raise ConfigError(f'verdict.{field}', value, 'a number in (0, 1)')
 
 
 def _validate_fitness(fitness) -> None:

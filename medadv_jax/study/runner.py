@@ -18,7 +18,9 @@ from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
-from medadv_jax.reporting import coverage, per_image_data, verdict, write_outputs
+from medadv_jax.reporting import write_outputs
+from medadv_jax.reporting.claims import plan as plan_lib
+from medadv_jax.reporting.inputs import coverage, per_image_data
 from medadv_jax.runtime import compilation_cache
 from medadv_jax.study import (cells as cells_lib, config_validation, locks, model_probe,
                               workdir_checks)
@@ -74,6 +76,7 @@ def run_study(config, workdir: pathlib.Path) -> list[dict]:
   for cell in cells:
     _check_fingerprint(workdir / 'cells' / cell.name, fingerprints[cell])
   workdir_checks.check_study_folder(workdir)
+  check_plan(workdir, config)
   with contextlib.ExitStack() as held:
     if _writes_files():
       try:
@@ -93,6 +96,8 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
   try:
     workdir.mkdir(parents=True, exist_ok=True)
     _write_json_atomic(workdir / 'config.json', json.loads(config.to_json_best_effort()))
+    _write_json_atomic(workdir / plan_lib.FILE_NAME,
+                       plan_lib.Plan.from_config(config.analysis).as_dict())
   except OSError as e:
     raise WorkdirError.unusable(workdir, e) from None
   # Loaded on first need: a fully finished study needs no data. The source is
@@ -138,7 +143,7 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
     logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
   rows = collect_finished_rows(config, workdir)
   if _writes_files():
-    write_outputs.write_all(rows, workdir, verdict.Margins.from_config(config))
+    write_outputs.write_all(rows, workdir, plan_lib.Plan.from_config(config.analysis))
   left_out = coverage.load(workdir, rows)['left_out']
   if left_out:
     logging.warning('%s', coverage.left_out_line(left_out))
@@ -148,6 +153,16 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
         'the others ran and report.md covers them; run the same command again to retry '
         'the failed ones')
   return rows
+
+
+def check_plan(workdir: pathlib.Path, config) -> None:
+  """Refuses a plan other than the one the workdir's study ran under: a plan is
+  fixed before the data; another one is a re-analysis (launch/reanalyse.py)."""
+  path = workdir / plan_lib.FILE_NAME
+  if path.exists() and plan_lib.read(path) != plan_lib.Plan.from_config(config.analysis):
+    raise ConfigError('analysis', plan_lib.Plan.from_config(config.analysis).name,
+                      f'the plan in {path} (the one this study ran under); answer under '
+                      'another plan with launch/reanalyse.py, which keeps both')
 
 
 def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:

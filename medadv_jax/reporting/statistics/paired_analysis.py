@@ -19,7 +19,8 @@ from typing import Optional
 
 import numpy as np
 
-from medadv_jax.reporting import grouping, paired_statistics as ps
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import paired_statistics as ps
 
 # per_image.json labels of the per-image worst case, strongest first.
 WORST_LABELS = ('Strong + paper attacks (per image)', 'Ensemble (per image)')
@@ -56,7 +57,7 @@ def arm(rows, per_image: dict, models) -> Optional[Arm]:
     grid_max = float(found[0]['eps_255'][-1])
   if not min_eps:
     return None
-  params = tuple(grouping.first(rows, size, mode)['params'] for size, mode in models)
+  params = tuple(result_rows.first(rows, size, mode)['params'] for size, mode in models)
   return Arm(tuple(s for s, _ in models), params, tuple(m for _, m in models),
              ps.Paired(min_eps, clean), grid_max)
 
@@ -72,8 +73,8 @@ def _shared_label(found) -> Optional[str]:
 
 def size_arm(rows, per_image, mode) -> Optional[Arm]:
   """The sizes of `mode` in `rows`, fewest parameters first."""
-  sizes = sorted({grouping.size_key(r) for r in rows if r['train_mode'] == mode},
-                 key=lambda s: grouping.first(rows, s, mode)['params'])
+  sizes = sorted({result_rows.size_key(r) for r in rows if r['train_mode'] == mode},
+                 key=lambda s: result_rows.first(rows, s, mode)['params'])
   return arm(rows, per_image, [(s, mode) for s in sizes])
 
 

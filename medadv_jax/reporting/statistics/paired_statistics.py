@@ -10,9 +10,9 @@ replicate draws seeds with replacement and, within each drawn seed, images with
 replacement, the same images for every model, so that shared image difficulty
 cancels out of paired comparisons while the seed-to-seed spread stays in.
 
-On top of that: the matched set (images every model gets right when clean), log
-fooling radii, equivalence verdicts with a margin, and a rough count of the seeds
-an inconclusive verdict would need.
+On top of that: the matched set (images every model gets right when clean) and
+log fooling radii. These intervals are descriptive; the claims' verdicts come
+from the planned analysis (`claims/`).
 
 Inputs are numpy arrays, one per seed, of shape (M models, N_s images); the M
 models are the same, in the same order, in every seed, N_s may differ. Radii are
@@ -25,11 +25,8 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 
-from medadv_jax.reporting import statistics
+from medadv_jax.reporting.statistics import bootstrap as per_model
 
-AGREES, DISAGREES = 'agrees', 'disagrees'
-EQUIVALENT, INCONCLUSIVE = 'equivalent', 'inconclusive'
-EXCLUDE_ZERO, INSIDE_MARGIN = 'exclude 0', 'inside margin'
 # (Resample, model, image) elements handled at once: bounds memory for large test sets.
 _CHUNK_ELEMENTS = 1 << 22
 
@@ -41,12 +38,6 @@ class Estimate(NamedTuple):
   estimate: float
   low: float
   high: float
-
-
-class SeedsNeeded(NamedTuple):
-  """Seeds (in all) that would resolve a verdict, and the target they reach."""
-  seeds: int | None
-  target: str | None
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -177,7 +168,7 @@ def _replicate_values(per_seed_values, reduce: str, replicates: int,
 
 
 def hierarchical_bootstrap(per_seed_values: Sequence[np.ndarray], statistic: Statistic,
-                           replicates: int = statistics.DEFAULT_REPLICATES,
+                           replicates: int = per_model.DEFAULT_REPLICATES,
                            seed: int = 0, level: float = 0.95,
                            reduce: str = 'mean') -> Estimate:
   """A statistic of the models' means, with a seeds-then-images bootstrap interval.
@@ -213,9 +204,9 @@ def hierarchical_bootstrap(per_seed_values: Sequence[np.ndarray], statistic: Sta
   draws = statistic(_replicate_values(values, reduce, replicates,
                                       np.random.default_rng(seed)))
   # Dropping many undefined replicates would leave a falsely narrow interval.
-  if np.mean(np.isnan(draws)) > statistics.MAX_UNDEFINED_FRACTION:
+  if np.mean(np.isnan(draws)) > per_model.MAX_UNDEFINED_FRACTION:
     return Estimate(point, float('nan'), float('nan'))
-  low, high = statistics._percentile_interval(draws[~np.isnan(draws)], level)
+  low, high = per_model._percentile_interval(draws[~np.isnan(draws)], level)
   return Estimate(point, low, high)
 
 
@@ -229,7 +220,7 @@ def spearman_with(sizes: Sequence[float]) -> Statistic:
   def rho(values: np.ndarray) -> np.ndarray:
     if values.shape[1] != sizes.size:
       raise ValueError(f'spearman_with: {sizes.size} sizes for {values.shape[1]} models')
-    return statistics._row_spearman(sizes, values)
+    return per_model._row_spearman(sizes, values)
   return rho
 
 
@@ -282,69 +273,10 @@ def log_radius_difference(paired: Paired, grid_max: float, i: int, j: int,
                                 reduce=reduce, **bootstrap)
 
 
-# --- Verdicts and power --------------------------------------------------------
-
-def classify(low: float, high: float, margin: float, claimed_sign: int) -> str:
-  """The verdict of a claim from an interval of its effect.
-
-  'agrees' when the interval lies wholly on the claimed side of 0
-  (`claimed_sign` -1: negative values support the claim; +1: positive),
-  'disagrees' when wholly on the other side; otherwise 'equivalent' when it lies
-  inside (-margin, +margin), i.e. no effect larger than the margin, and
-  'inconclusive' when it does neither or is NaN. A resolved sign comes first, so
-  the margin only refines what would otherwise be inconclusive.
-  """
-  if claimed_sign not in (-1, 1) or not margin > 0:
-    raise ValueError(f'classify: claimed_sign {claimed_sign} must be -1 or +1 and '
-                     f'margin {margin} > 0')
-  if np.isnan(low) or np.isnan(high):
-    return INCONCLUSIVE
-  side = 1 if low > 0 else -1 if high < 0 else 0
-  if side:
-    return AGREES if side == claimed_sign else DISAGREES
-  return EQUIVALENT if -margin < low and high < margin else INCONCLUSIVE
-
-
-def seeds_needed(estimate: float, low: float, high: float, n_seeds: int,
-                 margin: float) -> SeedsNeeded:
-  """Seeds (in all) at which the interval, at the observed spread, would resolve.
-
-  The target is to exclude 0 when the estimate lies outside the margin, or to
-  fall inside (-margin, +margin) when the estimate lies inside it. The distances
-  from the estimate to each end are scaled by sqrt(n_seeds / seeds): an
-  approximation that treats all the spread as seed-to-seed (image noise does not
-  shrink with more seeds, so the true count may be larger). Returns n_seeds when
-  the interval already reaches the target, and (None, None) when the estimate
-  sits on the margin or the inputs are not finite.
-  """
-  if (not all(map(math.isfinite, (estimate, low, high, margin)))
-      or n_seeds < 1 or margin <= 0 or abs(estimate) == margin):
-    return SeedsNeeded(None, None)
-  below, above = estimate - low, high - estimate
-  if abs(estimate) > margin:
-    target = EXCLUDE_ZERO
-    # Only the end facing 0 has to move past it.
-    limits = [_scale_limit(abs(estimate), below if estimate > 0 else above)]
-  else:
-    target = INSIDE_MARGIN
-    limits = [_scale_limit(margin - estimate, above), _scale_limit(margin + estimate, below)]
-  scale = min(limits)
-  if scale == math.inf:
-    return SeedsNeeded(n_seeds, target)
-  # The smallest count with sqrt(n_seeds / seeds) < scale, strictly.
-  return SeedsNeeded(max(n_seeds, math.floor(n_seeds / scale ** 2) + 1), target)
-
-
-def _scale_limit(room: float, distance: float) -> float:
-  """How far an end `distance` from the estimate may be scaled and stay within
-  `room` (> 0) of it; inf for an end on the far side, which never gets there."""
-  return room / distance if distance > 0 else math.inf
-
-
 def unpaired_difference_interval(acc_a_per_seed: Sequence[float],
                                  acc_b_per_seed: Sequence[float], n: int,
                                  **bootstrap) -> Estimate:
   """Mean accuracy of A minus B over seeds, bootstrapped as independent Binomials
-  on `n` images each (today's `statistics.bootstrap_difference`), for comparison."""
-  return Estimate(*statistics.bootstrap_difference(acc_a_per_seed, acc_b_per_seed, n,
+  on `n` images each (`bootstrap.bootstrap_difference`), for comparison."""
+  return Estimate(*per_model.bootstrap_difference(acc_a_per_seed, acc_b_per_seed, n,
                                                    **bootstrap))

@@ -10,7 +10,8 @@ matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import figures, grouping
+from medadv_jax.reporting.figures import plotting
+from medadv_jax.reporting.inputs import result_rows
 
 FILE_NAME = 'validation_curves.png'
 SCORE = 'val/score'
@@ -21,7 +22,7 @@ def curves(workdir: pathlib.Path, rows) -> dict:
   metrics.jsonl has validation scores."""
   out = {}
   for r in rows:
-    key = (r['train_mode'], grouping.size_key(r), r['seed'])
+    key = (r['train_mode'], result_rows.size_key(r), r['seed'])
     if key in out:
       continue
     path = pathlib.Path(workdir) / 'cells' / cell_data.Cell.from_row(r).name / 'metrics.jsonl'
@@ -37,9 +38,9 @@ def plot_validation_curves(workdir: pathlib.Path, rows, path: pathlib.Path) -> b
   found = curves(workdir, rows)
   if not found:
     return False
-  modes = grouping.ordered_modes({mode for mode, _, _ in found})
-  labels = {grouping.size_key(r): grouping.size_label(r) for r in rows}
-  sizes = [s for s in grouping.sizes_by_params(rows) if s in {k[1] for k in found}]
+  modes = result_rows.ordered_modes({mode for mode, _, _ in found})
+  labels = {result_rows.size_key(r): result_rows.size_label(r) for r in rows}
+  sizes = [s for s in result_rows.sizes_by_params(rows) if s in {k[1] for k in found}]
   colours = dict(zip(sizes, plt.cm.viridis([k / max(1, len(sizes) - 1)
                                             for k in range(len(sizes))])))
   fig, axes = plt.subplots(1, len(modes), squeeze=False, sharey=True,
@@ -52,8 +53,8 @@ def plot_validation_curves(workdir: pathlib.Path, rows, path: pathlib.Path) -> b
           ax.plot(steps, scores, color=colours[size], linewidth=1, alpha=0.8,
                   label=None if shown else labels[size])
           shown = True
-    figures.label_panel(ax, figures.TRAIN_MODE_TITLES.get(mode, mode), 'optimiser step',
+    plotting.label_panel(ax, plotting.TRAIN_MODE_TITLES.get(mode, mode), 'optimiser step',
                         "validation score\n(the stopping rule's)" if mode == modes[0] else None,
                         legend_loc='lower right')
-  figures.save_with_title(fig, 'Validation score during training, one line per seed', path)
+  plotting.save_with_title(fig, 'Validation score during training, one line per seed', path)
   return True

@@ -18,7 +18,8 @@ from typing import Optional, Sequence
 import numpy as np
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import worst_attack
 
 COLUMNS = ('dataset', 'model', 'width', 'depth', 'params', 'flops', 'train_mode', 'attack',
            'norm', 'eps_255', 'n_seeds', 'accuracy_mean', 'accuracy_std', 'n',
@@ -50,22 +51,22 @@ def summarise(rows) -> list[dict]:
   firsts, order = {}, {}
   for r in rows:
     label = cell_data.attack_label(r)
-    key = (grouping.size_key(r), r['train_mode'], label, r['eps_255'])
+    key = (result_rows.size_key(r), r['train_mode'], label, r['eps_255'])
     # Keyed by seed, so a row repeated in the input cannot count twice.
     accuracies[key][r['seed']] = float(r['accuracy'])
     for column in _class_columns(r):
       by_class[key][column][r['seed']] = float(r[column])
     firsts.setdefault(key, r)
-    order[label] = (grouping.is_ensemble(r), not grouping.is_linf(r), label)
+    order[label] = (result_rows.is_ensemble(r), not result_rows.is_linf(r), label)
   clean = {}
   out = []
-  for key in sorted(accuracies, key=lambda k: (k[0], grouping.mode_rank(k[1]),
+  for key in sorted(accuracies, key=lambda k: (k[0], result_rows.mode_rank(k[1]),
                                                order[k[2]], k[3])):
     size, mode, label, eps = key
     r = firsts[key]
     mean, std = mean_std(list(accuracies[key].values()))
     if (size, mode) not in clean:
-      clean[(size, mode)] = mean_std(grouping.per_seed(rows, size, mode,
+      clean[(size, mode)] = mean_std(result_rows.per_seed(rows, size, mode,
                                                        'clean_test_accuracy'))
     clean_mean, clean_std = clean[(size, mode)]
     out.append(dict(
@@ -96,7 +97,7 @@ def write_csv(summary, path: pathlib.Path) -> None:
 def markdown_lines(rows, modes, headline) -> list[str]:
   """The report's section: per size and mode, clean and worst-attack accuracy at the
   headline radii as mean +- std over seeds (summary.csv has every attack and eps)."""
-  worst = grouping.worst_attack_accuracy(rows)
+  worst = worst_attack.worst_attack_accuracy(rows)
   seeds = max(len(v[3]) for v in worst.values())
   lines = [f'Mean ± std over seeds (std with ddof 1; up to {seeds} seed(s) per model; '
            'one seed shows the value alone, as there is no spread to estimate). '
@@ -105,15 +106,15 @@ def markdown_lines(rows, modes, headline) -> list[str]:
            '| model | train mode | params | MFLOPs | seeds | clean test acc. | '
            + ' | '.join(f'{e:g}' for e in headline) + ' |',
            '|---|---|---:|---:|---:|---:|' + '---:|' * len(headline)]
-  for size in grouping.sizes_by_params(rows):
+  for size in result_rows.sizes_by_params(rows):
     for mode in modes:
-      if not any(grouping.size_key(r) == size and r['train_mode'] == mode for r in rows):
+      if not any(result_rows.size_key(r) == size and r['train_mode'] == mode for r in rows):
         continue
-      r = grouping.first(rows, size, mode)
-      clean = grouping.per_seed(rows, size, mode, 'clean_test_accuracy')
+      r = result_rows.first(rows, size, mode)
+      clean = result_rows.per_seed(rows, size, mode, 'clean_test_accuracy')
       cells = [format_mean_std(worst[(size, mode, e)][3]) if (size, mode, e) in worst
                else '-' for e in headline]
-      lines.append(f'| {grouping.size_label(r)} | {mode} | {r["params"]:,} | '
+      lines.append(f'| {result_rows.size_label(r)} | {mode} | {r["params"]:,} | '
                    f'{r["flops"] / 1e6:.2f} | {len(clean)} | {format_mean_std(clean)} | '
                    + ' | '.join(cells) + ' |')
   return lines

@@ -4,7 +4,8 @@ failing check means for the numbers, so that a report says which checks fail
 and why instead of leaving a reader with a column of FAILs.
 """
 
-from medadv_jax.reporting import fitness_table, grouping
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.tables import fitness_table
 
 TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
           ('large_eps', 'large eps ~ 0'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
@@ -48,7 +49,7 @@ def section_lines(rows) -> list[str]:
   if not models:
     return []
   tolerance = next(iter(models.values())).get('sanity_tolerance')
-  passed = sum(grouping.truth(r['sanity_ok']) is True for r in models.values())
+  passed = sum(result_rows.truth(r['sanity_ok']) is True for r in models.values())
   lines = ['', f'- Gradient-masking checks: all applicable checks pass for {passed} of '
            f'{len(models)} models. "FAIL (x)" gives the measured value: a count of '
            'mismatched images for eps 0, an accuracy at the large radius, otherwise the '
@@ -63,11 +64,11 @@ def section_lines(rows) -> list[str]:
            'tolerance.',
            '', '| model | train mode | seed | ' + ' | '.join(t for _, t in TITLES)
            + ' |', '|---|---|---|' + '---|' * len(TITLES)]
-  ordered = sorted(models.items(), key=lambda kv: (kv[0][0], grouping.mode_rank(kv[0][1]),
+  ordered = sorted(models.items(), key=lambda kv: (kv[0][0], result_rows.mode_rank(kv[0][1]),
                                                     kv[0][2]))
   for (_, mode, seed), r in ordered:
     cells = [_flag_cell(r, name) for name, _ in TITLES]
-    lines.append(f'| {grouping.size_label(r)} | {mode} | {seed} | ' + ' | '.join(cells) + ' |')
+    lines.append(f'| {result_rows.size_label(r)} | {mode} | {seed} | ' + ' | '.join(cells) + ' |')
   reading = reading_lines(list(models.values()))
   return lines + reading + ([verdict_basis_line(rows)] if reading else [])
 
@@ -78,8 +79,8 @@ def reading_lines(models) -> list[str]:
   largest measured value and what the failure means."""
   lines = []
   for name, title in TITLES:
-    applicable = [r for r in models if grouping.truth(r.get(f'sanity_{name}')) is not None]
-    failing = [r for r in applicable if grouping.truth(r.get(f'sanity_{name}')) is False]
+    applicable = [r for r in models if result_rows.truth(r.get(f'sanity_{name}')) is not None]
+    failing = [r for r in applicable if result_rows.truth(r.get(f'sanity_{name}')) is False]
     if not failing:
       continue
     unfit = sum(not fitness_table.is_fit(r) for r in failing)
@@ -97,7 +98,7 @@ def reading_lines(models) -> list[str]:
 def verdict_basis_line(rows) -> str:
   """Which attacks the verdicts rest on, so a reader can tell which failures
   reach them."""
-  if any(grouping.is_strong(r) for r in rows):
+  if any(result_rows.is_strong(r) for r in rows):
     return ('- The verdicts use each image\'s worst case over the paper\'s attacks and, at '
             'its radii, the strong attack, so the failures that concern the paper\'s '
             'attacks alone (PGD >= FGSM, 2x steps stable, strong ~ paper) do not reach them '
@@ -107,7 +108,7 @@ def verdict_basis_line(rows) -> str:
 
 
 def _flag_cell(row, name) -> str:
-  ok = grouping.truth(row.get(f'sanity_{name}'))
+  ok = result_rows.truth(row.get(f'sanity_{name}'))
   if ok is None:
     return 'n/a'
   if ok:

@@ -19,7 +19,8 @@ import dataclasses
 import numpy as np
 
 from medadv_jax.intervals import wilson_interval
-from medadv_jax.reporting import grouping, paired_statistics, statistics
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import bootstrap, paired_statistics
 
 SPREAD_TOLERANCE = 0.05
 
@@ -36,10 +37,10 @@ class CleanAccuracy:
 
 def clean_accuracy(rows, size, mode) -> CleanAccuracy:
   """Clean test accuracy of one model size and training mode."""
-  per_seed = grouping.per_seed(rows, size, mode, 'clean_test_accuracy')
+  per_seed = result_rows.per_seed(rows, size, mode, 'clean_test_accuracy')
   n_test = test_set_size(rows)
   mean = sum(per_seed) / len(per_seed)
-  below, above = grouping.seed_error(mean, per_seed,
+  below, above = result_rows.seed_error(mean, per_seed,
                                      *wilson_interval(round(mean * n_test), n_test))
   return CleanAccuracy(mean, mean - below, mean + above, per_seed, n_test)
 
@@ -72,7 +73,7 @@ def compare(rows, mode, per_image=None) -> Comparison | None:
   """The clean accuracies of `mode`'s sizes; None with fewer than two sizes.
   `per_image` (`per_image_data.load`) with test-set clean verdicts pairs the
   largest-minus-smallest interval."""
-  sizes = grouping.sizes_by_params([r for r in rows if r['train_mode'] == mode])
+  sizes = result_rows.sizes_by_params([r for r in rows if r['train_mode'] == mode])
   if len(sizes) < 2:
     return None
   accuracies = [clean_accuracy(rows, s, mode) for s in sizes]
@@ -81,10 +82,10 @@ def compare(rows, mode, per_image=None) -> Comparison | None:
     difference = tuple(paired_statistics.hierarchical_bootstrap(
         paired, paired_statistics.difference(0, 1)))
   else:
-    difference = statistics.bootstrap_difference(
+    difference = bootstrap.bootstrap_difference(
         accuracies[-1].per_seed, accuracies[0].per_seed, accuracies[0].n_test)
   means = [a.mean for a in accuracies]
-  return Comparison(mode, [grouping.size_label(grouping.first(rows, s)) for s in sizes],
+  return Comparison(mode, [result_rows.size_label(result_rows.first(rows, s)) for s in sizes],
                     accuracies, difference, max(means) - min(means), paired is not None)
 
 
@@ -111,8 +112,8 @@ def section_lines(rows, modes, per_image=None) -> list[str]:
             else f'n = {n_test}, the attacked images (these results predate recording the '
                  'test-set size, so the intervals are wider than the full test set would give)')
   present = {label for c in comparisons for label in c.labels}
-  labels = [label for label in (grouping.size_label(grouping.first(rows, s))
-                                for s in grouping.sizes_by_params(rows)) if label in present]
+  labels = [label for label in (result_rows.size_label(result_rows.first(rows, s))
+                                for s in result_rows.sizes_by_params(rows)) if label in present]
   lines = ['Clean test accuracy per size: with one seed, a 95 % Wilson interval on '
            f'{source}; with several, mean ± std over seeds. "largest − '
            'smallest" is the largest model (by parameter count) minus the smallest, with '

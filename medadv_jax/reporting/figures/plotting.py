@@ -8,7 +8,7 @@ matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
 
 TRAIN_MODE_TITLES = {'standard': 'standard training', 'pgd': 'PGD adversarial training',
                      'fgsm_rs': 'FGSM-RS adversarial training', 'trades': 'TRADES training'}
@@ -16,9 +16,9 @@ TRAIN_MODE_TITLES = {'standard': 'standard training', 'pgd': 'PGD adversarial tr
 
 def plot_robustness_curves(rows, path: pathlib.Path) -> None:
   """One row of panels per attack, one column per training mode."""
-  curves = grouping.curves(rows)
+  curves = result_rows.curves(rows)
   attacks = sorted({attack for attack, _ in curves})
-  modes = grouping.ordered_modes(mode for _, mode in curves)
+  modes = result_rows.ordered_modes(mode for _, mode in curves)
   fig, axes = plt.subplots(len(attacks), len(modes), squeeze=False, sharex=True,
                            sharey=True, figsize=(5.5 * len(modes), 3.6 * len(attacks)))
   for i, attack in enumerate(attacks):

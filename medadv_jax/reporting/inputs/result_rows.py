@@ -5,7 +5,6 @@ import collections
 import numpy as np
 
 from medadv_jax import cell_data
-from medadv_jax.reporting import statistics
 
 
 def truth(value):
@@ -116,35 +115,6 @@ def per_seed(rows, size, mode, column) -> list[float]:
   by_seed = {r['seed']: float(r[column]) for r in rows
              if size_key(r) == size and r['train_mode'] == mode}
   return [by_seed[s] for s in sorted(by_seed)]
-
-
-def worst_attack_accuracy(rows):
-  """{(size, mode, eps_255): (accuracy, ci_low, ci_high, per-seed accuracies)} of the
-  per-image worst case of every L-inf attack run where the rows have one (the
-  strong attack's rows at its radii, which include the paper attacks'
-  ensemble; the ensemble elsewhere), else of the lowest-accuracy attack. The accuracy is the mean over seeds; the interval is the
-  95 % Wilson interval on the n images with one seed, else a 95 % bootstrap
-  interval of the seed mean over seeds and images (`statistics.bootstrap_mean`)."""
-  by_cell = collections.defaultdict(list)
-  for r in rows:
-    if is_linf(r):
-      by_cell[(size_key(r), r['train_mode'], r['eps_255'], r['seed'])].append(r)
-  seeds = collections.defaultdict(list)
-  for (size, mode, eps, _), candidates in by_cell.items():
-    ensemble = [r for r in candidates if is_ensemble(r)]
-    lowest = min(ensemble or candidates, key=lambda r: r['accuracy'])
-    seeds[(size, mode, eps)].append(
-        (lowest['accuracy'], lowest['ci_low'], lowest['ci_high'], lowest['n']))
-  out = {}
-  for key, values in seeds.items():
-    accuracies = [v[0] for v in values]
-    if len(values) == 1:
-      interval = values[0][:3]
-    else:  # Averaging per-seed Wilson bounds would be no interval of the mean.
-      interval = statistics.bootstrap_mean(accuracies, int(values[0][3]))
-    # The per-seed accuracies ride along for the bootstrap statistics.
-    out[key] = (*interval, accuracies)
-  return out
 
 
 def seed_error(mean: float, per_seed_values, low: float, high: float) -> tuple[float, float]:

@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
 
 GALLERY_FILE = 'adversarial_gallery.png'
 SALIENCY_FILE = 'saliency_maps.png'
@@ -29,23 +29,25 @@ def representative_cells(rows) -> list[str]:
   sizes = {}  # (mode, size key) -> (params, cell name); one entry per cell.
   for row in rows:
     if row['dataset'] == dataset and row['seed'] == seed:
-      sizes[(row['train_mode'], grouping.size_key(row))] = (
+      sizes[(row['train_mode'], result_rows.size_key(row))] = (
           row['params'], cell_data.Cell.from_row(row).name)
   names = []
-  for mode in grouping.ordered_modes(mode for mode, _ in sizes):
+  for mode in result_rows.ordered_modes(mode for mode, _ in sizes):
     by_params = sorted(v for (m, _), v in sizes.items() if m == mode)
     names += list(dict.fromkeys([by_params[0][1], by_params[-1][1]]))
   return names
 
 
-def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
-                          ) -> list[pathlib.Path]:
-  """Renders the gallery and the saliency maps of the named cells into `workdir`.
+def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str],
+                          out_dir: pathlib.Path = None) -> list[pathlib.Path]:
+  """Renders the gallery and the saliency maps of the named cells into `out_dir`
+  (default `workdir`).
 
   Reads workdir/cells/<name>/examples.npz; cells without one are left out.
   Returns the PNG paths written, [] (and writes nothing) if no cell has examples.
   """
   workdir = pathlib.Path(workdir)
+  out_dir = workdir if out_dir is None else pathlib.Path(out_dir)
   found = {}
   for name in cell_names:
     path = workdir / 'cells' / name / cell_data.EXAMPLES_FILE
@@ -56,8 +58,8 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
   written = []
   for figure_fn, file_name in ((gallery_figure, GALLERY_FILE),
                                (saliency_figure, SALIENCY_FILE)):
-    atomic_files.save_figure(figure_fn(found), workdir / file_name, dpi=100)
-    written.append(workdir / file_name)
+    atomic_files.save_figure(figure_fn(found), out_dir / file_name, dpi=100)
+    written.append(out_dir / file_name)
   return written
 
 

@@ -6,14 +6,10 @@ count as fit, and the report says their fitness was not checked.
 
 import math
 
-from medadv_jax.reporting import grouping
-
-_REMEDY = ('train longer (train.min_steps, train.max_steps), or use more training data '
-           '(a larger dataset, data.split=pooled)')
-
+from medadv_jax.reporting.inputs import result_rows
 
 def is_fit(row) -> bool:
-  return grouping.truth(row.get('fit')) is not False
+  return result_rows.truth(row.get('fit')) is not False
 
 
 def fit_rows(rows) -> list:
@@ -32,32 +28,8 @@ def models(rows) -> dict:
   """{(size key, mode, seed): first row} of each model."""
   out = {}
   for r in rows:
-    out.setdefault((grouping.size_key(r), r['train_mode'], r['seed']), r)
+    out.setdefault((result_rows.size_key(r), r['train_mode'], r['seed']), r)
   return out
-
-
-def excluded(rows, mode: str) -> list:
-  """The first rows of `mode`'s models flagged unfit, in size and seed order."""
-  return [r for (size, m, seed), r in sorted(models(rows).items(), key=lambda kv: kv[0])
-          if m == mode and not is_fit(r)]
-
-
-def exclusion_note(rows, mode: str) -> str:
-  """' It leaves out k of n <mode> models flagged unfit (...).' or ''."""
-  flagged = excluded(rows, mode)
-  if not flagged:
-    return ''
-  total = sum(1 for (_, m, _) in models(rows) if m == mode)
-  names = ', '.join(f'{grouping.size_label(r)} seed {r["seed"]}' for r in flagged)
-  return (f' It leaves out {len(flagged)} of {total} {mode}-trained models flagged unfit '
-          f'({names}; see "Are the models fit to attack?").')
-
-
-def too_few_sizes_line(claim: str, mode: str, fit_sizes: int) -> str:
-  """The verdict line for a claim that cannot be tested for want of fit sizes."""
-  return (f'- {claim}: **no verdict**: only {fit_sizes} {mode}-trained size'
-          f'{"" if fit_sizes == 1 else "s"} fit to attack (3 needed for a rank '
-          f'correlation). Remedy: {_REMEDY}.')
 
 
 def section_lines(rows, modes) -> list[str]:
@@ -68,8 +40,10 @@ def section_lines(rows, modes) -> list[str]:
             'model enters the verdicts.']
   first = next(r for r in found.values() if 'fit' in r)
   flagged = sum(not is_fit(r) for r in found.values())
-  lines = [f'{flagged} of {len(found)} models are flagged and left out of every rank '
-           'correlation, difference and verdict below (they stay in the tables). A model '
+  lines = [f'{flagged} of {len(found)} models are flagged: left out of every rank '
+           'correlation and difference below and of the plan\'s primary analysis, which '
+           'counts them as failures (its sensitivity row puts them back; they stay in the '
+           'tables). A model '
            'is flagged when one class takes nearly all of its test predictions, when the '
            '95 % interval of its balanced accuracy (mean recall per class, images '
            f'resampled within each class) does not clear chance ({_number(first, "chance")}'
@@ -80,14 +54,14 @@ def section_lines(rows, modes) -> list[str]:
            'most predicted class | epochs (stop) | fit |',
            '|---|---|---|---:|---:|---:|---:|---|---|']
   for (size, mode, seed), r in sorted(found.items(), key=lambda kv: (
-      kv[0][0], grouping.mode_rank(kv[0][1]), kv[0][2])):
+      kv[0][0], result_rows.mode_rank(kv[0][1]), kv[0][2])):
     if mode not in modes:
       continue
     verdict = 'yes' if is_fit(r) else f'**no**: {r.get("fitness_reasons")}'
     if 'fit' not in r:
       verdict = 'not checked'
     lines.append(
-        f'| {grouping.size_label(r)} | {mode} | {seed} | {_number(r, "clean_test_accuracy")} '
+        f'| {result_rows.size_label(r)} | {mode} | {seed} | {_number(r, "clean_test_accuracy")} '
         f'| {_number(r, "balanced_accuracy")} [{_number(r, "balanced_accuracy_ci_low", 2)}, '
         f'{_number(r, "balanced_accuracy_ci_high", 2)}] | {_number(r, "auc")} | '
         f'{_percent(r.get("majority_prediction_share"))} | {r.get("epochs_run", "-")} '

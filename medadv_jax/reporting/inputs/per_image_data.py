@@ -4,7 +4,7 @@ image's smallest fooling radius per attack, and whether it was right when clean.
 import pathlib
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
+from medadv_jax.reporting.inputs import result_rows
 
 FILE_NAME = 'per_image.json'
 
@@ -15,7 +15,7 @@ def load(workdir: pathlib.Path, rows) -> dict:
   existed are left out (an empty dict if none has it)."""
   out, seen = {}, set()
   for r in rows:
-    key = (grouping.size_key(r), r['train_mode'], r['seed'])
+    key = (result_rows.size_key(r), r['train_mode'], r['seed'])
     if key in seen:
       continue
     seen.add(key)

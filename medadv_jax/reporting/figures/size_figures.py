@@ -14,8 +14,10 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import matplotlib.ticker  # pylint: disable=g-import-not-at-top
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting import clean_comparability, grouping
-from medadv_jax.reporting.figures import TRAIN_MODE_TITLES
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import worst_attack
+from medadv_jax.reporting.tables import clean_comparability
+from medadv_jax.reporting.figures.plotting import TRAIN_MODE_TITLES
 
 X_AXES = {'params': 'parameters (log scale)',
           'flops': 'forward FLOPs per image (log scale)'}
@@ -28,21 +30,21 @@ def plot_robust_vs_size(rows, path: pathlib.Path, x: str = 'params'):
   Returns the (closed) figure."""
   if x not in X_AXES:
     raise ValueError(f'x must be one of {sorted(X_AXES)}, not {x!r}')
-  worst = grouping.worst_attack_accuracy(rows)
-  headline = grouping.headline_eps(rows)
-  modes = grouping.ordered_modes(r['train_mode'] for r in rows)
+  worst = worst_attack.worst_attack_accuracy(rows)
+  headline = result_rows.headline_eps(rows)
+  modes = result_rows.ordered_modes(r['train_mode'] for r in rows)
   fig, axes = plt.subplots(1, len(modes), squeeze=False, sharey=True,
                            figsize=(5.2 * len(modes) + 1.3, 4.2), layout='constrained')
   colours = plt.cm.plasma([0.85 * k / max(1, len(headline) - 1)
                            for k in range(len(headline))])
   for ax, mode in zip(axes[0], modes):
     sizes = _sizes_of(rows, mode, x)
-    xs = [grouping.first(rows, s)[x] for s in sizes]
+    xs = [result_rows.first(rows, s)[x] for s in sizes]
     for colour, e in zip(colours, headline):
       means, below, above = [], [], []
       for s in sizes:
         mean, low, high, seeds = worst[(s, mode, e)]
-        error = grouping.seed_error(mean, seeds, low, high)
+        error = result_rows.seed_error(mean, seeds, low, high)
         means.append(mean)
         below.append(error[0])
         above.append(error[1])
@@ -64,12 +66,12 @@ def plot_robust_vs_size(rows, path: pathlib.Path, x: str = 'params'):
 def plot_clean_vs_size(rows, path: pathlib.Path):
   """Clean test accuracy against parameter count, one line per training mode.
   Returns the (closed) figure."""
-  modes = grouping.ordered_modes(r['train_mode'] for r in rows)
+  modes = result_rows.ordered_modes(r['train_mode'] for r in rows)
   fig, ax = plt.subplots(figsize=(6.4, 4.2), layout='constrained')
   all_sizes, all_xs, seeds = [], [], 1
   for i, mode in enumerate(modes):
     sizes = _sizes_of(rows, mode, 'params')
-    xs = [grouping.first(rows, s)['params'] for s in sizes]
+    xs = [result_rows.first(rows, s)['params'] for s in sizes]
     # Modes side by side around each size, so their error bars do not overlap.
     dodge = 1.05 ** (i - (len(modes) - 1) / 2)
     accuracies = [clean_comparability.clean_accuracy(rows, s, mode) for s in sizes]
@@ -93,8 +95,8 @@ def plot_clean_vs_size(rows, path: pathlib.Path):
 
 def _sizes_of(rows, mode, x):
   """Size keys trained in `mode`, ordered by the x-axis quantity."""
-  sizes = {grouping.size_key(r) for r in rows if r['train_mode'] == mode}
-  return sorted(sizes, key=lambda s: (grouping.first(rows, s)[x], s))
+  sizes = {result_rows.size_key(r) for r in rows if r['train_mode'] == mode}
+  return sorted(sizes, key=lambda s: (result_rows.first(rows, s)[x], s))
 
 
 def _size_ticks(ax, rows, sizes, xs):
@@ -104,7 +106,7 @@ def _size_ticks(ax, rows, sizes, xs):
   ax.grid(True, which='both', alpha=0.3)
   named = dict(zip(xs, sizes))
   top = ax.secondary_xaxis('top')
-  top.set_xticks(list(named), [grouping.size_label(grouping.first(rows, s))
+  top.set_xticks(list(named), [result_rows.size_label(result_rows.first(rows, s))
                                for s in named.values()], fontsize=7, rotation=20)
   top.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
 

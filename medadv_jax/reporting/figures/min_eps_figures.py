@@ -19,8 +19,8 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 
 from medadv_jax import atomic_files, cell_data
-from medadv_jax.reporting import grouping
-from medadv_jax.reporting.figures import TRAIN_MODE_TITLES
+from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.figures.plotting import TRAIN_MODE_TITLES
 
 ENSEMBLE_LABEL = cell_data.attack_label(dict(attack='ensemble', norm='linf'))
 _BEYOND = 2.0  # Never-fooled images are drawn at this multiple of the grid's end.
@@ -59,12 +59,12 @@ def plot_min_eps_distributions(rows, per_image: dict,
             for m, by_size in pooled.items()}
   if not any(v.size for by_size in pooled.values() for v in by_size.values()):
     return None
-  modes = grouping.ordered_modes(pooled)
+  modes = result_rows.ordered_modes(pooled)
   beyond = _BEYOND * grid_end
   fig, axes = plt.subplots(1, len(modes), squeeze=False, sharey=True,
                            figsize=(5.6 * len(modes), 4.4), layout='constrained')
   for ax, mode in zip(axes[0], modes):
-    sizes = sorted(pooled[mode], key=lambda s: (grouping.first(rows, s)['params'], s))
+    sizes = sorted(pooled[mode], key=lambda s: (result_rows.first(rows, s)['params'], s))
     colours = plt.cm.viridis([k / max(1, len(sizes) - 1) for k in range(len(sizes))])
     for colour, size in zip(colours, sizes):
       radii = pooled[mode][size]
@@ -99,5 +99,5 @@ def _legend(rows, size, radii) -> str:
   never = np.mean(~np.isfinite(radii))
   median = np.median(radii)
   median_text = f'{median:g}' if np.isfinite(median) else '> grid'
-  return (f'{grouping.size_label(grouping.first(rows, size))}: median {median_text}, '
+  return (f'{result_rows.size_label(result_rows.first(rows, size))}: median {median_text}, '
           f'{never:.0%} never fooled (n={radii.size})')

@@ -1,0 +1,1 @@
+"""The study's figures, written from the results rows."""

@@ -1,0 +1,1 @@
+"""Markdown and CSV tables of the results, descriptive only."""
