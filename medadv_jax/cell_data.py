@@ -23,6 +23,8 @@ RESULTS_VERSION = 6
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.
 EXAMPLES_FILE = 'examples.npz'
+# Penultimate features of clean and adversarial test images, for the boundary figure.
+EMBEDDING_FILE = 'embedding.npz'
 # What the cell's data source held (`data.summary.describe`), for the report.
 DATA_SUMMARY_FILE = 'data_summary.json'
 # Why a cell that did not finish failed ({'error': one line}), for the report.

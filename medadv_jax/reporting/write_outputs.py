@@ -2,8 +2,9 @@
 
 import pathlib
 
-from medadv_jax import atomic_files
-from medadv_jax.reporting import (claim_summary, coverage, example_figures, figures,
+from medadv_jax import atomic_files, cell_data
+from medadv_jax.reporting import (boundary_figure, claim_summary, coverage, example_figures,
+                                  figures,
                                   min_eps_figures, per_image_data, provenance, report,
                                   results_table, size_figures, summary_table, training_figures)
 
@@ -63,6 +64,13 @@ def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
                         'the same images and models')):
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
+    drawn = boundary_figure.write_boundary_figure(workdir, cells)
+    if drawn is None:  # A figure of an earlier run would no longer match the report.
+      (workdir / boundary_figure.FILE_NAME).unlink(missing_ok=True)
+    files.append((boundary_figure.FILE_NAME, 't-SNE of penultimate features of clean and '
+                  'PGD-attacked test images, smallest and largest model per train mode'
+                  if drawn else f'not drawn: none of {", ".join(cells)} has an '
+                  f'{cell_data.EMBEDDING_FILE}'))
   claim_summary.write_csv(claim_summary.claim_rows(rows, per_image, margins),
                           workdir / claim_summary.FILE_NAME)
   files.append((claim_summary.FILE_NAME, 'the claims\' verdicts and Spearman rho with '
