@@ -91,11 +91,7 @@ def write_boundary_figure(workdir: pathlib.Path, cell_names: Sequence[str]
   """Renders FILE_NAME in `workdir` from workdir/cells/<name>/embedding.npz of the
   named cells (those without one are left out); None, writing nothing, if none has one."""
   workdir = pathlib.Path(workdir)
-  found = {}
-  for name in cell_names:
-    path = workdir / 'cells' / name / cell_data.EMBEDDING_FILE
-    if path.exists():
-      found[name] = cell_data.load_examples(path)
+  found = cell_data.load_cells_examples(workdir, cell_names, cell_data.EMBEDDING_FILE)
   if not found:
     return None
   atomic_files.save_figure(boundary_figure(found), workdir / FILE_NAME, dpi=100)

@@ -46,11 +46,7 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str]
   Returns the PNG paths written, [] (and writes nothing) if no cell has examples.
   """
   workdir = pathlib.Path(workdir)
-  found = {}
-  for name in cell_names:
-    path = workdir / 'cells' / name / cell_data.EXAMPLES_FILE
-    if path.exists():
-      found[name] = cell_data.load_examples(path)
+  found = cell_data.load_cells_examples(workdir, cell_names, cell_data.EXAMPLES_FILE)
   if not found:
     return []
   written = []
