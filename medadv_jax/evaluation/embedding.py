@@ -77,7 +77,8 @@ def compute_embedding(model, variables, dataset, config, seed: int) -> dict[str,
   seed, the same for every size of a seed); the radius is the grid's nearest to
   `config.report.embedding_eps_255`. Returns numpy arrays, N images, D features:
     clean_features, adv_features (N, D) float32; labels, clean_pred, adv_pred (N,) int32;
-    fooled (N,) bool (adv_pred != label); test_indices (N,) int64;
+    fooled (N,) bool: adv_pred != label (images already wrong when clean included);
+    test_indices (N,) int64;
     label_names (K,) str; eps_255 () float64; attack () str, e.g. 'PGD-20, untargeted'.
   NoFeaturesError if the model has no penultimate features (`penultimate_features`).
   """
