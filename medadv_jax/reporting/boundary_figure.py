@@ -30,13 +30,16 @@ def embed_2d(features: np.ndarray, random_state: int = RANDOM_STATE) -> np.ndarr
   """t-SNE of features (M, D) -> (M, 2) float64, deterministic for a given random_state.
 
   Perplexity is scikit-learn's 30, lowered to (M - 1) / 3 for small samples
-  (it must stay below M); PCA initialisation. Identical features all map to the origin.
+  (it must stay below M); PCA initialisation, exact gradients. Identical features all
+  map to the origin.
   """
   features = np.asarray(features, np.float64)
   if not np.ptp(features, axis=0).any():  # One point (a collapsed model): nothing to fit.
     return np.zeros((features.shape[0], 2))
   perplexity = min(30.0, max(1.0, (features.shape[0] - 1) / 3))
-  tsne = TSNE(n_components=2, perplexity=perplexity, init='pca',
+  # Exact gradients: a few hundred points take seconds, with no threaded sums whose
+  # order could vary (Barnes-Hut's), and faster than Barnes-Hut at this size.
+  tsne = TSNE(n_components=2, perplexity=perplexity, init='pca', method='exact',
               random_state=random_state)
   return tsne.fit_transform(features)
 

@@ -37,8 +37,12 @@ def validate(config) -> None:
 MAX_SEED = 2**32 - 1
 
 
+MAX_EMBEDDING_IMAGES = 1000
+
+
 def _validate_report(report) -> None:
-  _int_at_least('report.embedding_images', report.embedding_images, 0)
+  # The figure's t-SNE has exact gradients: quadratic in the points (2 per image).
+  _int_at_least('report.embedding_images', report.embedding_images, 0, MAX_EMBEDDING_IMAGES)
   if not _is_number(report.embedding_eps_255) or not report.embedding_eps_255 > 0:
     raise ConfigError('report.embedding_eps_255', report.embedding_eps_255,
                       'a radius above 0 (x 1/255; the grid\'s nearest is used)')
