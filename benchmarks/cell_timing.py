@@ -14,7 +14,7 @@ from absl import app, flags
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A study workdir.', required=True)
 STAGES = ('train', 'clean', 'certify', 'paper_attacks', 'strong_attack', 'sanity_checks',
-          'examples', 'total')
+          'examples', 'embedding', 'total')
 
 
 def table(workdir: pathlib.Path) -> list[str]:

@@ -167,6 +167,12 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.analysis.training.margin = 0.03  # Robust accuracy gain that counts as none.
   config.analysis.training.holm = 'sizes'  # Holm over the sizes' gains.
 
+  # The decision-boundary figure: penultimate features of this many attacked test
+  # images per cell, clean and after PGD at the grid radius nearest embedding_eps_255.
+  config.report = ml_collections.ConfigDict()
+  config.report.embedding_images = 64  # 0: no embedding, no figure.
+  config.report.embedding_eps_255 = 4.0
+
   config.attack = ml_collections.ConfigDict()
   # Any of 'fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr' (margin loss on binary
   # tasks), 'square' (gradient-free); each is run for every target below, and

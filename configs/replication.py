@@ -1,16 +1,17 @@
 """The replication: the paper's question on three MedMNIST datasets and two model
-families, each study sized for a 2-core CPU at 28 px (docs/replication/).
+families at 28 px, plus a resolution arm (BreastMNIST's width family at 64 px),
+each study sized for a 2-core CPU (docs/replication/).
 
 `arg` is a comma-separated list of key=value pairs, e.g.
   --config=configs/replication.py:dataset=breast,family=depth
 
   dataset: pneumonia | breast | retina (PneumoniaMNIST, BreastMNIST,
-           RetinaMNIST; the paper's chest X-ray, plus an ultrasound and a
-           fundus modality).
+           RetinaMNIST at 28 px; the paper's chest X-ray, plus an ultrasound
+           and a fundus modality) | breast64 (BreastMNIST at 64 px).
   family:  width: the plain CNN at 4 widths (about 56x in parameters),
            standard and PGD training, 5 seeds;
            depth: the paper's models (ResNet-8, -20, -32, -50 and CBR-LargeT)
-           at DEPTH_WIDTH of their channels, standard training, 3 seeds,
+           at DEPTH_WIDTH of their channels, standard training, 5 seeds,
            DEPTH_ATTACK_PER_CLASS images attacked per class and seed.
 
 As the paper: all splits pooled and re-split 71 / 14.5 / 14.5 per seed,
@@ -28,7 +29,12 @@ import ml_collections
 
 from configs import default
 
-DATASETS = {'pneumonia': 'pneumoniamnist', 'breast': 'breastmnist', 'retina': 'retinamnist'}
+# Study dataset key -> (MedMNIST subset, image size in px).
+DATASETS = {'pneumonia': ('pneumoniamnist', 28), 'breast': ('breastmnist', 28),
+            'retina': ('retinamnist', 28), 'breast64': ('breastmnist', 64)}
+# The seven studies launch/replication.sh runs, as '<dataset>_<family>'.
+STUDIES = ('pneumonia_width', 'breast_width', 'retina_width', 'breast64_width',
+           'pneumonia_depth', 'breast_depth', 'retina_depth')
 # Channel multiplier of the depth family: the paper's full widths (up to 8.5M
 # parameters for CBR-LargeT) do not fit the budget; a quarter keeps each
 # model's depth and shape (docs/replication/README.md gives the measured time).
@@ -40,7 +46,7 @@ FAMILIES = {
     'width': dict(names=('cnn',), widths=(0.125, 0.25, 0.5, 1.0), modes=('standard', 'pgd'),
                   seeds=5),
     'depth': dict(names=('resnet8', 'resnet20', 'resnet32', 'resnet50', 'cbr_large_t'),
-                  widths=(DEPTH_WIDTH,), modes=('standard',), seeds=3,
+                  widths=(DEPTH_WIDTH,), modes=('standard',), seeds=5,
                   attack_per_class=DEPTH_ATTACK_PER_CLASS),
 }
 
@@ -66,9 +72,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   family = FAMILIES[options['family']]
   config = default.get_config()
   config.seeds = tuple(range(family['seeds']))
-  # The depth family's budget holds 3 seeds: its plan says so before it runs.
-  config.analysis.min_seeds = min(config.analysis.min_seeds, family['seeds'])
-  config.data.name = DATASETS[options['dataset']]
+  config.data.name, config.data.size = DATASETS[options['dataset']]
   config.data.split = 'pooled'
   config.model.names = family['names']
   config.model.widths = family['widths']

@@ -1,22 +1,29 @@
 #!/usr/bin/env bash
-# Runs, or resumes, the replication: 3 datasets x 2 model families
-# (configs/replication.py), each with the project's launcher; publishes every
-# finished study to docs/replication/<dataset>_<family>/ and rebuilds the
-# cross-study CSV, figure and the README's results table.
+# Runs, or resumes, the replication: the seven studies of configs/replication.py
+# (3 datasets x 2 model families at 28 px, and BreastMNIST's width family at
+# 64 px), each with the project's launcher; publishes every finished study to
+# docs/replication/<dataset>_<family>/ and rebuilds the cross-study CSV, figure
+# and the README's results table.
 #
 #   MEDMNIST_DIR=../shared/medmnist bash launch/replication.sh [dataset_family ...]
+#   bash launch/replication.sh --list     # prints the seven studies, runs nothing
 #
-# With no arguments: all six, widths first. Kill it at any time; started again,
-# it skips finished cells and studies (a study may span several sittings).
-# RUNS (default runs/replication) holds the workdirs; WORKERS (default 2) the
-# cells run at once.
+# With no arguments: all seven, in configs/replication.py's order (widths
+# first). Kill it at any time; started again, it skips finished cells and
+# studies (a study may span several sittings). RUNS (default runs/replication)
+# holds the workdirs; WORKERS (default 2) the cells run at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-runs/replication}
 WORKERS=${WORKERS:-2}
 STUDIES=("$@")
-if [ ${#STUDIES[@]} -eq 0 ]; then
-  STUDIES=(pneumonia_width breast_width retina_width pneumonia_depth breast_depth retina_depth)
+if [ ${#STUDIES[@]} -eq 0 ] || [ "${STUDIES[0]}" = --list ]; then
+  read -r -a ALL <<< "$(python -c 'from configs import replication; print(*replication.STUDIES)')"
+  if [ ${#STUDIES[@]} -gt 0 ]; then
+    printf '%s\n' "${ALL[@]}"
+    exit 0
+  fi
+  STUDIES=("${ALL[@]}")
 fi
 for study in "${STUDIES[@]}"; do
   dataset=${study%_*}

@@ -23,6 +23,8 @@ RESULTS_VERSION = 6
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.
 EXAMPLES_FILE = 'examples.npz'
+# Penultimate features of clean and adversarial test images, for the boundary figure.
+EMBEDDING_FILE = 'embedding.npz'
 # What the cell's data source held (`data.summary.describe`), for the report.
 DATA_SUMMARY_FILE = 'data_summary.json'
 # Why a cell that did not finish failed ({'error': one line}), for the report.
@@ -91,3 +93,11 @@ def load_examples(path: pathlib.Path) -> dict[str, np.ndarray]:
       return {name: data[name] for name in data.files}
   except (OSError, ValueError, EOFError, zipfile.BadZipFile) as e:
     raise atomic_files.damaged(path, f'does not read as .npz ({e})') from None
+
+
+def load_cells_examples(workdir: pathlib.Path, cell_names, file_name: str
+                        ) -> dict[str, dict[str, np.ndarray]]:
+  """Cell name -> `load_examples` of workdir/cells/<name>/<file_name>, for the named
+  cells that have that file (cells finished before it existed have none)."""
+  paths = {name: pathlib.Path(workdir) / 'cells' / name / file_name for name in cell_names}
+  return {name: load_examples(path) for name, path in paths.items() if path.exists()}

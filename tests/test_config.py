@@ -65,6 +65,9 @@ def test_default_grid_is_the_papers_29_values():
     ('attack.sanity.more_steps_eps_255', (0.0,), '(0, 255]'),
     ('analysis.size.margin', 0.0, '(0, 1)'),
     ('analysis.training.margin', 1.5, '(0, 1)'),
+    ('report.embedding_images', -1, 'an integer in [0, 1000]'),
+    ('report.embedding_images', 1001, 'an integer in [0, 1000]'),
+    ('report.embedding_eps_255', 0.0, 'a radius above 0'),
 ])
 def test_bad_value_is_reported_with_field_and_allowed_values(field, value, allowed):
   config = _load_default('smoke')

@@ -1,4 +1,7 @@
-"""configs/replication.py: the six studies the replication runs, and its arg parsing."""
+"""configs/replication.py: the seven studies the replication runs, and its arg parsing."""
+
+import pathlib
+import subprocess
 
 import jax
 import jax.numpy as jnp
@@ -8,21 +11,50 @@ from configs import default, replication
 from medadv_jax.models import complexity, registry
 from medadv_jax.study import config_validation
 
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Spelled out here, not read from the config: the plan's seven studies.
+SEVEN = ('pneumonia_width', 'breast_width', 'retina_width', 'breast64_width',
+         'pneumonia_depth', 'breast_depth', 'retina_depth')
 
-@pytest.mark.parametrize('dataset', ['pneumonia', 'breast', 'retina'])
-@pytest.mark.parametrize('family', ['width', 'depth'])
-def test_every_study_is_valid_pooled_and_on_the_papers_grid(dataset, family):
-  config = replication.get_config(f'dataset={dataset},family={family}')
+
+def _config(study):
+  dataset, family = study.rsplit('_', 1)
+  return replication.get_config(f'dataset={dataset},family={family}')
+
+
+@pytest.mark.parametrize('study', SEVEN)
+def test_every_study_is_valid_pooled_and_on_the_papers_grid(study):
+  config = _config(study)
   config_validation.validate(config)
-  assert config.data.split == 'pooled' and config.data.size == 28
+  assert config.data.split == 'pooled'
+  assert config.data.size == (64 if study.startswith('breast64') else 28)
   assert config.attack.eps_255 == default.PAPER_EPS_255
   assert 'pgd' in config.attack.names and config.attack.strong.eps_255
   assert config.train.min_steps > 0  # Trained to the validation plateau.
+  assert len(config.seeds) >= 5  # Both families.
 
 
-def _params(name, width):
+def test_the_launcher_runs_the_seven_studies():
+  assert replication.STUDIES == SEVEN
+  # The script takes its list from the config (with no arguments); print it, run nothing.
+  listed = subprocess.run(
+      ['bash', str(ROOT / 'launch' / 'replication.sh'), '--list'], capture_output=True,
+      text=True, check=True, cwd=ROOT).stdout.split()
+  assert tuple(listed) == SEVEN
+
+
+def test_the_resolution_arm_is_breasts_width_family_at_64_px_beside_28():
+  at_64, at_28 = _config('breast64_width'), _config('breast_width')
+  assert at_64.data.name == at_28.data.name == 'breastmnist'
+  assert (at_64.data.size, at_28.data.size) == (64, 28)
+  # Everything else the same: only the image size moves.
+  at_64.data.size = 28
+  assert at_64.to_json_best_effort() == at_28.to_json_best_effort()
+
+
+def _params(name, width, size=28):
   model = registry.get_model(name, num_classes=2, width=width, depth=None)
-  variables = model.init(jax.random.PRNGKey(0), jnp.zeros((1, 28, 28, 1)), train=False)
+  variables = model.init(jax.random.PRNGKey(0), jnp.zeros((1, size, size, 1)), train=False)
   return complexity.count_params(variables['params'])
 
 
@@ -31,13 +63,17 @@ def test_width_family_spans_30x_in_parameters_with_5_seeds_and_pgd():
   params = [_params('cnn', w) for w in config.model.widths]
   assert len(params) >= 4 and params == sorted(params) and params[-1] >= 30 * params[0]
   assert len(config.seeds) >= 5 and config.train.modes == ('standard', 'pgd')
+  # The CNN's global pool: the same models at 64 px.
+  assert [_params('cnn', w, 64) for w in config.model.widths] == params
 
 
-def test_depth_family_is_the_papers_models_with_3_seeds():
+def test_depth_family_is_the_papers_models_with_5_seeds():
   config = replication.get_config('dataset=retina,family=depth')
   assert set(config.model.names) == {'resnet8', 'resnet20', 'resnet32', 'resnet50',
                                      'cbr_large_t'}
-  assert config.model.widths == (replication.DEPTH_WIDTH,) and len(config.seeds) >= 3
+  params = [_params(name, replication.DEPTH_WIDTH) for name in config.model.names]
+  assert params[:4] == sorted(params[:4]) and params[3] >= 5 * params[0]
+  assert config.model.widths == (replication.DEPTH_WIDTH,) and len(config.seeds) >= 5
   assert config.data.name == 'retinamnist'
   assert config.data.attack_per_class == replication.DEPTH_ATTACK_PER_CLASS
   # The width family keeps the default's attacked images.
@@ -50,6 +86,7 @@ def test_depth_family_is_the_papers_models_with_3_seeds():
     ('dataset=breast', 'family=None'),
     ('dataset=breast,family=paper', "family='paper'"),
     ('dataset=breast,family=width,seeds=3', "unknown key 'seeds'"),
+    ('dataset=breast32,family=width', "'breast64'"),
 ])
 def test_bad_arg_names_the_key_and_allowed_values(arg, message):
   with pytest.raises(ValueError, match=message):

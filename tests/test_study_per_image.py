@@ -69,6 +69,7 @@ def fake_training(monkeypatch) -> None:
   monkeypatch.setattr(runner, 'evaluate_model_with_details',
                       lambda model, *a, **kw: _fake_evaluation(model))
   monkeypatch.setattr(runner.examples, 'write_cell_examples', lambda *a, **kw: None)
+  monkeypatch.setattr(runner.embedding, 'write_cell_embedding', lambda *a, **kw: False)
 
 
 def test_run_study_writes_per_image_json_before_results_json(tmp_path, monkeypatch):

@@ -2,10 +2,10 @@
 
 import pathlib
 
-from medadv_jax import atomic_files
+from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import report
 from medadv_jax.reporting.claims import analysis, claim_summary
-from medadv_jax.reporting.figures import (example_figures, min_eps_figures, plotting, size_figures,
+from medadv_jax.reporting.figures import (boundary_figure, example_figures, min_eps_figures, plotting, size_figures,
                                           training_figures)
 from medadv_jax.reporting.inputs import coverage, per_image_data, provenance
 from medadv_jax.reporting.tables import results_table, summary_table
@@ -72,6 +72,13 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
                         'the same images and models')):
       files.append((name, what if name in written else
                     f'not drawn: none of {", ".join(cells)} has an examples.npz'))
+    drawn = boundary_figure.write_boundary_figure(cells_dir, cells, workdir)
+    if drawn is None:  # A figure of an earlier run would no longer match the report.
+      (workdir / boundary_figure.FILE_NAME).unlink(missing_ok=True)
+    files.append((boundary_figure.FILE_NAME, 't-SNE of penultimate features of clean and '
+                  'PGD-attacked test images, smallest and largest model per train mode'
+                  if drawn else f'not drawn: none of {", ".join(cells)} has an '
+                  f'{cell_data.EMBEDDING_FILE}'))
   answer = analysis.analyse(rows, per_image, plan)
   claim_summary.write_csv(claim_summary.claim_rows(rows, answer),
                           workdir / claim_summary.FILE_NAME)

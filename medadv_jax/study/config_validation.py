@@ -26,6 +26,7 @@ def validate(config) -> None:
   _validate_model(config.model)
   _validate_train(config.train)
   _validate_fitness(config.fitness)
+  _validate_report(config.report)
   _validate_attack(config.attack)
   _validate_task(config)
   _validate_cell_names(config)
@@ -34,6 +35,17 @@ def validate(config) -> None:
 
 # Seeds become jax.random.key(seed) and numpy generators: a uint32.
 MAX_SEED = 2**32 - 1
+
+
+MAX_EMBEDDING_IMAGES = 1000
+
+
+def _validate_report(report) -> None:
+  # The figure's t-SNE has exact gradients: quadratic in the points (2 per image).
+  _int_at_least('report.embedding_images', report.embedding_images, 0, MAX_EMBEDDING_IMAGES)
+  if not _is_number(report.embedding_eps_255) or not report.embedding_eps_255 > 0:
+    raise ConfigError('report.embedding_eps_255', report.embedding_eps_255,
+                      'a radius above 0 (x 1/255; the grid\'s nearest is used)')
 
 
 def _validate_data(data) -> None:

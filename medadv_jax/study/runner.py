@@ -15,7 +15,7 @@ from medadv_jax.data import summary as data_summary
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
-from medadv_jax.evaluation import examples
+from medadv_jax.evaluation import embedding, examples
 from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import write_outputs
@@ -241,6 +241,11 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
     examples.write_cell_examples(cell_dir / cell_data.EXAMPLES_FILE, model, variables,
                                  dataset, config, cell.seed)
     timing['examples'] = time.perf_counter() - lap
+  if _writes_files() and config.report.embedding_images:  # The decision-boundary figure's.
+    lap = time.perf_counter()
+    embedding.write_cell_embedding(cell_dir / cell_data.EMBEDDING_FILE, model, variables,
+                                   dataset, config, cell.seed)
+    timing['embedding'] = time.perf_counter() - lap
   timing['total'] = time.perf_counter() - started
   _write_json_atomic(cell_dir / TIMING_FILE, {k: round(v, 2) for k, v in timing.items()})
   return [dict(cell_columns, **row) for row in rows]

@@ -48,11 +48,7 @@ def write_example_figures(workdir: pathlib.Path, cell_names: Sequence[str],
   """
   workdir = pathlib.Path(workdir)
   out_dir = workdir if out_dir is None else pathlib.Path(out_dir)
-  found = {}
-  for name in cell_names:
-    path = workdir / 'cells' / name / cell_data.EXAMPLES_FILE
-    if path.exists():
-      found[name] = cell_data.load_examples(path)
+  found = cell_data.load_cells_examples(workdir, cell_names, cell_data.EXAMPLES_FILE)
   if not found:
     return []
   written = []
