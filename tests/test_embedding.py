@@ -1,5 +1,5 @@
 """Penultimate features (evaluation.embedding), the cell's embedding.npz, and the
-decision-boundary figure drawn from it (reporting.boundary_figure)."""
+decision-boundary figure drawn from it (reporting.figures.boundary_figure)."""
 
 import flax.linen as nn
 import jax
@@ -13,7 +13,7 @@ from medadv_jax import cell_data
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.evaluation import embedding, examples
 from medadv_jax.models import registry
-from medadv_jax.reporting import boundary_figure
+from medadv_jax.reporting.figures import boundary_figure
 from medadv_jax.study import runner
 from medadv_jax.training.run_meta import RunMeta
 from test_examples import SEED, _config, _setup

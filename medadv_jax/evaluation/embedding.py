@@ -1,5 +1,5 @@
 """Penultimate features of clean and adversarial test images of one trained model,
-for the decision-boundary figure (reporting/boundary_figure.py).
+for the decision-boundary figure (reporting/figures/boundary_figure.py).
 
 The features are the input of the model's last `nn.Dense` call, caught with
 `nn.intercept_methods`, so no model family needs a method of its own; a model

@@ -5,8 +5,8 @@ import pathlib
 from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting import report
 from medadv_jax.reporting.claims import analysis, claim_summary
-from medadv_jax.reporting.figures import (boundary_figure, example_figures, min_eps_figures, plotting, size_figures,
-                                          training_figures)
+from medadv_jax.reporting.figures import (boundary_figure, example_figures, min_eps_figures,
+                                          plotting, size_figures, training_figures)
 from medadv_jax.reporting.inputs import coverage, per_image_data, provenance
 from medadv_jax.reporting.tables import results_table, summary_table
 
