@@ -120,6 +120,8 @@ def test_cell_made_by_code_with_other_numbers_stops_the_study_untouched(tmp_path
     cell_dir.mkdir(parents=True)
     stored = json.dumps(old)
     (cell_dir / runner.FINGERPRINT_FILE).write_text(stored)
+    # Training had begun (a folder holding its settings alone may be replaced).
+    (cell_dir / 'checkpoints').mkdir()
     with pytest.raises(runner.StaleCellError) as error:
       runner.run_study(config, tmp_path / str(old_version))
     message = str(error.value)
