@@ -53,7 +53,7 @@ class Cell:
 
 
 _ATTACK_TITLES = {'fgsm': 'FGSM', 'pgd': 'PGD', 'pgd_l2': 'PGD-L2', 'apgd_ce': 'APGD-CE',
-                  'apgd_dlr': 'APGD-DLR', 'square': 'Square'}
+                  'apgd_dlr': 'APGD-DLR', 'square': 'Square', 'fab': 'FAB'}
 
 
 def attack_label(row) -> str:
