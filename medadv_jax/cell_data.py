@@ -18,11 +18,13 @@ from medadv_jax import atomic_files
 # so that a workdir resumed across such a change stops (`runner.StaleCellError`)
 # instead of mixing cells the old and new code made. Cells made before the field
 # existed record none.
-RESULTS_VERSION = 6
+RESULTS_VERSION = 7
 # Fingerprint field that holds RESULTS_VERSION.
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.
 EXAMPLES_FILE = 'examples.npz'
+# Each cell's attack audit (evaluation/audit.py), read by reporting/audit_table.py.
+AUDIT_FILE = 'audit.json'
 
 
 @dataclasses.dataclass(frozen=True)
