@@ -2,6 +2,7 @@
 path ('own_model_nets:TinyOwnNet', with tests/ on the Python path)."""
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -24,3 +25,19 @@ class NoWidth(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False):
     return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
+
+
+class MaskingNet(nn.Module):
+  """TinyOwnNet built to mask gradients at evaluation: its first layer quantises
+  the image to 8 grey levels (gradient zero; training passes the gradient
+  straight through) and its output saturates (1000 tanh(1000 z)), so that
+  neither gradients nor a loss that changes guide an attack."""
+  num_classes: int
+  width: float = 1.0
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    levels = jnp.round(x * 7.0) / 7.0
+    x = x + jax.lax.stop_gradient(levels - x) if train else levels
+    logits = TinyOwnNet(self.num_classes, self.width)(x)
+    return logits if train else 1000.0 * jnp.tanh(1000.0 * logits)
