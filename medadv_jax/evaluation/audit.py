@@ -80,6 +80,7 @@ class AuditRecord:
   fooled_by: dict  # {attack label: (R,) images of the shortfall it found first}.
   fab_min_eps_255: np.ndarray  # (M,) FAB-T's smallest fooling radius; inf: none found.
   study_min_eps_255: np.ndarray  # (M,) the study's smallest fooling grid radius; inf: none.
+  grid_255: np.ndarray  # (E,) the study's grid.
   budget: str
   seconds: dict
 
@@ -99,6 +100,7 @@ class AuditRecord:
         'fooled_by': {k: [int(v) for v in counts] for k, counts in self.fooled_by.items()},
         'fab_min_eps_255': finite(self.fab_min_eps_255),
         'study_min_eps_255': finite(self.study_min_eps_255),
+        'grid_eps_255': [float(e) for e in self.grid_255],
         'seconds': {k: round(v, 2) for k, v in self.seconds.items()}}
 
 
@@ -141,7 +143,7 @@ def run(target, audit_config, eps_255: np.ndarray, study_worst: np.ndarray, seed
   record = AuditRecord(radii, positions, study_robust, verdict,
                        {k: v.sum(axis=1) for k, v in fooled_by.items()},
                        fab_radius * 255.0, np.asarray(study_radius, float),
-                       budget(c, num_classes, multilabel), seconds)
+                       np.asarray(eps_255, float), budget(c, num_classes, multilabel), seconds)
   logging.info('  audit of %d images at %s/255: study robust %s, shortfall %s (%.1f s)',
                positions.size, ', '.join(f'{r:g}' for r in radii),
                list(study_robust.sum(axis=1)), list(record.shortfall), sum(seconds.values()))

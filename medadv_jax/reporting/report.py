@@ -1,16 +1,18 @@
 """report.md: what the study measured, in tables a reader can check against the CSV."""
 
 import collections
+import math
 
 import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting import (claim_views, clean_comparability, fitness_table, grouping,
-                                  provenance, sanity_table, summary_table, verdict)
+from medadv_jax.reporting import (audit_table, claim_views, clean_comparability, fitness_table,
+                                  grouping, provenance, sanity_table, summary_table, verdict)
 
 
-def render_report(rows, files=(), environments=None, per_image=None, margins=None) -> str:
+def render_report(rows, files=(), environments=None, per_image=None, margins=None,
+                  audits=None) -> str:
   """Markdown text summarising `rows` (the results table).
 
   `files`: (file name, description) of each artefact written beside report.md,
@@ -18,7 +20,7 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
   for the "Software and hardware" section (left out when None). `per_image`:
   `per_image_data.load`'s per-image data, which makes the claims' intervals
   paired (None: per-model intervals). `margins`: `verdict.Margins`, for
-  'equivalent' verdicts (None: none).
+  'equivalent' verdicts (None: none). `audits`: `audit_table.load`'s records.
   """
   if not rows:
     return '# Robustness study\n\nNo finished cells yet.\n' + ''.join(
@@ -92,7 +94,14 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
       if (size, headline[0]) in gains:
         lines.append(f'| {grouping.size_label(grouping.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
+  audit = _audit(rows, fit, worst_fit, modes, headline, audits)
+  lines += ['', '## Is the attack as strong for every size? (audit)', '']
+  lines += audit_table.section_lines(audit)
   lines += ['', '## Agreement with the paper', '']
+  if audit.withheld:
+    lines += [f'**The size verdicts of {", ".join(audit.withheld)} are withheld: they may be '
+              'an attack artefact (see the audit above); the lines below are not findings '
+              'for those modes.**', '']
   lines += verdict.section_lines(rows, worst_fit, modes, headline, per_image, margins)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   if environments is not None:
@@ -149,6 +158,16 @@ def _worst_attack_sentence(rows) -> str:
             'style): an image counts as robust at eps only if every attack failed on it.')
   return ('"Worst attack" is the lowest such accuracy among the attacks run, per model '
           '(these results have no per-image ensemble).')
+
+
+def _audit(rows, fit, worst_fit, modes, headline, audits) -> audit_table.Analysis:
+  """The audit of the models fit to attack."""
+  fit_keys = {(grouping.size_label(r), r['train_mode'], r['seed']) for r in fit}
+  mine = [a for a in audits or () if (a['size'], a['mode'], a['seed']) in fit_keys]
+  tolerance = next((float(r['sanity_tolerance']) for r in rows
+                    if r.get('sanity_tolerance') not in (None, '')), math.inf)
+  return audit_table.analyse(mine, tolerance,
+                             audit_table.size_directions(worst_fit, fit, modes, headline))
 
 
 def _paired_lines(rows, modes, headline, per_image) -> list[str]:

@@ -3,9 +3,10 @@
 import pathlib
 
 from medadv_jax import atomic_files
-from medadv_jax.reporting import (claim_summary, example_figures, figures, min_eps_figures,
-                                  per_image_data, provenance, report, results_table,
-                                  size_figures, summary_table, training_figures)
+from medadv_jax.reporting import (audit_table, claim_summary, example_figures, figures,
+                                  min_eps_figures, per_image_data, provenance, report,
+                                  results_table, size_figures, summary_table,
+                                  training_figures)
 
 
 def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
@@ -69,4 +70,5 @@ def write_all(rows, workdir: pathlib.Path, margins=None) -> None:
                 'intervals per train mode, view (headline, matched set, smallest fooling '
                 'radius) and eps, as the report states them'))
   atomic_files.write_text(workdir / 'report.md', report.render_report(
-      rows, files, provenance.load(workdir, rows), per_image, margins))
+      rows, files, provenance.load(workdir, rows), per_image, margins,
+      audit_table.load(workdir, rows)))
