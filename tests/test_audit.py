@@ -11,7 +11,9 @@ import pytest
 
 from medadv_jax.attacks import min_eps
 from medadv_jax.data.dataset import Dataset
+from medadv_jax.errors import ConfigError
 from medadv_jax.evaluation import audit, robustness
+from medadv_jax.study import config_validation
 from training_helpers import default_config
 
 EPS_255 = (0.0, 2.0, 4.0, 8.0, 16.0, 32.0)
@@ -119,3 +121,14 @@ def test_min_eps_of_inf_means_never_fooled():
   worst = np.array([[True, True], [True, False]])
   assert list(min_eps.min_eps_of(min_eps.first_fooled_index(worst), np.array([0.0, 1.0]))) \
       == [np.inf, 1.0]
+
+
+@pytest.mark.parametrize('field, value', [
+    ('images', -1), ('apgd_restarts', 0), ('fab_steps', 0), ('target_classes', 10),
+    ('eps_255', (0.0, 1.0)), ('square_p_init', 1.5)])
+def test_bad_audit_settings_are_refused_naming_the_field(field, value):
+  config = default_config('smoke')
+  config.attack.audit[field] = value
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(config)
+  assert f'attack.audit.{field}' in str(error.value) and '\n' not in str(error.value)
