@@ -97,6 +97,8 @@ class AuditRecord:
         'audited': int(self.positions.size),
         'study_robust': [int(k) for k in self.study_robust.sum(axis=1)],
         'shortfall': [int(k) for k in self.shortfall],
+        # Per radius, per audited image: still correct after the study and the audit.
+        'robust': [[bool(v) for v in at] for at in self.robust],
         'fooled_by': {k: [int(v) for v in counts] for k, counts in self.fooled_by.items()},
         'fab_min_eps_255': finite(self.fab_min_eps_255),
         'study_min_eps_255': finite(self.study_min_eps_255),

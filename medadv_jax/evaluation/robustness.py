@@ -165,13 +165,9 @@ def evaluate(model, variables, dataset, config, seed: int, training=None) -> Eva
   whole_box = (None if strong_record.whole_box is None
                else float(strong_record.whole_box.mean()))
   fit = fitness.with_masking(clean.fit, whole_box, float(c.sanity.tolerance))
-  # The test-set size gives the clean accuracy its interval in the report.
-  common = dict(clean_test_accuracy=clean.metrics.accuracy,
-                clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
-                **sanity.as_columns(checks), **rows_lib.clean_columns(clean.metrics, fit),
-                **rows_lib.class_counts(target.labels, num_classes, dataset.label_names),
-                least_likely_as_untargeted=from_config.least_likely_skipped(
-                    c, single_label_classes))
+  common = rows_lib.model_columns(clean.metrics, fit, checks, dataset, target.labels,
+                                  target.schedule, from_config.least_likely_skipped(
+                                      c, single_label_classes))
   rows = rows_lib.build(paper.runs, paper.ensembles, strong_record.with_strong, eps_255,
                         target.labels, common,
                         strong.budget(c.strong, num_classes, multilabel))

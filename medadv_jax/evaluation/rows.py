@@ -33,6 +33,18 @@ def build(runs, ensembles, with_strong, eps_255, labels, common: dict,
   return rows
 
 
+def model_columns(metrics, fit, checks, dataset, labels, schedule: str,
+                  least_likely_skipped: bool) -> dict:
+  """The columns every row of one model carries: clean metrics and fitness,
+  sanity checks, the attacked set's class counts."""
+  # The test-set size gives the clean accuracy its interval in the report.
+  return dict(clean_test_accuracy=metrics.accuracy,
+              clean_test_n=int(dataset.test_labels.shape[0]), schedule=schedule,
+              **sanity.as_columns(checks), **clean_columns(metrics, fit),
+              **class_counts(labels, int(dataset.num_classes), dataset.label_names),
+              least_likely_as_untargeted=least_likely_skipped)
+
+
 def fields(spec) -> dict:
   """An attack's identifying columns."""
   return dict(attack=spec.name, target=spec.target, steps=spec.steps, norm=spec.norm,
