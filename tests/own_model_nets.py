@@ -30,14 +30,21 @@ class NoWidth(nn.Module):
 class MaskingNet(nn.Module):
   """TinyOwnNet built to mask gradients at evaluation: its first layer quantises
   the image to 8 grey levels (gradient zero; training passes the gradient
-  straight through) and its output saturates (1000 tanh(1000 z)), so that
-  neither gradients nor a loss that changes guide an attack."""
+  straight through), and images rougher than natural ones (mean absolute
+  difference of neighbouring pixels above 0.05: noise, stripes, patches) are
+  all called class 0 with a saturated output. No gradient guides an attack,
+  and random search finds no smooth image of another class."""
   num_classes: int
   width: float = 1.0
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     levels = jnp.round(x * 7.0) / 7.0
-    x = x + jax.lax.stop_gradient(levels - x) if train else levels
-    logits = TinyOwnNet(self.num_classes, self.width)(x)
-    return logits if train else 1000.0 * jnp.tanh(1000.0 * logits)
+    logits = TinyOwnNet(self.num_classes, self.width)(
+        x + jax.lax.stop_gradient(levels - x) if train else levels)
+    if train:
+      return logits
+    roughness = 0.5 * (jnp.mean(jnp.abs(jnp.diff(levels, axis=1)), axis=(1, 2, 3))
+                       + jnp.mean(jnp.abs(jnp.diff(levels, axis=2)), axis=(1, 2, 3)))
+    rejected = jnp.zeros_like(logits).at[:, 0].set(100.0)
+    return jnp.where((roughness > 0.05)[:, None], rejected, logits)

@@ -148,7 +148,8 @@ def run(target, audit_config, eps_255: np.ndarray, study_worst: np.ndarray, seed
                        np.asarray(eps_255, float), budget(c, num_classes, multilabel), seconds)
   logging.info('  audit of %d images at %s/255: study robust %s, shortfall %s (%.1f s)',
                positions.size, ', '.join(f'{r:g}' for r in radii),
-               list(study_robust.sum(axis=1)), list(record.shortfall), sum(seconds.values()))
+               [int(k) for k in study_robust.sum(axis=1)], [int(k) for k in record.shortfall],
+               sum(seconds.values()))
   return record
 
 
