@@ -32,15 +32,15 @@ _MORE_STEPS_REFERENCE = ('pgd', 'apgd_ce', 'apgd_dlr', 'pgd_l2')
 
 
 def evaluate_model(model, variables, dataset, config, seed: int, training=None) -> list[dict]:
-  """The results rows of `evaluate`, without the per-image data."""
-  return evaluate(model, variables, dataset, config, seed, training).rows
+  """The results rows of `evaluate`, without the per-image data (and no audit)."""
+  return evaluate(model, variables, dataset, config, seed, training, run_audit=False).rows
 
 
 def evaluate_model_with_details(model, variables, dataset, config, seed: int,
                                 training=None,
                                 timing: Optional[dict] = None) -> tuple[list[dict], dict]:
-  """(rows, per_image) of `evaluate`; `timing`, if given, receives its seconds."""
-  result = evaluate(model, variables, dataset, config, seed, training)
+  """(rows, per_image) of `evaluate` (no audit); `timing`, if given, receives its seconds."""
+  result = evaluate(model, variables, dataset, config, seed, training, run_audit=False)
   if timing is not None:
     timing.update(result.timing)
   return result.rows, result.per_image
@@ -106,9 +106,11 @@ class StrongRecord:
   seconds: dict
 
 
-def evaluate(model, variables, dataset, config, seed: int, training=None) -> Evaluation:
-  """Every stage for one model: rows of (attack, eps, accuracy, n, 95 % Wilson
-  interval, ...), and `per_image_min_eps`'s dict for the same attacks.
+def evaluate(model, variables, dataset, config, seed: int, training=None,
+             run_audit: bool = True) -> Evaluation:
+  """Every stage for one model (the audit when `run_audit` and configured): rows
+  of (attack, eps, accuracy, n, 95 % Wilson interval, ...), and
+  `per_image_min_eps`'s dict for the same attacks.
 
   One row per attack and eps, plus attack='ensemble' rows per norm: an image is
   robust at eps only if every attack of that norm failed on it; and, from the
@@ -156,7 +158,7 @@ def evaluate(model, variables, dataset, config, seed: int, training=None) -> Eva
                         strong_specs, seed)
   clock.lap('sanity_checks')
   worst = _study_worst(paper, strong_record)
-  audit_record = None if getattr(c, 'audit', None) is None else audit.run(
+  audit_record = None if not run_audit or getattr(c, 'audit', None) is None else audit.run(
       target, c.audit, eps_255, worst.worst, seed, num_classes)
   if audit_record is not None:
     timing.update({f'audit/{k}': v for k, v in audit_record.seconds.items()})

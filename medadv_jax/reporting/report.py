@@ -96,7 +96,8 @@ def render_report(rows, files=(), environments=None, per_image=None, margins=Non
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
   audit = _audit(rows, fit, worst_fit, modes, headline, audits)
   lines += ['', '## Is the attack as strong for every size? (audit)', '']
-  lines += audit_table.section_lines(audit)
+  lines += (audit_table.section_lines(audit) if audit.eps_255 or not audits else
+            ['No audited model is fit to attack: the audit enters no verdict.'])
   lines += ['', '## Agreement with the paper', '']
   if audit.withheld:
     lines += [f'**The size verdicts of {", ".join(audit.withheld)} are withheld: they may be '
