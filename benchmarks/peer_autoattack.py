@@ -2,7 +2,8 @@
 
 For every finished cell of a study with an audit.json, runs torchattacks'
 `AutoAttack` (standard version: APGD-CE, APGD-T, FAB-T, Square at 5000
-queries; Croce and Hein's budgets) in PyTorch on the audited images at each
+queries; Croce and Hein's budgets; APGD-T left out below 4 classes, where
+torchattacks cannot run it) in PyTorch on the audited images at each
 audit radius, and prints per model and radius how many images each side
 leaves robust and on how many the per-image verdicts agree. The project's
 side is the study's worst case and the audit together (audit.json 'robust').
@@ -35,12 +36,9 @@ from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.study import cells as cells_lib
 from medadv_jax.training.loop import train_model
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 _CONFIG = config_flags.DEFINE_config_file('config', None, 'The study\'s config.')
 _WORKDIR = flags.DEFINE_string('workdir', None, 'The finished study.', required=True)
 _MAX_CELLS = flags.DEFINE_integer('max_cells', 0, 'Check at most this many cells; 0: all.')
-_OUT = flags.DEFINE_string('out', str(REPO_ROOT / 'benchmarks' / 'results' /
-                                      'peer_autoattack.json'), 'JSON output path.')
 
 
 def torch_model(apply_fn, variables):
@@ -56,7 +54,7 @@ def torch_model(apply_fn, variables):
     def forward(ctx, x):
       ctx.save_for_backward(x)
       nhwc = np.transpose(x.detach().cpu().numpy(), (0, 2, 3, 1))
-      return torch.from_numpy(np.asarray(forward(nhwc), np.float32))
+      return torch.from_numpy(np.array(forward(nhwc), np.float32))
 
     @staticmethod
     def backward(ctx, grad):
@@ -72,10 +70,26 @@ def torch_model(apply_fn, variables):
   return _Module().eval()
 
 
+def standard_set(peer_model, eps: float, num_classes: int, seed: int):
+  """torchattacks' AutoAttack, standard version; below 4 classes, where its
+  APGD-T's targeted DLR loss is undefined (torchattacks fails there), the
+  standard set without APGD-T: APGD-CE, FAB-T, Square at 5000 queries."""
+  import torchattacks
+  if num_classes >= 4:
+    return torchattacks.AutoAttack(peer_model, norm='Linf', eps=eps, version='standard',
+                                   n_classes=num_classes, seed=seed)
+  return torchattacks.MultiAttack([
+      torchattacks.APGD(peer_model, norm='Linf', eps=eps, seed=seed, loss='ce',
+                        n_restarts=1),
+      torchattacks.FAB(peer_model, norm='Linf', eps=eps, seed=seed, multi_targeted=True,
+                       n_classes=num_classes, n_restarts=1),
+      torchattacks.Square(peer_model, norm='Linf', eps=eps, seed=seed, n_queries=5000,
+                          n_restarts=1)])
+
+
 def check_cell(config, cell, cell_dir: pathlib.Path) -> list[dict]:
   """Per audit radius: robust counts of both sides and their per-image agreement."""
   import torch
-  import torchattacks
 
   audit = json.loads((cell_dir / cell_data.AUDIT_FILE).read_text())
   dataset = dataset_lib.load_dataset(config.data, cell.seed)
@@ -89,9 +103,7 @@ def check_cell(config, cell, cell_dir: pathlib.Path) -> list[dict]:
   peer_model = torch_model(EvalApply(model), variables)
   out = []
   for e, eps_255 in enumerate(audit['eps_255']):
-    attack = torchattacks.AutoAttack(peer_model, norm='Linf', eps=eps_255 / 255.0,
-                                     version='standard', n_classes=dataset.num_classes,
-                                     seed=cell.seed)
+    attack = standard_set(peer_model, eps_255 / 255.0, dataset.num_classes, cell.seed)
     x_adv = attack(x, y)
     with torch.no_grad():
       peer = (peer_model(x_adv).argmax(1) == y).numpy()
@@ -115,16 +127,10 @@ def main(argv):
   results = []
   for cell in done:
     results += check_cell(config, cell, workdir / 'cells' / cell.name)
-  print('| cell | eps (x 1/255) | images | robust (project) | robust (peer) | agree | '
-        'peer only fooled |')
-  print('|---|---:|---:|---:|---:|---:|---:|')
-  for r in results:
-    print(f'| {r["cell"]} | {r["eps_255"]:g} | {r["images"]} | {r["robust_project"]} | '
-          f'{r["robust_peer"]} | {r["agree"]} | {r["peer_only_fooled"]} |')
-  out = pathlib.Path(_OUT.value)
-  out.parent.mkdir(parents=True, exist_ok=True)
-  out.write_text(json.dumps({'machine': common.machine_info(), 'results': results},
-                            indent=1))
+  columns = ('cell', 'eps_255', 'images', 'robust_project', 'robust_peer', 'agree',
+             'peer_only_fooled', 'project_only_fooled')
+  print(common.table(columns, [[r[c] for c in columns] for r in results]))
+  common.write_json('peer_autoattack', {'machine': common.machine_info(), 'results': results})
 
 
 if __name__ == '__main__':

@@ -53,8 +53,9 @@ def fab_targets(audit_config, num_classes: int, multilabel: bool) -> list[str]:
 def budget(audit_config, num_classes: int, multilabel: bool) -> str:
   c = audit_config
   targets = len(fab_targets(c, num_classes, multilabel))
-  return (f'FAB-T {c.fab_steps} steps x {targets} targets; APGD-CE {c.apgd_steps} steps x '
-          f'{c.apgd_restarts}; APGD-DLR {c.apgd_steps} steps x {targets} targets; Square '
+  at = f'{targets} target{"s" if targets != 1 else ""}'
+  return (f'FAB-T {c.fab_steps} steps x {at}; APGD-CE {c.apgd_steps} steps x '
+          f'{c.apgd_restarts} restarts; APGD-DLR {c.apgd_steps} steps x {at}; Square '
           f'{c.square_queries} queries')
 
 

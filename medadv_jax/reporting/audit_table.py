@@ -190,7 +190,7 @@ def section_lines(analysis: Analysis) -> list[str]:
             'finished before the audit existed).']
   eps = analysis.eps_255
   lines = [f'On a fixed sample of each model\'s attacked images (the same images for every '
-           f'size of a seed), the audit ran AutoAttack\'s full budget ({analysis.budget}). '
+           f'size of a seed), the audit ran AutoAttack\'s attacks ({analysis.budget}). '
            'Shortfall: images the study\'s worst case calls robust that the audit fooled, '
            'pooled over seeds, with exact 95 % intervals. A size verdict is withheld when '
            'the shortfall\'s slope on log2(parameters) excludes 0 in the direction of the '
