@@ -4,7 +4,7 @@ simulation, the rule that withholds a size verdict, FAB-T's agreement counts."""
 import numpy as np
 import pytest
 
-from medadv_jax.reporting import audit_table
+from medadv_jax.reporting import audit_table, report
 
 PARAMS = (1_000, 4_000, 16_000, 64_000)  # log2: 2 apart.
 
@@ -70,3 +70,20 @@ def test_fab_agreement_places_each_image_against_the_studys_grid_step():
   # agree; FAB 3 while the study never fooled within the grid: the study was late;
   # FAB none while the study fooled at 4: FAB weaker.
   assert counts == {'images': 6, 'agree': 2, 'study_later': 2, 'fab_weaker': 2}
+
+
+def test_the_report_withholds_only_the_mode_whose_finding_the_shortfall_points_to():
+  # The report tests' rows (one seed): accuracy falls with size under standard
+  # training and rises under PGD training; the shortfall grows with size (exactly
+  # linearly in log2 parameters, so even one seed's 3 sizes give a narrow interval).
+  from test_report import WIDTHS, _rows
+  records = [{'size': f'cnn w={width:g}', 'params': params, 'mode': mode, 'seed': 0,
+              'audit': {'eps_255': [2.0], 'audited': 100, 'shortfall': [3 * rank],
+                        'budget': 'test'}}
+             for mode in ('standard', 'pgd') for rank, (width, params) in enumerate(WIDTHS.items())]
+  text = report.render_report(_rows(), audits=records)
+  verdicts = text.split('## Agreement with the paper')[1]
+  assert verdicts.lstrip().startswith('**The size verdicts of pgd are withheld')
+  audit = text.split('(audit)')[1].split('## Agreement')[0]
+  assert '**pgd: size verdict withheld' in audit
+  assert '- standard: the audit gives no reason to doubt the size verdict.' in audit
