@@ -125,3 +125,17 @@ def test_on_a_trained_cnn_fab_t_matches_targeted_apgd_dlr(tmp_path_factory):
   clean = np.mean(
       np.asarray(apply_fn(variables, images)).argmax(1) == labels)
   assert accuracy < clean - 0.05  # The radius is one where attacks do fool.
+
+
+def test_fab_on_a_multi_label_study_is_refused_in_one_line():
+  from medadv_jax.errors import ConfigError
+  from medadv_jax.study import config_validation
+  from training_helpers import default_config
+  config = default_config('smoke')
+  config.data.name, config.attack.targets = 'chestmnist', ('untargeted',)
+  config.attack.names = ('pgd', 'fab')
+  with pytest.raises(ConfigError) as error:
+    config_validation.validate(config)
+  assert 'attack.names' in str(error.value) and 'multi-label' in str(error.value)
+  config.data.name = 'pneumoniamnist'
+  config_validation.validate(config)  # Single-label: allowed.

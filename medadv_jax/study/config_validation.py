@@ -167,6 +167,10 @@ def _validate_task(config) -> None:
     raise ConfigError('attack.targets', tuple(config.attack.targets),
                       f"('untargeted',) for the multi-label {config.data.name}: a "
                       'least-likely target needs one class per image')
+  if task == 'multi-label' and 'fab' in config.attack.names:
+    raise ConfigError('attack.names', tuple(config.attack.names),
+                      f"attacks other than 'fab' for the multi-label {config.data.name}: "
+                      'FAB crosses the boundary between two classes of one label')
 
 
 def _validate_cell_names(config) -> None:
