@@ -65,11 +65,11 @@ def assess(metrics: CleanMetrics, val_scores: Sequence[float], stop_reason: Opti
 def with_masking(fit: Optional[dict], whole_box_accuracy: Optional[float],
                  tolerance: float) -> Optional[dict]:
   """`fit` with the masks_gradients flag from the accuracy every attack left at
-  the whole pixel box (None: not measured, flag not applicable)."""
-  if whole_box_accuracy is None:
+  the whole pixel box (None: not measured, flag not applicable). A model not
+  assessed (`fit` None) stays so; its sanity large_eps check still says it."""
+  if whole_box_accuracy is None or fit is None:
     return fit
-  fit = dict(fit or {'fit': True, 'reasons': '', 'one_class': None, 'chance': None,
-                     'under_trained': None, 'val_rise': None})
+  fit = dict(fit)
   masks = whole_box_accuracy > tolerance + 1e-12
   fit['masks_gradients'] = bool(masks)
   if masks:
