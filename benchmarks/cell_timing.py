@@ -3,8 +3,9 @@
   python benchmarks/cell_timing.py --workdir=runs/default
 
 Prints a markdown table: seconds per stage for every cell, the total per stage
-and each stage's share of the cells' time; the strong attack's members
-(strong_attack/<member>) get columns of their own after it.
+and each stage's share of the cells' time; the members of the strong attack
+and of the audit (strong_attack/<member>, audit/<member>) get columns of their
+own after their stage.
 """
 
 import json
@@ -14,15 +15,16 @@ from absl import app, flags
 
 _WORKDIR = flags.DEFINE_string('workdir', None, 'A study workdir.', required=True)
 STAGES = ('train', 'clean', 'certify', 'paper_attacks', 'strong_attack', 'sanity_checks',
-          'examples', 'embedding', 'total')
+          'audit', 'examples', 'embedding', 'total')
 
 
 def table(workdir: pathlib.Path) -> list[str]:
   cells = sorted(pathlib.Path(workdir, 'cells').glob('*/timing.json'))
   timings = {path.parent.name: json.loads(path.read_text()) for path in cells}
-  members = sorted({k for t in timings.values() for k in t if k.startswith('strong_attack/')})
-  at = STAGES.index('strong_attack') + 1
-  stages = STAGES[:at] + tuple(members) + STAGES[at:]
+  stages = ()
+  for stage in STAGES:
+    members = sorted({k for t in timings.values() for k in t if k.startswith(f'{stage}/')})
+    stages += (stage, *members)
   lines = ['| cell | ' + ' | '.join(stages) + ' |', '|---|' + '---:|' * len(stages)]
   totals = {stage: 0.0 for stage in stages}
   for name, timing in timings.items():

@@ -98,8 +98,10 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.attack.targets = ('least_likely', 'untargeted')
   config.attack.pgd_steps = 20
   config.attack.pgd_step_size_frac = 0.1
-  # The strong verdict attack at the reference implementation's budgets.
+  # The strong verdict attack and the audit at the reference implementation's budgets.
   config.attack.strong.square_queries = 5000
+  config.attack.audit.images = 32
+  config.attack.audit.square_queries = 5000
 
   if runlocal == 'true':
     config.seeds = (0, 1)
@@ -114,4 +116,8 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.attack.pgd_steps = 5
     config.attack.strong.apgd_steps = 5
     config.attack.strong.square_queries = 50
+    config.attack.audit.images = 8
+    config.attack.audit.apgd_steps = 5
+    config.attack.audit.fab_steps = 5
+    config.attack.audit.square_queries = 50
   return config

@@ -27,8 +27,9 @@ from medadv_jax.study import exits, runner
 ANALYSES = 'analyses'
 
 
-def study_cells(config, workdir: pathlib.Path) -> tuple[list, dict | None]:
-  """(rows, per_image or None to read from the cells) of a workdir or a published folder."""
+def study_cells(config, workdir: pathlib.Path) -> tuple[list, dict | None, list | None]:
+  """(rows, per_image, audit records; both None to read them from the cells) of a
+  workdir or a published folder."""
   archive = workdir / cells_archive.FILE_NAME
   if archive.is_file():
     return cells_archive.read(archive)
@@ -37,7 +38,7 @@ def study_cells(config, workdir: pathlib.Path) -> tuple[list, dict | None]:
     raise MedAdvError(f'--workdir={str(workdir)!r} has no finished cells and no '
                       f'{cells_archive.FILE_NAME}; allowed: a study workdir or a published '
                       'study folder')
-  return rows, None
+  return rows, None, None
 
 
 def check_name(workdir: pathlib.Path, plan: plan_lib.Plan) -> pathlib.Path:
@@ -62,14 +63,15 @@ def main(argv):
     common.validated_cells()
     plan = plan_lib.Plan.from_config(config.analysis)
     out = check_name(workdir, plan)
-    rows, per_image = study_cells(config, workdir)
+    rows, per_image, audit_records = study_cells(config, workdir)
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
   with exits.one_line_errors():  # A full disk: one line.
     out.mkdir(parents=True, exist_ok=True)
     plan_lib.write(plan, out)
-    write_outputs.write_all(rows, out, plan, cells_dir=workdir, per_image=per_image)
+    write_outputs.write_all(rows, out, plan, cells_dir=workdir, per_image=per_image,
+                            audit_records=audit_records)
   print(f'{workdir} answered under plan {plan.name!r} in {out}')
 
 

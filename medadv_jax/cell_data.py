@@ -18,7 +18,7 @@ from medadv_jax import atomic_files
 # so that a workdir resumed across such a change stops (`runner.StaleCellError`)
 # instead of mixing cells the old and new code made. Cells made before the field
 # existed record none.
-RESULTS_VERSION = 6
+RESULTS_VERSION = 7
 # Fingerprint field that holds RESULTS_VERSION.
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.
@@ -29,6 +29,8 @@ EMBEDDING_FILE = 'embedding.npz'
 DATA_SUMMARY_FILE = 'data_summary.json'
 # Why a cell that did not finish failed ({'error': one line}), for the report.
 FAILED_FILE = 'failed.json'
+# Each cell's attack audit (evaluation/audit.py), read by reporting/inputs/audits.py.
+AUDIT_FILE = 'audit.json'
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Cell:
 
 
 _ATTACK_TITLES = {'fgsm': 'FGSM', 'pgd': 'PGD', 'pgd_l2': 'PGD-L2', 'apgd_ce': 'APGD-CE',
-                  'apgd_dlr': 'APGD-DLR', 'square': 'Square'}
+                  'apgd_dlr': 'APGD-DLR', 'square': 'Square', 'fab': 'FAB'}
 
 
 def attack_label(row) -> str:

@@ -2,6 +2,7 @@
 path ('own_model_nets:TinyOwnNet', with tests/ on the Python path)."""
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 
@@ -50,3 +51,26 @@ class NanAtInit(TinyOwnNet):
   @nn.compact
   def __call__(self, x, train: bool = False):
     return nn.Dense(self.num_classes)(jnp.mean(x, axis=(1, 2))) / 0.0 * 0.0
+
+
+class MaskingNet(nn.Module):
+  """TinyOwnNet built to mask gradients at evaluation: its first layer quantises
+  the image to 8 grey levels (gradient zero; training passes the gradient
+  straight through), and images rougher than natural ones (mean absolute
+  difference of neighbouring pixels above 0.05: noise, stripes, patches) are
+  all called class 0 with a saturated output. No gradient guides an attack,
+  and random search finds no smooth image of another class."""
+  num_classes: int
+  width: float = 1.0
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    levels = jnp.round(x * 7.0) / 7.0
+    logits = TinyOwnNet(self.num_classes, self.width)(
+        x + jax.lax.stop_gradient(levels - x) if train else levels)
+    if train:
+      return logits
+    roughness = 0.5 * (jnp.mean(jnp.abs(jnp.diff(levels, axis=1)), axis=(1, 2, 3))
+                       + jnp.mean(jnp.abs(jnp.diff(levels, axis=2)), axis=(1, 2, 3)))
+    rejected = jnp.zeros_like(logits).at[:, 0].set(100.0)
+    return jnp.where((roughness > 0.05)[:, None], rejected, logits)

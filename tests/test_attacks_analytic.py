@@ -19,6 +19,7 @@ CONSTRAINED = [
     AttackSpec('apgd_ce', 'untargeted', steps=8),
     AttackSpec('apgd_dlr', 'least_likely', steps=8),
     AttackSpec('square', 'least_likely', steps=30),
+    AttackSpec('fab', 'top2', steps=10),
 ]
 # Attacks that must reach the L-inf optimum of a linear model exactly (FGSM and the
 # paper's PGD are checked on the same case in test_attacks_fgsm_pgd.py).

@@ -32,7 +32,8 @@ def test_a_sound_evaluation_passes_every_applicable_check():
   doubled = (runs[1].single[1:], runs[1].single[1:])
   checks = _checks(runs, more_steps=doubled,
                    certificates=certificate_check.CertificateCheck(8, 0, 12),
-                   strong_gap=np.array([0.05, 0.0]))
+                   strong_gap=np.array([0.05, 0.0]), strong_more_steps=doubled,
+                   strong_square_gap=np.array([0.0, 0.05]))
   assert all(checks[name]['ok'] is True for name in sanity.CHECKS)
   assert checks['certificates_checked'] == 8 and checks['certified_images'] == 12
   assert sanity.all_ok(checks)
@@ -71,3 +72,16 @@ def test_each_failure_is_flagged_with_its_measured_value(name, runs, kwargs, val
   assert checks[name]['value'] == pytest.approx(value)
   assert not sanity.all_ok(checks)
   assert sanity.as_columns(checks)[f'sanity_{name}'] is False
+
+
+def test_the_strong_members_checks_fail_beyond_the_tolerance():
+  runs = [_run('fgsm', [18, 12, 6]), _run('pgd', [18, 10, 2])]
+  base = runs[1].single[1:]
+  doubled = base.copy()
+  doubled[1, :2] = False  # Twice the steps fools 2 of 20 more: 0.1 > 0.05.
+  checks = _checks(runs, strong_more_steps=(base, doubled),
+                   strong_square_gap=np.array([0.0, 0.1]))
+  assert checks['strong_more_steps'] == {'ok': False, 'value': 0.1, 'limit': 0.05}
+  assert checks['strong_square_vs_white_box']['ok'] is False
+  assert not sanity.all_ok(checks)
+  assert _checks(runs)['strong_more_steps']['ok'] is None  # Not run: not applicable.

@@ -187,3 +187,16 @@ def test_the_report_gives_the_attacked_sets_class_counts_and_balanced_metrics():
   assert 'Attacked images per class: malignant 42; normal, benign 100.' in text
   sizes = text.split('## Model sizes and clean accuracy')[1].split('\n## ')[0]
   assert '| 0.900 | 0.850 | 0.900 |' in sizes  # Clean, balanced accuracy, AUC.
+
+
+def test_a_model_the_strong_attack_cannot_fool_at_the_whole_box_masks_gradients():
+  fit = {'fit': True, 'reasons': '', 'one_class': False, 'chance': False,
+         'under_trained': None, 'masks_gradients': None, 'val_rise': None}
+  flagged = fitness.with_masking(fit, 0.25, 0.03)
+  assert flagged['fit'] is False and flagged['masks_gradients'] is True
+  assert flagged['reasons'].startswith('masks gradients') and '25%' in flagged['reasons']
+  assert fit['fit'] is True  # The input is not changed.
+  passed = fitness.with_masking(fit, 0.03, 0.03)
+  assert passed['fit'] is True and passed['masks_gradients'] is False
+  assert fitness.with_masking(fit, None, 0.03) is fit  # Not measured: not applicable.
+  assert fitness.with_masking(None, 0.5, 0.03) is None  # Not assessed stays so.

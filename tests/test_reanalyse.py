@@ -12,7 +12,7 @@ from medadv_jax import cell_data
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting import write_outputs
 from medadv_jax.reporting.claims import claim_summary, plan as plan_lib
-from medadv_jax.reporting.inputs import cells_archive, per_image_data
+from medadv_jax.reporting.inputs import audits, cells_archive, per_image_data
 
 import analysis_fixtures as fx
 import launch_helpers
@@ -32,6 +32,9 @@ def _published(folder: pathlib.Path):
                and (r['train_mode'], r['seed']) == (mode, seed))
     (work / 'cells' / cell_data.Cell.from_row(row).name / per_image_data.FILE_NAME).write_text(
         json.dumps(data))
+  audit = {'eps_255': [2.0], 'audited': 10, 'shortfall': [1], 'budget': 'test'}
+  (work / 'cells' / cell_data.Cell.from_row(rows[0]).name / cell_data.AUDIT_FILE).write_text(
+      json.dumps(audit))
   folder.mkdir()
   write_outputs.write_all(rows, folder, fx.plan(), per_image=per_image)
   plan_lib.write(fx.plan(), folder)
@@ -48,7 +51,9 @@ def _reanalyse(folder, *overrides):
 def test_a_published_study_is_answered_again_under_a_named_plan(tmp_path):
   folder = tmp_path / 'published'
   rows, per_image = _published(folder)
-  assert cells_archive.read(folder / cells_archive.FILE_NAME) == (rows, per_image)
+  assert cells_archive.read(folder / cells_archive.FILE_NAME) == (rows, per_image, [
+      audits.record(rows[0], {'eps_255': [2.0], 'audited': 10, 'shortfall': [1],
+                              'budget': 'test'})])
   before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
   done = _reanalyse(folder, '--config.analysis.name=strict',
                     '--config.analysis.size.margin=0.002')
@@ -58,6 +63,7 @@ def test_a_published_study_is_answered_again_under_a_named_plan(tmp_path):
       p.name for p in out.iterdir()}
   assert plan_lib.read(out / plan_lib.FILE_NAME).size.margin == 0.002
   assert 'Under the analysis plan **strict**' in (out / 'report.md').read_text()
+  assert '| 1/10 [' in (out / 'report.md').read_text()  # The archive's audit, analysed.
   # The first answer is untouched; the two claims files differ only by plan and margin.
   assert {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()} == before
   first = claim_summary.read_csv(folder / claim_summary.FILE_NAME)

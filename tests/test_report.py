@@ -185,7 +185,7 @@ def test_sanity_table_flags_the_failing_model_with_its_value():
   assert len(failing) == 2 and all('**FAIL** (0.25)' in l for l in failing)
   passing = next(l for l in section.splitlines() if l.startswith('| cnn w=1 '))
   # Certificates and the strong attack were not run for these rows: n/a.
-  assert passing.count('| ok') == 4 and passing.count('n/a') == 4
+  assert passing.count('| ok') == 4 and passing.count('n/a') == 6
   # Below the table, each failing check is named with what its failure means.
   (reading,) = [l for l in section.splitlines() if l.startswith('- **')]
   assert reading.startswith('- **PGD >= FGSM** fails for 2 of 6 models, largest value 0.25: '
@@ -245,7 +245,7 @@ def _claim_rows(standard, pgd, clean=None, n=1000):
 def _render(rows, **kwargs):
   """report.md with the claims analysed under configs/default.py's plan."""
   plan = plan_lib.Plan.from_config(default.get_config().analysis)
-  return report.render_report(rows, analysis=analysis.analyse(rows, {}, plan), **kwargs)
+  return report.render_report(rows, analysis=analysis.analyse(rows, {}, plan, []), **kwargs)
 
 
 def _section(text, title):
@@ -324,6 +324,7 @@ def test_report_sections_come_in_reading_order_and_list_files():
                     'Accuracy per attack at selected eps (x 1/255)',
                     'Does robustness fall with model size?',
                     'What adversarial training buys (PGD-trained minus standard)',
+                    'Is the attack as strong for every size? (audit)',
                     'Agreement with the paper', 'Sanity checks', 'Files']
   assert text.rstrip().endswith('- `summary.csv`: means over seeds')
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from medadv_jax.data.dataset import Dataset
 from medadv_jax.data.splits import SplitArrays
-from medadv_jax.evaluation import sanity
+from medadv_jax.evaluation import robustness, sanity
 from medadv_jax.study import runner
 from medadv_jax.training.run_meta import RunMeta
 
@@ -66,8 +66,8 @@ def fake_training(monkeypatch) -> None:
       {'params': {}}, RunMeta(best_epoch=1, best_score=0.9)))
   monkeypatch.setattr(runner.complexity, 'count_params', lambda params: 100)
   monkeypatch.setattr(runner.complexity, 'forward_flops_per_image', lambda *a: 1e4)
-  monkeypatch.setattr(runner, 'evaluate_model_with_details',
-                      lambda model, *a, **kw: _fake_evaluation(model))
+  monkeypatch.setattr(runner, 'evaluate', lambda model, *a, **kw: robustness.Evaluation(
+      *_fake_evaluation(model), audit=None, timing={}))
   monkeypatch.setattr(runner.examples, 'write_cell_examples', lambda *a, **kw: None)
   monkeypatch.setattr(runner.embedding, 'write_cell_embedding', lambda *a, **kw: False)
 

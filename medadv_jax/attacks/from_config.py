@@ -42,6 +42,9 @@ def attack_specs(attack_config, image_shape=None,
       elif name in ('apgd_ce', 'apgd_dlr'):
         spec = registry.AttackSpec(name, target, steps=c.apgd_steps,
                                    random_start=c.random_start, restarts=c.restarts)
+      elif name == 'fab':  # The reference's FAB starts at the clean image.
+        spec = registry.AttackSpec('fab', target, steps=c.apgd_steps, random_start=False,
+                                   restarts=c.restarts)
       else:
         spec = registry.AttackSpec(name, target, steps=c.square_queries,
                                    restarts=c.restarts, p_init=c.square_p_init)

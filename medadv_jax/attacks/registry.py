@@ -12,9 +12,9 @@ import zlib
 import jax
 import jax.numpy as jnp
 
-from medadv_jax.attacks import apgd, norms, objectives, pgd, square
+from medadv_jax.attacks import apgd, fab, norms, objectives, pgd, square
 
-ATTACK_NAMES = ('fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr', 'square')
+ATTACK_NAMES = ('fgsm', 'pgd', 'pgd_l2', 'apgd_ce', 'apgd_dlr', 'square', 'fab')
 GRADIENT_FREE = ('square',)
 _NORM = {'pgd_l2': 'l2'}
 
@@ -24,9 +24,10 @@ class AttackSpec:
   """An evaluation attack with its options bound."""
   name: str  # One of ATTACK_NAMES.
   target: str = 'untargeted'  # One of objectives.TARGET_MODES.
-  steps: int = 1  # Gradient steps; model queries for 'square'; FGSM is 1.
+  steps: int = 1  # Gradient steps (FAB: iterations); model queries for 'square'; FGSM is 1.
   step_size_frac: float = 0.1  # PGD only: step length as a fraction of the radius.
-  random_start: bool = True  # PGD and APGD; FGSM starts at the clean image.
+  # PGD, APGD and FAB (FAB: at half the radius); FGSM starts at the clean image.
+  random_start: bool = True
   restarts: int = 1  # Runs from fresh random starts; the first success is kept.
   eps_scale: float = 1.0  # Radius = eps_scale x eps (for L2 attacks).
   p_init: float = 0.8  # Square only: initial window area fraction.
@@ -70,6 +71,9 @@ class AttackSpec:
     if self.name == 'square':
       return square.square(logits_fn, x, y, eps, keys, queries=self.steps,
                            target_mode=self.target, p_init=self.p_init)
+    if self.name == 'fab':
+      return fab.fab_at(logits_fn, x, y, eps, keys, steps=self.steps,
+                        target_mode=self.target, random_start=self.random_start)
     raise ValueError(f'unknown attack {self.name!r}; allowed {ATTACK_NAMES}')
 
   def with_steps(self, steps: int) -> 'AttackSpec':

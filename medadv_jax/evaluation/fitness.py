@@ -15,7 +15,12 @@ thresholds from `config.fitness`:
                   `improving_window` of the epochs beats its mean over as many
                   epochs before them by more than `improving_delta` (means, not
                   maxima, so that epoch-to-epoch noise of the validation score
-                  does not read as a rise).
+                  does not read as a rise);
+  masks_gradients at the whole pixel box (255/255), where any image is allowed,
+                  the paper's attacks and the strong ensemble (Square
+                  included) leave more than the sanity tolerance unfooled:
+                  its accuracies are upper bounds of unknown slack
+                  (`with_masking`, after the attacks).
 """
 
 import math
@@ -25,7 +30,7 @@ import numpy as np
 
 from medadv_jax.evaluation.clean_metrics import CleanMetrics
 
-CHECKS = ('one_class', 'chance', 'under_trained')
+CHECKS = ('one_class', 'chance', 'under_trained', 'masks_gradients')
 # Stop reasons that end a run at its length cap rather than on a plateau.
 _CAPPED = ('epochs', 'max_steps')
 
@@ -54,7 +59,25 @@ def assess(metrics: CleanMetrics, val_scores: Sequence[float], stop_reason: Opti
                    f'(mean +{rise:.3f} over the last {c.improving_window:.0%} of its epochs)')
   return {'fit': not reasons, 'reasons': '; '.join(reasons), 'one_class': bool(one_class),
           'chance': bool(chance), 'under_trained': under_trained,
-          'val_rise': rise}
+          'masks_gradients': None, 'val_rise': rise}
+
+
+def with_masking(fit: Optional[dict], whole_box_accuracy: Optional[float],
+                 tolerance: float) -> Optional[dict]:
+  """`fit` with the masks_gradients flag from the accuracy every attack left at
+  the whole pixel box (None: not measured, flag not applicable). A model not
+  assessed (`fit` None) stays so; its sanity large_eps check still says it."""
+  if whole_box_accuracy is None or fit is None:
+    return fit
+  fit = dict(fit)
+  masks = whole_box_accuracy > tolerance + 1e-12
+  fit['masks_gradients'] = bool(masks)
+  if masks:
+    reason = (f'masks gradients: the strong attack leaves {whole_box_accuracy:.0%} of its '
+              f'images unfooled at 255/255 (allowed {tolerance:g})')
+    fit['reasons'] = '; '.join(r for r in (fit['reasons'], reason) if r)
+    fit['fit'] = False
+  return fit
 
 
 def still_rising(val_scores: Sequence[float], window: float) -> Optional[float]:

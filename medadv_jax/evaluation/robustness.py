@@ -1,13 +1,14 @@
-"""Evaluates one trained model: clean accuracy, each attack over the eps grid,
-their per-image worst case (the ensemble), and the gradient-masking sanity checks.
+"""Evaluates one trained model in stages, each returning a record: clean
+metrics, certificates, the paper's attacks over the eps grid and their per-image
+worst case (the ensemble), the strong attack, the gradient-masking sanity
+checks and the audit (`audit`); `rows` builds the results rows from them.
 
-`evaluate_model` gives the results rows; `evaluate_model_with_details` also gives
-each attacked image's smallest fooling radius (`per_image_min_eps`), which the
-study writes to per_image.json.
+`evaluate` gives all of it (`Evaluation`); `evaluate_model` the rows alone;
+`evaluate_model_with_details` the rows and each attacked image's smallest
+fooling radius (`per_image_min_eps`), which the study writes to per_image.json.
 """
 
 import dataclasses
-import math
 import time
 from typing import Optional
 
@@ -19,19 +20,30 @@ from medadv_jax.attacks import eps_grid, min_eps, objectives, registry, schedule
 from medadv_jax.attacks import from_config
 from medadv_jax.attacks.from_config import attack_specs, images_per_program
 from medadv_jax.data.dataset import attack_subset
-from medadv_jax.evaluation import certificate_check, clean_metrics, fitness, sanity, strong
-from medadv_jax.intervals import wilson_interval
+from medadv_jax.evaluation import (audit, certificate_check, clean_metrics, fitness, sanity,
+                                   strong)
+from medadv_jax.evaluation import rows as rows_lib
 from medadv_jax.models.eval_apply import EvalApply
 from medadv_jax.runtime import devices
 
-ENSEMBLE = 'ensemble'
+ENSEMBLE = rows_lib.ENSEMBLE
 # Attacks whose step count the more-steps check doubles, in order of preference.
 _MORE_STEPS_REFERENCE = ('pgd', 'apgd_ce', 'apgd_dlr', 'pgd_l2')
 
 
 def evaluate_model(model, variables, dataset, config, seed: int, training=None) -> list[dict]:
-  """The results rows of `evaluate_model_with_details`, without the per-image data."""
-  return evaluate_model_with_details(model, variables, dataset, config, seed, training)[0]
+  """The results rows of `evaluate`, without the per-image data (and no audit)."""
+  return evaluate(model, variables, dataset, config, seed, training, run_audit=False).rows
+
+
+def evaluate_model_with_details(model, variables, dataset, config, seed: int,
+                                training=None,
+                                timing: Optional[dict] = None) -> tuple[list[dict], dict]:
+  """(rows, per_image) of `evaluate` (no audit); `timing`, if given, receives its seconds."""
+  result = evaluate(model, variables, dataset, config, seed, training, run_audit=False)
+  if timing is not None:
+    timing.update(result.timing)
+  return result.rows, result.per_image
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,11 +66,51 @@ class _Target:
                               self.batch, certificates=certificates)
 
 
-def evaluate_model_with_details(model, variables, dataset, config, seed: int,
-                                training=None,
-                                timing: Optional[dict] = None) -> tuple[list[dict], dict]:
-  """(rows, per_image) for one model: rows of (attack, eps, accuracy, n, 95 % Wilson
-  interval, ...), and `per_image_min_eps`'s dict for the same attacks.
+@dataclasses.dataclass(frozen=True)
+class Evaluation:
+  """One model's evaluation: results rows, per-image radii (per_image.json), the
+  audit (audit.json; None when off) and each stage's seconds (timing.json)."""
+  rows: list
+  per_image: dict
+  audit: Optional[dict]
+  timing: dict
+
+
+@dataclasses.dataclass(frozen=True)
+class CleanRecord:
+  test_logits: np.ndarray  # (T, K) on the whole test set.
+  metrics: clean_metrics.CleanMetrics
+  fit: Optional[dict]  # fitness.assess's, None when the config has no fitness section.
+
+
+@dataclasses.dataclass(frozen=True)
+class CertifyRecord:
+  certificates: Optional[schedules.Certificates]
+  check: Optional[certificate_check.CertificateCheck]
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperRecord:
+  runs: list  # sanity.AttackRun per configured attack.
+  ensembles: dict  # {norm: per-image worst case over that norm's attacks}.
+
+
+@dataclasses.dataclass(frozen=True)
+class StrongRecord:
+  """The strong attack at its radii (`with_strong`: see `_with_strong`; None when
+  off), what each member fooled first there, and the whole-box verdict."""
+  radii_255: np.ndarray
+  with_strong: Optional[tuple]
+  fooled_by: dict  # {member label: bool (S, N)}.
+  whole_box: Optional[np.ndarray]  # bool (N,) after every attack at 255/255; None: not run.
+  seconds: dict
+
+
+def evaluate(model, variables, dataset, config, seed: int, training=None,
+             run_audit: bool = True) -> Evaluation:
+  """Every stage for one model (the audit when `run_audit` and configured): rows
+  of (attack, eps, accuracy, n, 95 % Wilson interval, ...), and
+  `per_image_min_eps`'s dict for the same attacks.
 
   One row per attack and eps, plus attack='ensemble' rows per norm: an image is
   robust at eps only if every attack of that norm failed on it; and, from the
@@ -71,82 +123,130 @@ def evaluate_model_with_details(model, variables, dataset, config, seed: int,
   (`sanity.as_columns`; `sanity_summary` turns rows back into a dict), its clean
   test metrics (`clean_metrics`), its fitness (`fitness.assess`, from
   `training`: the `RunMeta` of its training run, or None for a model trained
-  elsewhere, whose under-training is then not checked), the attacked set's
-  class counts (n_class_<k>) and, per row, accuracy per class (accuracy_class_<k>).
-  `timing`, if given, receives the seconds of each stage (clean, certify,
-  paper_attacks, strong_attack, sanity_checks), and of each member of the strong
-  attack under 'strong_attack/<name>_<target>'.
+  elsewhere, whose under-training is then not checked; and `fitness.with_masking`
+  from the whole-box check), the attacked set's class counts (n_class_<k>) and,
+  per row, accuracy per class (accuracy_class_<k>). Timing: each stage's
+  seconds (clean, certify, paper_attacks, strong_attack, sanity_checks, audit),
+  and each strong and audit member's under 'strong_attack/<name>_<target>' and
+  'audit/<name>_<target>'.
   """
-  timing = {} if timing is None else timing
+  timing = {}
   clock = _Clock(timing)
   c = config.attack
   target, subset = _target(model, variables, dataset, config, seed)
-  test_logits = eps_grid.clean_logits(target.apply_fn, target.variables,
-                                      dataset.test_images, target.batch)
-  metrics = clean_metrics.from_logits(test_logits, dataset.test_labels, seed)
+  clean = clean_stage(target, dataset, config, seed, training)
   clock.lap('clean')
-  fit = None if getattr(config, 'fitness', None) is None else fitness.assess(
-      metrics, [h['val_score'] for h in getattr(training, 'history', ())],
-      getattr(training, 'stop_reason', None), config.fitness)
   eps_255 = np.asarray(c.eps_255, np.float64)
   # The large-radius check rides along as one more (largest) radius of the grid.
   large_255 = float(c.sanity.large_eps_255)
   radii_255 = np.append(eps_255, large_255) if large_255 > eps_255[-1] else eps_255
   num_classes = int(dataset.num_classes)
-  single_label_classes = 0 if target.labels.ndim == 2 else num_classes
+  multilabel = target.labels.ndim == 2
+  single_label_classes = 0 if multilabel else num_classes
   paper_specs = attack_specs(c, dataset.image_shape, single_label_classes)
-  strong_specs = strong.specs(c.strong, num_classes, target.labels.ndim == 2)
-  certificates, check = _checked_certificates(
-      target, c, radii_255, [s for s in strong_specs if not s.gradient_free]
-      or [_strongest(paper_specs)], seed)
+  strong_specs = strong.specs(c.strong, num_classes, multilabel)
+  certified = certify_stage(target, c, radii_255, strong_specs, paper_specs, seed)
   clock.lap('certify')
-
-  runs = _paper_attacks(target, paper_specs, radii_255, eps_255.size, seed, certificates)
+  paper = paper_stage(target, paper_specs, radii_255, eps_255.size, seed,
+                      certified.certificates)
   clock.lap('paper_attacks')
+  strong_record = strong_stage(target, c, paper, eps_255, strong_specs, seed,
+                               certified.certificates)
+  timing.update({f'strong_attack/{k}': v for k, v in strong_record.seconds.items()})
+  clock.lap('strong_attack')
+  checks = sanity_stage(target, c, paper, strong_record, certified.check, eps_255,
+                        strong_specs, seed)
+  clock.lap('sanity_checks')
+  worst = _study_worst(paper, strong_record)
+  audit_record = None if not run_audit or getattr(c, 'audit', None) is None else audit.run(
+      target, c.audit, eps_255, worst.worst, seed, num_classes)
+  if audit_record is not None:
+    timing.update({f'audit/{k}': v for k, v in audit_record.seconds.items()})
+  clock.lap('audit')
+
+  whole_box = (None if strong_record.whole_box is None
+               else float(strong_record.whole_box.mean()))
+  fit = fitness.with_masking(clean.fit, whole_box, float(c.sanity.tolerance))
+  common = rows_lib.model_columns(clean.metrics, fit, checks, dataset, target.labels,
+                                  target.schedule, from_config.least_likely_skipped(
+                                      c, single_label_classes))
+  rows = rows_lib.build(paper.runs, paper.ensembles, strong_record.with_strong, eps_255,
+                        target.labels, common,
+                        strong.budget(c.strong, num_classes, multilabel))
+  per_image = _per_image(paper, strong_record, worst, target, eps_255, subset,
+                         clean.test_logits, dataset.test_labels)
+  return Evaluation(rows, per_image,
+                    None if audit_record is None else audit_record.as_json(subset), timing)
+
+
+def clean_stage(target: '_Target', dataset, config, seed: int, training) -> CleanRecord:
+  """The model's clean test metrics and fitness."""
+  test_logits = eps_grid.clean_logits(target.apply_fn, target.variables,
+                                      dataset.test_images, target.batch)
+  metrics = clean_metrics.from_logits(test_logits, dataset.test_labels, seed)
+  fit = None if getattr(config, 'fitness', None) is None else fitness.assess(
+      metrics, [h['val_score'] for h in getattr(training, 'history', ())],
+      getattr(training, 'stop_reason', None), config.fitness)
+  return CleanRecord(test_logits, metrics, fit)
+
+
+def certify_stage(target: '_Target', c, radii_255, strong_specs, paper_specs,
+                  seed: int) -> CertifyRecord:
+  """Checked certificates for the cascade (see `_checked_certificates`)."""
+  attackers = [s for s in strong_specs if not s.gradient_free] or [_strongest(paper_specs)]
+  return CertifyRecord(*_checked_certificates(target, c, radii_255, attackers, seed))
+
+
+def paper_stage(target: '_Target', specs, radii_255, grid_size: int, seed: int,
+                certificates) -> PaperRecord:
+  """The configured attacks over the grid and their per-norm ensembles."""
+  runs = _paper_attacks(target, specs, radii_255, grid_size, seed, certificates)
   ensembles = {norm: _ensemble([r for r in runs if r.spec.norm == norm])
                for norm in dict.fromkeys(r.spec.norm for r in runs)}
-  strong_255 = strong_radii_255(c, eps_255)
-  strong_run = _strong_attack(target, ensembles.get('linf'), eps_255, strong_255,
-                              strong_specs, seed, certificates, timing)
-  with_strong = (None if strong_run is None else
-                 _with_strong(strong_run, ensembles['linf'], eps_255, strong_255))
-  clock.lap('strong_attack')
-  checks = _sanity_checks(target, c, runs, ensembles, with_strong, check, eps_255,
-                          strong_255, seed)
-  clock.lap('sanity_checks')
+  return PaperRecord(runs, ensembles)
 
-  # The test-set size gives the clean accuracy its interval in the report.
-  common = dict(clean_test_accuracy=metrics.accuracy,
-                clean_test_n=int(dataset.test_labels.shape[0]), schedule=target.schedule,
-                **sanity.as_columns(checks), **_clean_columns(metrics, fit),
-                **_class_counts(target.labels, num_classes, dataset.label_names),
-                least_likely_as_untargeted=from_config.least_likely_skipped(
-                    c, single_label_classes))
-  rows = []
-  for run in runs:
-    rows += _rows(run, dict(_fields(run.spec), **common), eps_255, target.labels)
-  for norm, run in ensembles.items():
-    members = '; '.join(cell_data.attack_label(_fields(r.spec)) for r in runs
-                        if r.spec.norm == norm)
-    fields = dict(attack=ENSEMBLE, target='any', steps=0, norm=norm, restarts=0,
-                  eps_scale=run.spec.eps_scale, members=members)
-    rows += _rows(run, dict(fields, **common), eps_255, target.labels)
-  if with_strong is not None:
-    rows += _strong_rows(*with_strong, eps_255, target.labels,
-                         dict(common, schedule='cascade',
-                              members=strong.budget(c.strong, num_classes,
-                                                    target.labels.ndim == 2)))
-  labelled = [(cell_data.attack_label(_fields(r.spec)), r) for r in runs]
+
+def strong_stage(target: '_Target', c, paper: PaperRecord, eps_255, strong_specs,
+                 seed: int, certificates) -> StrongRecord:
+  """The strong attack at its radii and, when the large radius spans the whole
+  pixel box, on the images the paper's attacks left correct there."""
+  linf = paper.ensembles.get('linf')
+  radii = strong_radii_255(c, eps_255)
+  seconds, fooled_by = {}, {}
+  verdict = _strong_attack(target, linf, eps_255, radii, strong_specs, seed, certificates,
+                           seconds, fooled_by)
+  with_strong = None if verdict is None else _with_strong(verdict, linf, eps_255, radii)
+  whole_box = None
+  large = float(c.sanity.large_eps_255)
+  if linf is not None and linf.large is not None and large >= 255.0 and strong_specs:
+    lap = {}
+    whole_box = strong.evaluate(strong_specs, target.apply_fn, target.variables,
+                                target.images, target.labels, np.array([large / 255.0]),
+                                linf.large[None], seed, target.batch, seconds=lap)[0]
+    seconds.update({f'whole_box/{k}': v for k, v in lap.items()})
+  return StrongRecord(radii, with_strong, fooled_by, whole_box, seconds)
+
+
+def _study_worst(paper: PaperRecord, strong_record: StrongRecord) -> sanity.AttackRun:
+  """The per-image worst case the verdicts use: the paper's L-inf ensemble, with
+  the strong attack from its smallest radius on."""
+  linf = paper.ensembles['linf']
+  return (linf if strong_record.with_strong is None
+          else _worst_with_strong(linf, strong_record.with_strong))
+
+
+def _per_image(paper, strong_record, worst, target, eps_255, subset, test_logits,
+               test_labels) -> dict:
+  labelled = [(cell_data.attack_label(rows_lib.fields(r.spec)), r) for r in paper.runs]
   labelled += [(cell_data.attack_label(dict(attack=ENSEMBLE, norm=norm)), r)
-               for norm, r in ensembles.items()]
-  if with_strong is not None:  # The worst case the verdicts use, image by image.
-    labelled.append((cell_data.attack_label(dict(attack=strong.NAME)),
-                     _worst_with_strong(ensembles['linf'], with_strong)))
+               for norm, r in paper.ensembles.items()]
+  if strong_record.with_strong is not None:  # The worst case the verdicts use.
+    labelled.append((cell_data.attack_label(dict(attack=strong.NAME)), worst))
   per_image = per_image_min_eps(labelled, target.clean, eps_255, subset)
   # Every test image's clean verdict: sizes' clean accuracies compared image by image.
   per_image['test_clean_correct'] = [bool(c) for c in np.asarray(
-      objectives.correct(test_logits, dataset.test_labels))]
-  return rows, per_image
+      objectives.correct(test_logits, test_labels))]
+  return per_image
 
 
 class _Clock:
@@ -224,25 +324,23 @@ def _paper_attacks(target: _Target, specs, radii_255, grid_size: int, seed: int,
     verdict = target.run(spec, radii_255, registry.attack_key(seed, spec), certificates=certificates)
     runs.append(_as_run(spec, verdict, grid_size))
     logging.info('  %s: accuracy %.3f at eps 0 -> %.3f at eps %g/255 (%.1f s)',
-                 cell_data.attack_label(_fields(spec)), runs[-1].worst[0].mean(),
+                 cell_data.attack_label(rows_lib.fields(spec)), runs[-1].worst[0].mean(),
                  runs[-1].worst[-1].mean(), radii_255[grid_size - 1],
                  time.perf_counter() - start)
   return runs
 
 
 def _strong_attack(target: _Target, linf_ensemble, eps_255, radii, strong_specs,
-                   seed: int, certificates, timing: dict):
+                   seed: int, certificates, seconds: dict, fooled_by: dict):
   """bool (S, N) at the strong radii: the worst case of the paper's L-inf attacks
   and the strong ensemble; None when the strong attack is off."""
   if radii.size == 0 or linf_ensemble is None:
     return None
   start = time.perf_counter()
   prior = linf_ensemble.worst[np.searchsorted(eps_255, radii)]  # The radii are grid values.
-  seconds = {}
   verdict = strong.evaluate(strong_specs, target.apply_fn, target.variables, target.images,
                             target.labels, radii / 255.0, prior,
-                            seed, target.batch, certificates, seconds)
-  timing.update({f'strong_attack/{k}': v for k, v in seconds.items()})
+                            seed, target.batch, certificates, seconds, fooled_by)
   logging.info('  strong attack: accuracy %s at eps %s/255 (%.1f s)',
                ', '.join(f'{a:.3f}' for a in verdict.mean(axis=1)),
                ', '.join(f'{r:g}' for r in radii), time.perf_counter() - start)
@@ -260,25 +358,53 @@ def strong_radii_255(attack_config, eps_255) -> np.ndarray:
   return radii
 
 
-def _sanity_checks(target: _Target, c, runs, ensembles, with_strong, check, eps_255,
-                   strong_255, seed: int) -> dict:
+def sanity_stage(target: _Target, c, paper: PaperRecord, strong_record: StrongRecord,
+                 check, eps_255, strong_specs, seed: int) -> dict:
+  """The gradient-masking checks (`sanity.run_checks`), the strong members' included."""
+  runs, ensembles = paper.runs, paper.ensembles
   white_box = [r for r in runs if r.spec.norm == 'linf' and not r.spec.gradient_free]
   run_attack = lambda spec, radii, key, schedule: target.run(spec, radii, key, schedule)
-  strong_gap = None
-  if with_strong is not None:  # At the radii the strong attack ran at.
-    at, paper, worst = with_strong
-    ran = np.isin(eps_255[at], strong_255)
-    strong_gap = paper[ran].mean(axis=1) - worst[ran].mean(axis=1)
+  strong_gap = square_gap = None
+  if strong_record.with_strong is not None:  # At the radii the strong attack ran at.
+    at, paper_worst, worst = strong_record.with_strong
+    ran = np.isin(eps_255[at], strong_record.radii_255)
+    strong_gap = paper_worst[ran].mean(axis=1) - worst[ran].mean(axis=1)
+    # Square runs last: what it fooled, every white-box attack before it missed.
+    square_gap = np.max([v.mean(axis=1) for k, v in strong_record.fooled_by.items()
+                         if k.startswith('square')], axis=0, initial=0.0)
+  large = ensembles['linf'].large if 'linf' in ensembles else None
+  if strong_record.whole_box is not None:
+    large = strong_record.whole_box
   checks = sanity.run_checks(
-      runs, _ensemble(white_box).worst if white_box else None,
-      ensembles['linf'].large if 'linf' in ensembles else None, target.clean, target.labels,
-      float(c.sanity.tolerance), _more_steps_pair(runs, c, eps_255, run_attack, seed),
+      runs, _ensemble(white_box).worst if white_box else None, large, target.clean,
+      target.labels, float(c.sanity.tolerance),
+      _more_steps_pair(runs, c, eps_255, run_attack, seed),
       single_radius=target.schedule in schedules.SINGLE_RADIUS_SCHEDULES,
       certificates=check, strong_gap=strong_gap,
-      whole_box=float(c.sanity.large_eps_255) >= 255.0)
+      whole_box=float(c.sanity.large_eps_255) >= 255.0,
+      strong_more_steps=_strong_more_steps(target, c, ensembles.get('linf'), eps_255,
+                                           strong_specs, seed),
+      strong_square_gap=square_gap)
   logging.info('  sanity checks %s: %s', 'pass' if sanity.all_ok(checks) else 'FAIL',
                ', '.join(f'{n}={checks[n]["ok"]}' for n in sanity.CHECKS))
   return checks
+
+
+def _strong_more_steps(target: _Target, c, linf, eps_255, strong_specs, seed: int):
+  """(base, doubled) bool (S, N) of the strong ensemble's first gradient member at
+  the more-steps radii of the grid, each on the images the paper's attacks left
+  correct, with the same keys; None when there is nothing to rerun."""
+  radii = np.array([r for r in c.sanity.more_steps_eps_255 if float(r) in set(eps_255)])
+  gradient = [s for s in strong_specs if not s.gradient_free]
+  if linf is None or radii.size == 0 or not gradient or not len(c.strong.eps_255):
+    return None
+  spec = gradient[0]
+  prior = linf.worst[np.searchsorted(eps_255, radii)]
+  run = lambda s: schedules.evaluate_cascade(
+      s, target.apply_fn, target.variables, target.images, target.labels,
+      (radii / 255.0).astype(np.float32), registry.attack_key(seed, spec, f'{strong.NAME}/'),
+      target.batch, certify=False, start=prior)
+  return run(spec), run(spec.with_steps(2 * spec.steps))
 
 
 def _with_strong(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_255):
@@ -290,31 +416,6 @@ def _with_strong(verdict: np.ndarray, paper: sanity.AttackRun, eps_255, strong_2
   below = np.searchsorted(strong_255, eps_255, side='right') - 1
   at = np.flatnonzero(below >= 0)
   return at, paper.worst[at], paper.worst[at] & verdict[below[at]]
-
-
-def _strong_rows(at: np.ndarray, paper: np.ndarray, worst: np.ndarray, eps_255, labels,
-                 common: dict) -> list[dict]:
-  """attack='strong' rows at the grid radii `at` (`_with_strong`), with how far
-  each lies below the paper's L-inf ensemble: the share of images only the
-  strong attack fooled, with its 95 % Wilson interval (a paired difference: the
-  strong attack runs only on images the paper's attacks left correct)."""
-  n = worst.shape[1]
-  fields = dict(common, attack=strong.NAME, target='any', steps=0, norm='linf',
-                restarts=0, eps_scale=1.0)
-  rows = []
-  for e, paper_correct, correct_now in zip(at, paper, worst):
-    eps = eps_255[e]
-    correct = int(correct_now.sum())
-    only_strong = int(np.sum(paper_correct & ~correct_now))
-    low, high = wilson_interval(correct, n)
-    gap_low, gap_high = wilson_interval(only_strong, n)
-    rows.append(dict(
-        fields, eps=float(eps / 255.0), eps_255=float(eps), eps_radius=float(eps / 255.0),
-        accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
-        accuracy_single_eps=correct / n if n else 0.0, median_min_eps_255=None,
-        below_paper=only_strong / n if n else 0.0, below_paper_ci_low=gap_low,
-        below_paper_ci_high=gap_high, **_per_class(correct_now, labels)))
-  return rows
 
 
 def per_image_min_eps(labelled_runs, clean: np.ndarray, eps_255: np.ndarray,
@@ -364,11 +465,6 @@ _FITNESS_MEASURES = ('majority_prediction_share', 'balanced_accuracy',
                      'auc', 'val_rise', 'epochs_run', 'steps_run', 'stop_reason')
 
 
-def _fields(spec) -> dict:
-  return dict(attack=spec.name, target=spec.target, steps=spec.steps, norm=spec.norm,
-              restarts=spec.restarts, eps_scale=spec.eps_scale)
-
-
 def _as_run(spec, verdict: np.ndarray, grid_size: int) -> sanity.AttackRun:
   worst = eps_grid.worst_case_so_far(verdict)
   large = worst[grid_size] if verdict.shape[0] > grid_size else None
@@ -401,53 +497,3 @@ def _more_steps_pair(runs, c, eps_255, run_attack, seed):
   else:  # Cascade and bisection do not keep the single-radius verdicts.
     base = run_attack(run.spec, radii_255, registry.attack_key(seed, run.spec), 'loop')
   return base, doubled
-
-
-def _rows(run: sanity.AttackRun, fields: dict, eps_255: np.ndarray,
-          labels: np.ndarray) -> list[dict]:
-  n = run.worst.shape[1]
-  min_eps_255 = min_eps.min_eps_of(min_eps.first_fooled_index(run.worst), eps_255)
-  median = float(np.median(min_eps_255)) if n else math.inf
-  rows = []
-  for e, eps in enumerate(eps_255):
-    correct = int(run.worst[e].sum())
-    low, high = wilson_interval(correct, n)
-    rows.append(dict(
-        fields, eps=float(eps / 255.0), eps_255=float(eps),
-        eps_radius=float(fields['eps_scale'] * eps / 255.0),
-        accuracy=correct / n if n else 0.0, n=int(n), ci_low=low, ci_high=high,
-        accuracy_single_eps=float(run.single[e].mean()) if n else 0.0,
-        # Beyond the grid (more than half the images never fooled): None.
-        median_min_eps_255=median if math.isfinite(median) else None,
-        **_per_class(run.worst[e], labels)))
-  return rows
-
-
-def _per_class(correct: np.ndarray, labels: np.ndarray) -> dict:
-  """{accuracy_class_<k>: accuracy on the attacked images of class k} (single-label)."""
-  if labels.ndim != 1:
-    return {}
-  return {f'accuracy_class_{k}': float(correct[labels == k].mean())
-          for k in np.unique(labels)}
-
-
-def _class_counts(labels: np.ndarray, num_classes: int, names) -> dict:
-  """The attacked set's images per class (n_class_<k>) and the class names."""
-  if labels.ndim != 1:
-    return {}
-  counts = np.bincount(labels, minlength=num_classes)
-  return dict({f'n_class_{k}': int(counts[k]) for k in range(num_classes)},
-              class_names='; '.join(names))
-
-
-def _clean_columns(metrics, fit: dict) -> dict:
-  """The model's clean test metrics and fitness (None: not assessed), as row columns."""
-  low, high = metrics.balanced_accuracy_ci
-  columns = dict(
-      balanced_accuracy=metrics.balanced_accuracy, balanced_accuracy_ci_low=low,
-      balanced_accuracy_ci_high=high, auc=metrics.auc, chance=metrics.chance,
-      majority_prediction_share=metrics.majority_prediction_share)
-  if fit is not None:
-    columns.update(fit=fit['fit'], fitness_reasons=fit['reasons'], val_rise=fit['val_rise'],
-                   **{f'fitness_{name}': fit[name] for name in fitness.CHECKS})
-  return columns

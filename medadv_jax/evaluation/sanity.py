@@ -28,7 +28,15 @@ the measured number, 'limit': what it is compared with}:
                       uses no certificates or none were checked);
   strong_attack       the strong verdict attack lowers accuracy below the paper's L-inf
                       attacks by at most the tolerance at every strong radius (value: the
-                      largest drop; the paper attacks' accuracies are upper bounds then).
+                      largest drop; the paper attacks' accuracies are upper bounds then);
+  strong_more_steps   the strong ensemble's first gradient member (APGD-CE) rerun with
+                      twice the steps on the same keys changes its accuracy by at most the
+                      tolerance at the more-steps radii (value: largest |change|);
+  strong_square_vs_white_box  the strong ensemble's Square fools at most the tolerance of
+                      the images every white-box attack before it missed (value: largest
+                      share over the strong radii).
+The large_eps check, at the whole pixel box, counts the strong ensemble too
+(a model failing it masks gradients: `fitness.with_masking`).
 """
 
 import dataclasses
@@ -37,7 +45,8 @@ from typing import Optional
 import numpy as np
 
 CHECKS = ('eps0_clean', 'non_increasing', 'large_eps', 'pgd_vs_fgsm', 'more_steps',
-          'square_vs_white_box', 'certificates', 'strong_attack')
+          'square_vs_white_box', 'certificates', 'strong_attack', 'strong_more_steps',
+          'strong_square_vs_white_box')
 
 
 @dataclasses.dataclass
@@ -53,7 +62,8 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
                clean: np.ndarray, labels: np.ndarray, tolerance: float,
                more_steps: Optional[tuple] = None, single_radius: bool = True,
                certificates=None, strong_gap: Optional[np.ndarray] = None,
-               whole_box: bool = True) -> dict:
+               whole_box: bool = True, strong_more_steps: Optional[tuple] = None,
+               strong_square_gap: Optional[np.ndarray] = None) -> dict:
   """Every check of `CHECKS`, as {name: {'ok', 'value', 'limit'}} plus 'tolerance'.
 
   Args:
@@ -72,6 +82,8 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
     strong_gap: (S,) paper L-inf ensemble minus strong attack accuracy at the strong
       radii, or None if the strong attack was not run.
     whole_box: whether the large radius spans the whole pixel box (>= 255/255).
+    strong_more_steps: as `more_steps`, for the strong ensemble's APGD-CE.
+    strong_square_gap: (S,) share of images only the strong Square fooled.
   """
   linf = [r for r in runs if r.spec.norm == 'linf']
   not_applicable = _result(None, None, None)
@@ -87,6 +99,11 @@ def run_checks(runs, white_box_worst: np.ndarray, ensemble_large: Optional[np.nd
       'strong_attack': (not_applicable if strong_gap is None or strong_gap.size == 0 else
                         _result(strong_gap.max() <= tolerance + 1e-9, strong_gap.max(),
                                 tolerance)),
+      'strong_more_steps': _more_steps(strong_more_steps, tolerance),
+      'strong_square_vs_white_box': (
+          not_applicable if strong_square_gap is None or np.size(strong_square_gap) == 0
+          else _result(np.max(strong_square_gap) <= tolerance + 1e-12,
+                       np.max(strong_square_gap), tolerance)),
   }
   out['tolerance'] = tolerance
   out['certificates_checked'] = None if certificates is None else certificates.checked

@@ -51,24 +51,30 @@ def budget(strong_config, num_classes: int, multilabel: bool) -> str:
 
 def evaluate(attack_specs, apply_fn, variables, images, labels, eps: np.ndarray,
              prior: np.ndarray, seed: int, max_images_per_program: int,
-             certificates=None, seconds: dict | None = None) -> np.ndarray:
+             certificates=None, seconds: dict | None = None,
+             fooled_by: dict | None = None, scope: str = NAME) -> np.ndarray:
   """bool (E, N): still correct after every attack of `prior` (cumulated
   verdicts at the ascending radii `eps`, [0, 1] units) and of `attack_specs`.
   `certificates` (checked ones, `schedules.certify`): images to skip; None
   certifies nothing (the certificate check runs with the cascade only).
   `seconds`, if given, receives each member's seconds under its label, so that
-  a budget can be chosen from where the time goes."""
+  a budget can be chosen from where the time goes; `fooled_by`, bool (E, N)
+  per member: the images it fooled that every earlier attack had not. `scope`
+  names the attack's keys (another scope: other random draws)."""
   verdict = np.asarray(prior, bool)
   for spec in attack_specs:
     start = time.perf_counter()
     before = verdict
     verdict = schedules.evaluate_cascade(
         spec, apply_fn, variables, images, labels, np.asarray(eps, np.float32),
-        registry.attack_key(seed, spec, f'{NAME}/'), max_images_per_program, certify=certificates is not None,
+        registry.attack_key(seed, spec, f'{scope}/'), max_images_per_program,
+        certify=certificates is not None,
         certificates=certificates, start=verdict)
     label = f'{spec.name}_{spec.target}'
     logging.info('    %s fooled %s more images at the ascending radii', label,
                  ', '.join(str(int(k)) for k in (before & ~verdict).sum(axis=1)))
+    if fooled_by is not None:
+      fooled_by[label] = before & ~verdict
     if seconds is not None:
       seconds[label] = seconds.get(label, 0.0) + time.perf_counter() - start
   return verdict

@@ -1,12 +1,13 @@
 """report.md: what the study measured, in tables a reader can check against the CSV."""
 
 import collections
+import math
 
 import numpy as np
 
 from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
-from medadv_jax.reporting.claims import render
+from medadv_jax.reporting.claims import render, render_audit
 from medadv_jax.reporting.inputs import coverage, provenance, result_rows
 from medadv_jax.reporting.statistics import worst_attack
 from medadv_jax.reporting.tables import (clean_comparability, fitness_table, sanity_table,
@@ -22,7 +23,8 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
   for the "Software and hardware" section (left out when None). `per_image`:
   `per_image_data.load`'s per-image data, which makes the claims' intervals
   paired (None: per-model intervals). `analysis`: `claims.analysis.analyse`'s
-  answer under the plan, the only source of verdicts (None: no claims section).
+  answer under the plan, the only source of verdicts and of the audit section
+  (None: no claims section).
   `coverage`: `coverage.load`'s data read, failed and left-out cells, for the
   "Data and cells" section (None: left out).
   """
@@ -98,8 +100,16 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
       if (size, headline[0]) in gains:
         lines.append(f'| {result_rows.size_label(result_rows.first(fit, size))} | ' + ' | '.join(
             '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
+  if analysis is not None and analysis.audit is not None:
+    lines += ['', '## Is the attack as strong for every size? (audit)', '']
+    lines += render_audit.section_lines(analysis.audit)
   if analysis is not None:
-    lines += ['', '## Agreement with the paper', ''] + render.section_lines(analysis)
+    lines += ['', '## Agreement with the paper', '']
+    if analysis.audit is not None and analysis.audit.withheld:
+      lines += [f'**The audit points at an attack artefact for '
+                f'{", ".join(analysis.audit.withheld)} (see above): no size verdict is given '
+                'for those modes.**', '']
+    lines += render.section_lines(analysis)
     lines += _clean_caveat(fit, analysis, per_image)
   lines += ['', '## Sanity checks', ''] + _sanity_lines(rows) + sanity_table.section_lines(rows)
   lines += _coverage_lines(coverage)

@@ -7,12 +7,12 @@ from medadv_jax.reporting import report
 from medadv_jax.reporting.claims import analysis, claim_summary
 from medadv_jax.reporting.figures import (boundary_figure, example_figures, min_eps_figures,
                                           plotting, size_figures, training_figures)
-from medadv_jax.reporting.inputs import coverage, per_image_data, provenance
+from medadv_jax.reporting.inputs import audits, coverage, per_image_data, provenance
 from medadv_jax.reporting.tables import results_table, summary_table
 
 
 def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
-              per_image: dict = None) -> None:
+              per_image: dict = None, audit_records: list = None) -> None:
   """Tables, figures and report.md in `workdir`, each listed at the end of the report.
 
   results.csv / .json, summary.csv and claims.csv always (header only without
@@ -22,7 +22,8 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
   The claims are analysed once under `plan` (`claims.plan.Plan`), for report.md
   and claims.csv. `cells_dir`: the folder holding cells/ (default `workdir`), so a
   re-analysis can write elsewhere; `per_image`: the cells' per_image.json data
-  when they come from elsewhere (default: read from `cells_dir`).
+  when they come from elsewhere (default: read from `cells_dir`); `audit_records`:
+  likewise, the cells' audit.json records (`inputs.audits`).
   """
   workdir = pathlib.Path(workdir)
   cells_dir = workdir if cells_dir is None else pathlib.Path(cells_dir)
@@ -79,7 +80,9 @@ def write_all(rows, workdir: pathlib.Path, plan, cells_dir: pathlib.Path = None,
                   'PGD-attacked test images, smallest and largest model per train mode'
                   if drawn else f'not drawn: none of {", ".join(cells)} has an '
                   f'{cell_data.EMBEDDING_FILE}'))
-  answer = analysis.analyse(rows, per_image, plan)
+  if audit_records is None:
+    audit_records = audits.load(cells_dir, rows)
+  answer = analysis.analyse(rows, per_image, plan, audit_records)
   claim_summary.write_csv(claim_summary.claim_rows(rows, answer),
                           workdir / claim_summary.FILE_NAME)
   files.append((claim_summary.FILE_NAME, f'the claims under plan {plan.name!r}: estimates, '

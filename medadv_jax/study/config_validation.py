@@ -172,6 +172,10 @@ def _validate_task(config) -> None:
     raise ConfigError('attack.targets', tuple(config.attack.targets),
                       f"('untargeted',) for the multi-label {config.data.name}: a "
                       'least-likely target needs one class per image')
+  if task == 'multi-label' and 'fab' in config.attack.names:
+    raise ConfigError('attack.names', tuple(config.attack.names),
+                      f"attacks other than 'fab' for the multi-label {config.data.name}: "
+                      'FAB crosses the boundary between two classes of one label')
 
 
 def _validate_cell_names(config) -> None:
@@ -266,6 +270,8 @@ def _validate_attack(attack) -> None:
                       'a tuple of numbers in (0, 255], or () to skip the check')
   _int_at_least('attack.sanity.certificate_sample', sanity.certificate_sample, 0)
   _validate_strong(attack.strong, grid)
+  if 'audit' in attack:
+    _validate_audit(attack.audit)
 
 
 def _validate_strong(strong, grid) -> None:
@@ -290,6 +296,21 @@ def _validate_strong(strong, grid) -> None:
   if not _is_number(strong.square_p_init) or not 0 < strong.square_p_init <= 1:
     raise ConfigError('attack.strong.square_p_init', strong.square_p_init,
                       'a number in (0, 1]')
+
+
+def _validate_audit(audit) -> None:
+  radii = audit.eps_255
+  if (isinstance(radii, str) or not hasattr(radii, '__len__')
+      or not all(_is_number(e) and e > 0 for e in radii)):
+    raise ConfigError('attack.audit.eps_255', radii,
+                      'a tuple of radii above 0 (those also in attack.eps_255 are audited)')
+  _int_at_least('attack.audit.images', audit.images, 0)
+  for field in ('apgd_steps', 'apgd_restarts', 'fab_steps', 'square_queries'):
+    _int_at_least(f'attack.audit.{field}', audit[field], 1)
+  _int_at_least('attack.audit.target_classes', audit.target_classes, 1,
+                len(objectives.RANKED_TARGETS))
+  if not _is_number(audit.square_p_init) or not 0 < audit.square_p_init <= 1:
+    raise ConfigError('attack.audit.square_p_init', audit.square_p_init, 'a number in (0, 1]')
 
 
 def _is_number(value) -> bool:

@@ -16,7 +16,7 @@ from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import load_dataset, load_raw_splits, split_seed
 from medadv_jax.errors import ConfigError, DamagedFileError, MedAdvError
 from medadv_jax.evaluation import embedding, examples
-from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity_summary
+from medadv_jax.evaluation.robustness import evaluate, sanity_summary
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import write_outputs
 from medadv_jax.reporting.claims import plan as plan_lib
@@ -231,9 +231,12 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
                       best_epoch=meta.best_epoch, val_score=meta.best_score,
                       epochs_run=meta.epoch, steps_run=meta.step,
                       stop_reason=meta.stop_reason)
-  rows, per_image = evaluate_model_with_details(model, variables, dataset, config,
-                                                cell.seed, training=meta, timing=timing)
-  _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
+  evaluation = evaluate(model, variables, dataset, config, cell.seed, training=meta)
+  timing.update(evaluation.timing)
+  rows = evaluation.rows
+  _write_json_atomic(cell_dir / PER_IMAGE_FILE, evaluation.per_image)
+  if evaluation.audit is not None:
+    _write_json_atomic(cell_dir / cell_data.AUDIT_FILE, evaluation.audit)
   # The environment that attacked the model (and finished training it).
   _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
   if _writes_files():  # A few attacked images and saliency maps for the figures.

@@ -1,13 +1,15 @@
 """The analysis of a study under a plan, computed once: claim (a)'s size slope,
 claim (b)'s per-size gains, their sensitivity rows, failure rates, power and the
-secondary analyses. report.md, claims.csv and the cross-study summary read it."""
+secondary analyses, and the attack audit that may withhold a size verdict.
+report.md, claims.csv and the cross-study summary read it."""
 
 import dataclasses
 
 import numpy as np
 from scipy import stats
 
-from medadv_jax.reporting.claims import failures, outcomes, plan as plan_lib, secondary, verdicts
+from medadv_jax.reporting.claims import (audit as audit_lib, failures, outcomes, plan as plan_lib,
+                                         secondary, verdicts)
 from medadv_jax.reporting.statistics import multiplicity, paired_gain, power, size_slope
 
 
@@ -71,10 +73,16 @@ class Analysis:
   size: SizeClaim | None
   training: TrainingClaim | None
   untested: dict  # {claim: why it has no analysis}.
+  audit: audit_lib.Audit | None = None  # None: no audit records given.
 
 
-def analyse(rows, per_image: dict, plan: plan_lib.Plan) -> Analysis:
-  """The study's answer under `plan` from its rows and per_image.json data."""
+# The size verdict of a mode whose audit points at an attack artefact.
+WITHHELD = f'{verdicts.NO_VERDICT}: withheld, the audit says it may be an attack artefact'
+
+
+def analyse(rows, per_image: dict, plan: plan_lib.Plan, audits=None) -> Analysis:
+  """The study's answer under `plan` from its rows and per_image.json data;
+  `audits`: `inputs.audits.load`'s records (None: no audit section)."""
   per_image = per_image or {}
   untested = {}
   size = training = None
@@ -91,7 +99,32 @@ def analyse(rows, per_image: dict, plan: plan_lib.Plan) -> Analysis:
                      f'{plan.training.baseline!r}')
   else:
     training = _training_claim(adversarial, baseline, per_image, plan)
-  return Analysis(plan, size, training, untested)
+  audit = None
+  if audits is not None:
+    audit = audit_lib.of_study(rows, audits, _directions(rows, plan))
+    if size is not None and size.mode in audit.withheld:
+      size = dataclasses.replace(size, primary=dataclasses.replace(size.primary,
+                                                                   verdict=WITHHELD))
+  return Analysis(plan, size, training, untested, audit)
+
+
+def _directions(rows, plan) -> dict:
+  """{mode: +1 if its robust accuracy rises with size, -1 if it falls}: the sign
+  of the mean per-seed slope over the plan's band, fit models only."""
+  out = {}
+  for mode in dict.fromkeys(r['train_mode'] for r in rows):
+    cells = outcomes.mode_cells(rows, mode)
+    if cells is None or len(cells.sizes) < 2:
+      continue
+    radii, _ = outcomes.band_radii(cells, plan.size.band_255, plan.size.floor, cells.fit)
+    if not radii:
+      continue
+    slopes = size_slope.seed_slopes(cells.log2_params, outcomes.band_accuracy(cells, radii),
+                                    cells.fit, 2)
+    mean = float(np.nanmean(slopes)) if np.isfinite(slopes).any() else 0.0
+    if mean != 0:
+      out[mode] = 1 if mean > 0 else -1
+  return out
 
 
 def _slope_estimate(cells, per_image, use, plan, radii) -> tuple[dict, Estimate, float, float]:

@@ -48,7 +48,8 @@ def section_lines(rows, modes) -> list[str]:
            '95 % interval of its balanced accuracy (mean recall per class, images '
            f'resampled within each class) does not clear chance ({_number(first, "chance")}'
            ' for this task) by the configured margin, or when its validation score was '
-           'still rising when training reached its length cap (under-trained). AUC is '
+           'still rising when training reached its length cap (under-trained), or when '
+           'the strong attack leaves images unfooled at 255/255 (it masks gradients). AUC is '
            'one-vs-rest, averaged over classes, as MedMNIST reports it.', '',
            '| model | train mode | seed | clean acc. | balanced acc. [95 %] | AUC | '
            'most predicted class | epochs (stop) | fit |',

@@ -10,7 +10,9 @@ from medadv_jax.reporting.tables import fitness_table
 TITLES = (('eps0_clean', 'eps 0 = clean'), ('non_increasing', 'non-increasing'),
           ('large_eps', 'large eps ~ 0'), ('pgd_vs_fgsm', 'PGD >= FGSM'),
           ('more_steps', '2x steps stable'), ('square_vs_white_box', 'Square <= white-box'),
-          ('certificates', 'certificates hold'), ('strong_attack', 'strong ~ paper'))
+          ('certificates', 'certificates hold'), ('strong_attack', 'strong ~ paper'),
+          ('strong_more_steps', 'strong 2x steps stable'),
+          ('strong_square_vs_white_box', 'strong Square <= white-box'))
 
 # What a failure of each check says, and what it does to the report's numbers.
 _MEANINGS = {
@@ -40,6 +42,12 @@ _MEANINGS = {
                      'the paper\'s FGSM and PGD-20: the paper\'s attacks overstate '
                      'robustness by that much, which is why the verdicts use the strong '
                      'attack',
+    'strong_more_steps': 'the strong attack\'s APGD-CE rerun with twice the steps changed '
+                         'its accuracy by more than the tolerance: the strong attack has not '
+                         'converged on those images; raise attack.strong.apgd_steps',
+    'strong_square_vs_white_box': 'the strong attack\'s Square fooled images every white-box '
+                                  'attack missed: gradient masking; the verdicts count '
+                                  'those images',
 }
 
 
