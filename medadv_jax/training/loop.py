@@ -70,7 +70,7 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
   finally:
     # A second Ctrl-C must not cut the clean-up short (the handler in force is
     # restored afterwards).
-    with _sigint_ignored(stopped):
+    with sigint_ignored(stopped):
       run.close()
       if stopped:
         # Orbax leaves the step it was writing in a temporary folder (removed
@@ -80,7 +80,7 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
 
 
 @contextlib.contextmanager
-def _sigint_ignored(ignore: bool):
+def sigint_ignored(ignore: bool):
   """Ignores SIGINT inside the block when `ignore` (in the main thread only,
   where signal handlers live), then restores the handler in force."""
   if not ignore or threading.current_thread() is not threading.main_thread():
