@@ -19,6 +19,7 @@ def validate(config) -> None:
   _non_empty_ints('seeds', config.seeds, minimum=0, maximum=MAX_SEED)
   _distinct('seeds', config.seeds)
   _int_at_least('cell', config.cell, -1)
+  _bool('seed_groups', config.seed_groups)
   if not isinstance(config.compilation_cache_dir, str):
     raise ConfigError('compilation_cache_dir', config.compilation_cache_dir,
                       "a folder path, or '' for no cache")

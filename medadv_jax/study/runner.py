@@ -19,7 +19,9 @@ from medadv_jax.evaluation.robustness import evaluate_model_with_details, sanity
 from medadv_jax.models import complexity, registry
 from medadv_jax.reporting import per_image_data, verdict, write_outputs
 from medadv_jax.runtime import compilation_cache
-from medadv_jax.study import cells as cells_lib, config_validation, locks, workdir_checks
+from medadv_jax.study import (cells as cells_lib, config_validation, groups, locks,
+                              workdir_checks)
+from medadv_jax.training import group_loop
 from medadv_jax.training.loop import check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -86,29 +88,34 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
     raise WorkdirError.unusable(workdir, e) from None
   # Loaded on first need: a fully finished study needs no data. The source is
   # read and decoded once; the pooled protocol re-splits it for each seed.
-  raw_splits, dataset = None, None
+  data = _SeedData(config.data)
   started = time.perf_counter()
-  for index, cell in selected:
-    cell_dir = workdir / 'cells' / cell.name
-    if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
-      # Refused if another process runs the cell; it may have finished it since.
-      held.enter_context(locks.cell_lock(workdir, cell.name))
-    if (cell_dir / RESULTS_FILE).exists():
-      logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
-      continue
-    # Re-checked: another process of a sweep may have started the cell since.
-    _check_fingerprint(cell_dir, fingerprints[cell])
-    if not (cell_dir / FINGERPRINT_FILE).exists():
-      _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
-    if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
-      raw_splits = raw_splits or load_raw_splits(config.data)
-      dataset = load_dataset(config.data, cell.seed, raw_splits)
-    logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
-    cell_rows = run_cell(config, cell, dataset, cell_dir)
-    _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
-    _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
-    elapsed = time.perf_counter() - started
-    logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
+  for group in _work_units(config, selected):
+    pending = []
+    for index, cell in group:
+      cell_dir = workdir / 'cells' / cell.name
+      if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
+        # Refused if another process runs the cell; it may have finished it since.
+        held.enter_context(locks.cell_lock(workdir, cell.name))
+      if (cell_dir / RESULTS_FILE).exists():
+        logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
+        continue
+      # Re-checked: another process of a sweep may have started the cell since.
+      _check_fingerprint(cell_dir, fingerprints[cell])
+      if not (cell_dir / FINGERPRINT_FILE).exists():
+        _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
+      pending.append((index, cell))
+    trained = (_train_group(config, workdir, [cell for _, cell in pending], data)
+               if config.seed_groups and pending else {})
+    for index, cell in pending:
+      cell_dir = workdir / 'cells' / cell.name
+      logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
+      cell_rows = run_cell(config, cell, data.dataset(cell.seed), cell_dir,
+                           trained.get(cell.seed))
+      _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
+      _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
+      elapsed = time.perf_counter() - started
+      logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
   rows = collect_finished_rows(config, workdir)
   if _writes_files():
     write_outputs.write_all(rows, workdir, verdict.Margins.from_config(config))
@@ -150,18 +157,71 @@ def _check_sanity_file(cell_dir: pathlib.Path, cell_rows: list[dict]) -> None:
 
 
 def _selected_cells(config, cells):
-  """(index, cell) pairs to run: all, or the one `config.cell` names."""
+  """(index, cell) pairs to run: all, or the one `config.cell` names (with
+  `config.seed_groups`, every cell of its group)."""
   if config.cell == -1:
     return list(enumerate(cells))
   if not 0 <= config.cell < len(cells):
     raise ConfigError('cell', config.cell,
                       f'-1 (every cell) or an index in 0..{len(cells) - 1} '
                       f'(this config has {len(cells)} cells)')
+  if config.seed_groups:
+    return groups.group_of(cells, config.cell)
   return [(config.cell, cells[config.cell])]
 
 
-def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
-  """Trains the cell's model (resuming if possible) and attacks it.
+def _work_units(config, selected):
+  """The selected cells by group (`config.seed_groups`), else one by one."""
+  return groups.by_group(selected) if config.seed_groups else [[pair] for pair in selected]
+
+
+class _SeedData:
+  """Each seed's dataset, loaded on first need: the source is read and decoded
+  once; the pooled protocol re-splits it for each seed, the official split is
+  one dataset for every seed (one object, so a group shares it)."""
+
+  def __init__(self, data_config):
+    self.data_config, self.raw, self.loaded = data_config, None, {}
+
+  def dataset(self, seed: int):
+    key = split_seed(self.data_config, seed)
+    if key not in self.loaded:
+      self.raw = self.raw or load_raw_splits(self.data_config)
+      self.loaded[key] = load_dataset(self.data_config, seed, self.raw)
+    return self.loaded[key]
+
+
+def _train_group(config, workdir: pathlib.Path, pending, data) -> dict:
+  """Trains the seeds of `pending` (cells of one group) by `groups.plan`; returns
+  {seed: (variables, meta, layout, seconds)} for the seeds of `pending`."""
+  first = pending[0]
+  name = groups.group_name(first)
+  model = registry.get_model(first.model, num_classes=data.dataset(first.seed).num_classes,
+                             width=first.width, depth=first.depth)
+  augment = AugmentSettings.from_config(config.data.augment,
+                                        data.dataset(first.seed).label_names)
+  wanted = {cell.seed for cell in pending}
+  trained = {}
+  for seeds in groups.plan(workdir, name, [cell.seed for cell in pending]):
+    started = time.perf_counter()
+    members = [group_loop.Member(seed, data.dataset(seed), workdir / 'cells' /
+                                 dataclasses.replace(first, seed=seed).name)
+               for seed in seeds]
+    logging.info('training group %s: seeds %s as one program', name, list(seeds))
+    outcomes = group_loop.train_group(model, members, config.train, first.train_mode,
+                                      groups.folder(workdir, name, seeds), augment=augment)
+    share = (time.perf_counter() - started) / len(seeds)
+    layout = dict(group_loop.layout(len(seeds)), grouped=True, group_seeds=list(seeds))
+    for seed, (variables, meta) in zip(seeds, outcomes):
+      if seed in wanted:
+        trained[seed] = (variables, meta, layout, share)
+  return trained
+
+
+def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path,
+             trained=None) -> list[dict]:
+  """Trains the cell's model (resuming if possible) and attacks it; `trained`:
+  (variables, meta, layout, seconds) of a group's training, which it then skips.
 
   Writes the per-image minimal radii to PER_IMAGE_FILE and the software and
   hardware to environment.FILE_NAME; returns the results rows,
@@ -170,11 +230,17 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   started = time.perf_counter()
   model = registry.get_model(cell.model, num_classes=dataset.num_classes,
                              width=cell.width, depth=cell.depth)
-  augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
-  variables, meta = train_model(model, dataset, config.train, cell.train_mode,
-                                cell.seed, cell_dir, augment=augment)
-  # Training resumed from a checkpoint counts only this sitting's part.
-  timing = {'train': time.perf_counter() - started}
+  if trained is None:
+    augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
+    variables, meta = train_model(model, dataset, config.train, cell.train_mode,
+                                  cell.seed, cell_dir, augment=augment)
+    layout = {'grouped': False, 'devices': jax.device_count()}  # Data parallel, alone.
+    # Training resumed from a checkpoint counts only this sitting's part.
+    timing = {'train': time.perf_counter() - started}
+  else:  # The cell's share of its group's training.
+    variables, meta, layout, seconds = trained
+    timing = {'train': seconds}
+    started -= seconds
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
@@ -185,7 +251,9 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
                                                 cell.seed, training=meta, timing=timing)
   _write_json_atomic(cell_dir / PER_IMAGE_FILE, per_image)
   # The environment that attacked the model (and finished training it).
-  _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
+  # The layout of its training too (not in the fingerprint: numbers move only by rounding).
+  _write_json_atomic(cell_dir / environment.FILE_NAME,
+                     dict(environment.describe(), training_layout=layout))
   if _writes_files():  # A few attacked images and saliency maps for the figures.
     lap = time.perf_counter()
     examples.write_cell_examples(cell_dir / cell_data.EXAMPLES_FILE, model, variables,

@@ -116,7 +116,7 @@ class _GroupRun:
     self.host_state = _stack([create_train_state(model, tx, image_shape, k[0], plateau_tx)
                               for k in keys])
     self.state = self._place(self.host_state)
-    self.best = self._place(self.state.variables)
+    self.best = self._place(self.host_state.variables)
     self.metas = [RunMeta(steps_per_epoch=self.steps_per_epoch) for _ in members]
     self.epoch_means = [RunningMeans() for _ in members]
     self.window_means = [RunningMeans() for _ in members]
