@@ -21,7 +21,6 @@ import time
 from typing import Sequence
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from absl import logging
 
@@ -81,8 +80,26 @@ def train_group(model, members: Sequence[Member], train_config, mode: str,
         checkpointing.remove_temporary(group_dir / 'checkpoints')
 
 
+def _on_host(fn):
+  """`fn` applied to NumPy copies of the leaves (PRNG keys through their key
+  data): eager stacking on the devices would compile a program per leaf shape."""
+  def apply(*leaves):
+    if jax.dtypes.issubdtype(leaves[0].dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(apply(*map(jax.random.key_data, leaves)),
+                                      impl=jax.random.key_impl(leaves[0]))
+    return fn(*(np.asarray(leaf) for leaf in leaves))
+  return apply
+
+
 def _stack(trees):
-  return jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *trees)
+  """The members' trees stacked on a leading axis, on the host."""
+  return jax.tree_util.tree_map(_on_host(lambda *leaves: np.stack(leaves)), *trees)
+
+
+def _pad(tree, pad: int):
+  """`tree` with its first member repeated `pad` more times along the leading axis."""
+  return jax.tree_util.tree_map(
+      _on_host(lambda a: np.concatenate([a, np.repeat(a[:1], pad, axis=0)])), tree)
 
 
 def _shared(arrays: Sequence[np.ndarray]) -> bool:
@@ -143,8 +160,7 @@ class _GroupRun:
     repeating the first (padding seeds never train) and split over the mesh."""
     pad = self.slots - len(self.members)
     if pad:
-      tree = jax.tree_util.tree_map(
-          lambda a: jnp.concatenate([a, jnp.repeat(a[:1], pad, axis=0)]), tree)
+      tree = _pad(tree, pad)
     return devices.shard_leading(tree, self.mesh)
 
   def _padded(self, arrays):

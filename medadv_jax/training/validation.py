@@ -89,9 +89,12 @@ class GroupValidator(Validator):
     self.shared = shared
     seeds, whole = devices.batch_sharded(mesh), devices.replicated(mesh)
     data = whole if shared else seeds
-    per_seed = jax.vmap(self._batch_sums, in_axes=(0, None if shared else 0,
-                                                   None if shared else 0, None, 0))
-    self._group_sums = jax.jit(per_seed, in_shardings=(seeds, data, data, whole, seeds),
+    per_seed = jax.vmap(
+        lambda v, x, y, w, key, index: self._batch_sums(v, x, y, w,
+                                                        jax.random.fold_in(key, index)),
+        in_axes=(0, None if shared else 0, None if shared else 0, None, 0, None))
+    self._group_sums = jax.jit(per_seed,
+                               in_shardings=(seeds, data, data, whole, seeds, whole),
                                out_shardings=seeds)
 
   def __call__(self, variables, images: np.ndarray, labels: np.ndarray,
@@ -106,10 +109,9 @@ class GroupValidator(Validator):
       x, y = (_padded_rows(a, start, size, axis) for a in (images, labels))
       weight = np.zeros(size, np.float32)
       weight[:min(size, n - start)] = 1.0
-      chunk_keys = jax.vmap(lambda k, i=index: jax.random.fold_in(k, i))(keys)
       sums = devices.to_host(self._group_sums(variables, place(x), place(y),
-                                              devices.replicate(weight, self.mesh),
-                                              chunk_keys))
+                                              devices.replicate(weight, self.mesh), keys,
+                                              np.int32(index)))
       for name, value in sums.items():  # Float64 sums, as `Validator` adds them.
         totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64)
     return [{name: float(total[s]) / n for name, total in totals.items()}
