@@ -21,10 +21,12 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # Training seeds: the report's paired intervals resample seeds, then images,
   # so a size effect is judged against training noise, not image noise only.
   config.seeds = (0, 1, 2, 3, 4)
-  # Train the seeds of each model and training mode as one program (a cell
-  # group, training/group_loop.py: a leading seed axis, split over devices);
-  # False: each cell alone. Numbers differ only by float rounding.
-  config.seed_groups = True
+  # Cell groups (the seeds of one model, size and training mode, docs/scaling.md):
+  # 'on' trains a group as one program (a leading seed axis, split over the
+  # devices); 'auto' does so on GPU/TPU and trains the seeds one by one on a CPU
+  # (where XLA runs the vmapped convolutions slower per seed); with either,
+  # --config.cell=K runs K's whole group. 'off': each cell on its own.
+  config.seed_groups = 'auto'
   # Run only cell k of the study's cell list (launchers spread cells over
   # processes and machines); -1 runs every cell.
   config.cell = -1

@@ -120,7 +120,7 @@ def main(argv):
   with exits.one_line_errors(), contextlib.ExitStack() as held:
     cells = common.validated_cells()
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
-    grouped = common.CONFIG.value.seed_groups
+    grouped = groups.selects_groups(common.CONFIG.value)
     commands = pending_commands(cells, common.config_args(), workdir, grouped)
     # The cells those commands run (a group's worker runs all of its cells).
     to_run = [cell for cell in cells

@@ -54,7 +54,7 @@ def array_script(n_cells: int, forwarded: list[str], workdir: str, cells=None) -
   main = common.quoted(['python', str(common.REPO_ROOT / 'main.py'), *forwarded,
                         f'--workdir={workdir}'])
   lines.append('set -euo pipefail')
-  if cells is None:
+  if cells is None or list(cells) == list(range(n_cells)):
     lines.append(f'{main} --config.cell="$SLURM_ARRAY_TASK_ID"')
   else:  # A group's task runs every cell of its group.
     lines += [f'CELLS=({" ".join(map(str, cells))})',
@@ -79,7 +79,7 @@ def main(argv):
     sys.exit(1)
   forwarded = common.config_args()
   script = array_script(n_cells, forwarded, workdir,
-                        groups.leading_indices(cells) if common.CONFIG.value.seed_groups
+                        groups.leading_indices(cells) if groups.selects_groups(common.CONFIG.value)
                         else None)
   script_path = pathlib.Path(workdir) / 'slurm_cells.sbatch'
   submit = f'sbatch --parsable {script_path}'

@@ -1,7 +1,7 @@
 """Cell groups: the cells of one model, size and training mode, one per seed.
 
-With `config.seed_groups` a group's seeds train as one program
-(`training.group_loop`); cells stay the unit of results and files. A group's
+With `config.seed_groups` ('on', or 'auto' on GPU/TPU) a group's seeds train
+as one program (`training.group_loop`); cells stay the unit of results and files. A group's
 checkpoints live in WORKDIR/groups/<group>_s<seeds>, named by the seeds it
 trains: the seeds whose cells were unfinished when it first started. A later
 start trains the folder's seeds again (resuming, so a finished training only
@@ -13,9 +13,24 @@ import pathlib
 import re
 from typing import Sequence
 
+import jax
+
 from medadv_jax import cell_data
 
 GROUPS_DIR = 'groups'
+# config.seed_groups: groups as one program, on accelerators only, or no groups.
+SETTINGS = ('on', 'auto', 'off')
+
+
+def selects_groups(config) -> bool:
+  """Whether --config.cell=K runs K's whole group (launchers then spread groups)."""
+  return config.seed_groups != 'off'
+
+
+def trains_together(config) -> bool:
+  """Whether a group's seeds train as one program on this process's backend."""
+  return config.seed_groups == 'on' or (config.seed_groups == 'auto'
+                                        and jax.default_backend() != 'cpu')
 
 
 def group_name(cell: cell_data.Cell) -> str:

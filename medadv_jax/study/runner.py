@@ -106,7 +106,7 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
         _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
       pending.append((index, cell))
     trained = (_train_group(config, workdir, [cell for _, cell in pending], data)
-               if config.seed_groups and pending else {})
+               if groups.trains_together(config) and pending else {})
     for index, cell in pending:
       cell_dir = workdir / 'cells' / cell.name
       logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
@@ -165,14 +165,15 @@ def _selected_cells(config, cells):
     raise ConfigError('cell', config.cell,
                       f'-1 (every cell) or an index in 0..{len(cells) - 1} '
                       f'(this config has {len(cells)} cells)')
-  if config.seed_groups:
+  if groups.selects_groups(config):
     return groups.group_of(cells, config.cell)
   return [(config.cell, cells[config.cell])]
 
 
 def _work_units(config, selected):
   """The selected cells by group (`config.seed_groups`), else one by one."""
-  return groups.by_group(selected) if config.seed_groups else [[pair] for pair in selected]
+  return (groups.by_group(selected) if groups.selects_groups(config)
+          else [[pair] for pair in selected])
 
 
 class _SeedData:

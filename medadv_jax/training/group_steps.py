@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from medadv_jax.data import augment as augment_lib
-from medadv_jax.ops import xla_options
+from medadv_jax.ops import fast_conv_gradient, xla_options
 from medadv_jax.runtime import devices
 from medadv_jax.training import steps
 
@@ -48,7 +48,8 @@ def make_group_train_step(mode: str, train_config, lr_schedule, mesh, steps_per_
 
   def grouped(state, keys, active, order, batch, images, labels):
     x, y = gather(images, labels, order[:, batch], shared_data)
-    new_state, metrics = jax.vmap(step)(state, x, y, keys)
+    with fast_conv_gradient.stacked_models():  # Traced here: batched matrix products.
+      new_state, metrics = jax.vmap(step)(state, x, y, keys)
     return freeze(new_state, state, active), metrics
 
   seeds, whole = devices.batch_sharded(mesh), devices.replicated(mesh)
