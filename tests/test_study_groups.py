@@ -51,3 +51,15 @@ def test_a_grouped_study_writes_every_cell_and_its_layout(tmp_path):
     assert layout == {'group_size': 2, 'devices': 1, 'slots': 2, 'seeds_per_device': 2,
                       'grouped': True, 'group_seeds': [0, 1]}
     assert (cell_dir / 'metrics.jsonl').exists()
+
+
+def test_slurm_spreads_one_task_per_group():
+  result = subprocess.run(
+      [sys.executable, 'launch/slurm.py', '--config=configs/default.py:smoke',
+       '--config.seeds=(0,1)', '--workdir=/shared/study', '--dry_run'],
+      cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+  assert result.returncode == 0, result.stderr[-2000:]
+  # Smoke: widths 0.25 and 0.5 x 2 modes = 4 groups of 2 seeds; their first cells.
+  assert '#SBATCH --array=0-3' in result.stdout
+  assert 'CELLS=(0 2 4 6)' in result.stdout
+  assert '--config.cell="${CELLS[$SLURM_ARRAY_TASK_ID]}"' in result.stdout

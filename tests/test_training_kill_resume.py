@@ -18,16 +18,19 @@ KILL_BEFORE_STEP = 11  # Epoch 2, batch 5 of 6: three steps after the step-8 che
 # The child process trains and kills itself with SIGKILL (no cleanup, no
 # flush) just before step KILL_BEFORE_STEP runs: a deterministic point in the
 # middle of an epoch, after metric rows that the checkpoint does not cover.
-CHILD = f'''
+def _killing_child(module: str, factory: str, run: str) -> str:
+  """A child script whose `module.factory` step kills the process before step
+  KILL_BEFORE_STEP, then `run`."""
+  return f'''
 import os, pathlib, signal, sys
 sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
-from medadv_jax.training import loop
+from medadv_jax.training import group_loop, loop
 from training_helpers import MODEL, synthetic_dataset, train_config
 
-make_train_step = loop.steps.make_train_step
+make_step = {module}.{factory}
 
 def make_killable_step(*args, **kwargs):
-  step = make_train_step(*args, **kwargs)
+  step = make_step(*args, **kwargs)
   calls = [0]
   def killable(*step_args):
     calls[0] += 1
@@ -36,10 +39,14 @@ def make_killable_step(*args, **kwargs):
     return step(*step_args)
   return killable
 
-loop.steps.make_train_step = make_killable_step
-loop.train_model(MODEL, synthetic_dataset(), train_config(2, **{CONFIG!r}), 'pgd', 0,
-                 pathlib.Path(sys.argv[1]))
+{module}.{factory} = make_killable_step
+root = pathlib.Path(sys.argv[1])
+{run}
 '''
+
+
+CHILD = _killing_child('loop.steps', 'make_train_step', f"""loop.train_model(
+    MODEL, synthetic_dataset(), train_config(2, **{CONFIG!r}), 'pgd', 0, root)""")
 
 
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
@@ -68,29 +75,10 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
 
 # The same for a cell group: seeds (0, 1) as one program, killed before step
 # KILL_BEFORE_STEP; one group checkpoint holds both seeds at step 8.
-GROUP_CHILD = f'''
-import os, pathlib, signal, sys
-sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
-from medadv_jax.training import group_loop
-from training_helpers import MODEL, synthetic_dataset, train_config
-
-make_step = group_loop.group_steps.make_group_train_step
-
-def make_killable_step(*args, **kwargs):
-  step = make_step(*args, **kwargs)
-  calls = [0]
-  def killable(*step_args):
-    calls[0] += 1
-    if calls[0] == {KILL_BEFORE_STEP}:
-      os.kill(os.getpid(), signal.SIGKILL)
-    return step(*step_args)
-  return killable
-
-group_loop.group_steps.make_group_train_step = make_killable_step
-root = pathlib.Path(sys.argv[1])
+GROUP_CHILD = _killing_child('group_loop.group_steps', 'make_group_train_step', f"""
 members = [group_loop.Member(s, synthetic_dataset(), root / f'cell{{s}}') for s in (0, 1)]
-group_loop.train_group(MODEL, members, train_config(2, **{CONFIG!r}), 'standard', root / 'group')
-'''
+group_loop.train_group(MODEL, members, train_config(2, **{CONFIG!r}), 'standard',
+                       root / 'group')""")
 
 
 def _group_run(root):

@@ -28,7 +28,7 @@ from medadv_jax.attacks import from_config
 from medadv_jax.data import pipeline
 from medadv_jax.data.augment import AugmentSettings
 from medadv_jax.data.dataset import Dataset
-from medadv_jax.errors import ConfigError, DiskFullError
+from medadv_jax.errors import ConfigError
 from medadv_jax.runtime import devices
 from medadv_jax.training import (checkpointing, group_steps, length, loop, metrics_writer,
                                  optim, progress, resume, steps, validation)
@@ -67,17 +67,7 @@ def train_group(model, members: Sequence[Member], train_config, mode: str,
   group_dir = pathlib.Path(group_dir)
   run = _GroupRun(model, tuple(members), train_config, mode, group_dir,
                   mesh or devices.run_mesh(), augment or AugmentSettings())
-  stopped = False
-  try:
-    return run.run()
-  except (KeyboardInterrupt, DiskFullError):
-    stopped = True
-    raise
-  finally:
-    with loop.sigint_ignored(stopped):
-      run.close()
-      if stopped:
-        checkpointing.remove_temporary(group_dir / 'checkpoints')
+  return loop.run_to_end(run, group_dir / 'checkpoints')
 
 
 def _on_host(fn):

@@ -61,6 +61,12 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
                      mesh or devices.run_mesh(), augment or AugmentSettings())
+  return run_to_end(run, pathlib.Path(run_dir) / 'checkpoints')
+
+
+def run_to_end(run, checkpoint_dir: pathlib.Path):
+  """`run.run()`, then `run.close()` whatever happens; an interrupted run leaves
+  no half-written checkpoint behind."""
   stopped = False
   try:
     return run.run()
@@ -76,7 +82,7 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
         # Orbax leaves the step it was writing in a temporary folder (removed
         # once closed, so no write is still going on); the next start would
         # remove it too, but an interrupted run should leave none behind.
-        checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+        checkpointing.remove_temporary(checkpoint_dir)
 
 
 @contextlib.contextmanager
