@@ -41,6 +41,7 @@ _WIDTHS = flags.DEFINE_list('widths', None, 'Widths; default: the study\'s.')
 _MODES = flags.DEFINE_list('modes', ['standard'], 'Training modes.')
 _STEPS = flags.DEFINE_integer('steps', 300, 'Optimiser steps per seed (0: the study\'s rule).')
 _SEEDS = flags.DEFINE_list('seeds', None, 'Seeds; default: the study\'s.')
+_TRAIN_LIMIT = flags.DEFINE_integer('train_limit', 0, 'Training images used; 0 = all.')
 
 
 def test_accuracy(model, variables, dataset) -> float:
@@ -86,7 +87,7 @@ def main(argv):
   cache = tempfile.TemporaryDirectory()
   compilation_cache.enable(cache.name)
   machine = common.machine_info()
-  config = common.pneumonia_config()
+  config = common.pneumonia_config(_TRAIN_LIMIT.value)
   if _STEPS.value:
     config.train.min_steps = config.train.max_steps = _STEPS.value
   seeds = tuple(int(s) for s in (_SEEDS.value or config.seeds))
