@@ -4,9 +4,12 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from medadv_jax import cell_data
-from medadv_jax.study import groups
-from training_helpers import REPO_ROOT
+from medadv_jax.errors import ConfigError
+from medadv_jax.study import config_validation, groups
+from training_helpers import REPO_ROOT, default_config
 
 
 def _cell(seed, mode='standard'):
@@ -63,3 +66,10 @@ def test_slurm_spreads_one_task_per_group():
   assert '#SBATCH --array=0-3' in result.stdout
   assert 'CELLS=(0 2 4 6)' in result.stdout
   assert '--config.cell="${CELLS[$SLURM_ARRAY_TASK_ID]}"' in result.stdout
+
+
+def test_an_unknown_seed_groups_setting_is_refused_in_one_line():
+  config = default_config('smoke')
+  config.seed_groups = 'maybe'
+  with pytest.raises(ConfigError, match="seed_groups.*'maybe'.*on, auto, off"):
+    config_validation.validate(config)
