@@ -1,19 +1,12 @@
 """A cell group: seeds trained as one vmapped program, each with its own everything."""
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
 import jax
 import numpy as np
 import pytest
 
-from medadv_jax.data.dataset import Dataset
-from medadv_jax.training import checkpointing, group_loop, group_steps, loop
-from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, leaves, synthetic_dataset,
-                              train_config, without_timing)
+from medadv_jax.training import group_loop, group_steps, loop
+from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, leaves, run_on_devices,
+                              synthetic_dataset, train_config, without_timing)
 
 # 4 epochs, stop after 1 without a better validation score: seeds stop at
 # different epochs, so the mask freezes some while others train.
@@ -130,11 +123,7 @@ print('RESULT' + json.dumps(out))
 
 
 def test_seed_axis_sharded_over_two_devices(tmp_path):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=2')
-  child = subprocess.run([sys.executable, '-c', CHILD, str(tmp_path)], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-  assert child.returncode == 0, child.stderr[-3000:]
-  out = json.loads(child.stdout.split('RESULT')[-1])
+  out = run_on_devices(CHILD, 2, tmp_path)
   four, padded = out['0-1-2-3_on2'], out['0-1-2_on2']
   assert len(four['0']) > 0
   for seed in '012':
