@@ -20,6 +20,8 @@ if [[ "${1:-}" == quick ]]; then
   python benchmarks/study_end_to_end.py --smoke --out="$out/study_end_to_end.json"
   python benchmarks/schedule_agreement.py --widths=0.25 --epochs=1 --train_limit=1024 \
     --out="$out/schedule_agreement.json"
+  python benchmarks/seed_groups.py --widths=0.25 --steps=8 --seeds=0,1 --train_limit=256 \
+    --out="$out/seed_groups.json"
 elif [[ $# -eq 0 ]]; then
   python benchmarks/machine_peak.py
   python benchmarks/attack_throughput.py

@@ -20,6 +20,12 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config = ml_collections.ConfigDict()
   # Training seeds: the replicates of every interval (at least analysis.min_seeds).
   config.seeds = (0, 1, 2, 3, 4)
+  # Cell groups (the seeds of one model, size and training mode, docs/scaling.md):
+  # 'on' trains a group as one program (a leading seed axis, split over the
+  # devices); 'auto' does so on GPU/TPU and trains the seeds one by one on a CPU
+  # (where XLA runs the vmapped convolutions slower per seed); with either,
+  # --config.cell=K runs K's whole group. 'off': each cell on its own.
+  config.seed_groups = 'auto'
   # Run only cell k of the study's cell list (launchers spread cells over
   # processes and machines); -1 runs every cell.
   config.cell = -1

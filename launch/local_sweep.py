@@ -33,7 +33,7 @@ import sittings  # pylint: disable=g-import-not-at-top,wrong-import-position
 from medadv_jax.study import exits
 from medadv_jax.reporting import write_outputs
 from medadv_jax.reporting.claims import plan as plan_lib
-from medadv_jax.study import locks, runner, workdir_checks
+from medadv_jax.study import groups, locks, runner, workdir_checks
 
 _WORKERS = flags.DEFINE_integer('workers', 2, 'Cells run at the same time.', lower_bound=1)
 _GPUS_PER_WORKER = flags.DEFINE_integer(
@@ -42,13 +42,17 @@ _GPUS_PER_WORKER = flags.DEFINE_integer(
     lower_bound=0)
 
 
-def pending_commands(cells, forwarded: list[str], workdir: pathlib.Path):
-  """(cell, argv) for every cell not finished yet."""
+def pending_commands(cells, forwarded: list[str], workdir: pathlib.Path,
+                     grouped: bool = False):
+  """(cell, argv) for every cell not finished yet; `grouped` (config.seed_groups):
+  one per group with an unfinished cell, whose worker runs the whole group."""
   main_py = str(common.REPO_ROOT / 'main.py')
+  pending = [(index, cell) for index, cell in enumerate(cells)
+             if not (workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()]
+  if grouped:
+    pending = [group[0] for group in groups.by_group(pending)]
   return [(cell, [sys.executable, main_py, *forwarded, f'--workdir={workdir}',
-                  f'--config.cell={index}'])
-          for index, cell in enumerate(cells)
-          if not (workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()]
+                  f'--config.cell={index}']) for index, cell in pending]
 
 
 def run_in_free_slots(commands, gpu_sets, run) -> list[int]:
@@ -117,7 +121,11 @@ def main(argv):
   with exits.one_line_errors(), contextlib.ExitStack() as held:
     cells = common.validated_cells()
     gpu_sets = gpu_slots.worker_gpu_sets(_WORKERS.value, _GPUS_PER_WORKER.value)
-    commands = pending_commands(cells, common.config_args(), workdir)
+    grouped = groups.selects_groups(common.CONFIG.value)
+    commands = pending_commands(cells, common.config_args(), workdir, grouped)
+    # The cells those commands run (a group's worker runs all of its cells).
+    to_run = [cell for cell in cells
+              if not (workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()]
     workdir_checks.check_study_folder(workdir)
     runner.check_plan(workdir, common.CONFIG.value)  # Another plan: launch/reanalyse.py.
     try:
@@ -125,11 +133,11 @@ def main(argv):
       held.enter_context(locks.study_lock(workdir))  # Each worker locks its cell.
     except OSError as e:
       raise runner.WorkdirError.unusable(workdir, e) from None
-    logging.info('%d of %d cells to run with %d workers; logs in %s', len(commands),
-                 len(cells), _WORKERS.value, log_dir)
+    logging.info('%d of %d cells to run (%d workers\' commands) with %d workers; logs in %s',
+                 len(to_run), len(cells), len(commands), _WORKERS.value, log_dir)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    started = sittings.begin(workdir, len(commands), _WORKERS.value,
+    started = sittings.begin(workdir, len(to_run), _WORKERS.value,
                              common.quoted(['python', *sys.argv]))
     codes = {}  # Filled as workers end, so a sitting stopped midway counts its failures.
 
@@ -141,7 +149,7 @@ def main(argv):
       run_in_free_slots(commands, gpu_sets, run_one)
     finally:  # A sitting cut short by Ctrl-C or SIGTERM counts too.
       finished = sum((workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()
-                     for cell, _ in commands)
+                     for cell in to_run)
       sittings.end(workdir, started, finished,
                    sum(code not in (0, exits.INTERRUPTED_EXIT) for code in codes.values()))
     signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -20,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 import common  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 from medadv_jax.errors import MedAdvError  # pylint: disable=g-import-not-at-top
-from medadv_jax.study import runner, workdir_checks  # pylint: disable=g-import-not-at-top
+from medadv_jax.study import groups, runner, workdir_checks  # pylint: disable=g-import-not-at-top
 
 _DRY_RUN = flags.DEFINE_bool('dry_run', False, 'Print instead of submitting.')
 _PARTITION = flags.DEFINE_string('partition', '', 'SLURM partition; empty: the default.')
@@ -38,11 +38,13 @@ flags.register_validator(
     '1-12:00:00 (D-HH:MM:SS)')
 
 
-def array_script(n_cells: int, forwarded: list[str], workdir: str) -> str:
-  """The sbatch script of the cell array."""
+def array_script(n_cells: int, forwarded: list[str], workdir: str, cells=None) -> str:
+  """The sbatch script of the cell array; `cells` (one cell index per task, e.g.
+  each group's first with config.seed_groups) maps task k to its cell."""
   throttle = f'%{_PARALLEL.value}' if _PARALLEL.value else ''
+  n_tasks = n_cells if cells is None else len(cells)
   lines = ['#!/bin/bash', '#SBATCH --job-name=medadv-cells',
-           f'#SBATCH --array=0-{n_cells - 1}{throttle}',
+           f'#SBATCH --array=0-{n_tasks - 1}{throttle}',
            f'#SBATCH --cpus-per-task={_CPUS.value}', f'#SBATCH --time={_TIME.value}',
            f'#SBATCH --output={workdir}/logs/slurm-%A_%a.log']
   if _GPUS.value:
@@ -51,7 +53,12 @@ def array_script(n_cells: int, forwarded: list[str], workdir: str) -> str:
     lines.append(f'#SBATCH --partition={_PARTITION.value}')
   main = common.quoted(['python', str(common.REPO_ROOT / 'main.py'), *forwarded,
                         f'--workdir={workdir}'])
-  lines += ['set -euo pipefail', f'{main} --config.cell="$SLURM_ARRAY_TASK_ID"']
+  lines.append('set -euo pipefail')
+  if cells is None or list(cells) == list(range(n_cells)):
+    lines.append(f'{main} --config.cell="$SLURM_ARRAY_TASK_ID"')
+  else:  # A group's task runs every cell of its group.
+    lines += [f'CELLS=({" ".join(map(str, cells))})',
+              f'{main} --config.cell="${{CELLS[$SLURM_ARRAY_TASK_ID]}}"']
   return '\n'.join(lines) + '\n'
 
 
@@ -64,13 +71,16 @@ def main(argv):
   del argv
   workdir = str(pathlib.Path(common.WORKDIR.value).absolute())
   try:
-    n_cells = len(common.validated_cells())
+    cells = common.validated_cells()
+    n_cells = len(cells)
     workdir_checks.check_study_folder(pathlib.Path(workdir))
   except MedAdvError as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
   forwarded = common.config_args()
-  script = array_script(n_cells, forwarded, workdir)
+  script = array_script(n_cells, forwarded, workdir,
+                        groups.leading_indices(cells) if groups.selects_groups(common.CONFIG.value)
+                        else None)
   script_path = pathlib.Path(workdir) / 'slurm_cells.sbatch'
   submit = f'sbatch --parsable {script_path}'
   wrap = common.quoted([report_command(forwarded, workdir)])

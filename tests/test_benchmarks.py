@@ -138,6 +138,19 @@ def test_train_throughput(tmp_path):
   assert out['rows'][0]['cost_vs_standard'] == 1.0
 
 
+def test_seed_groups_times_both_ways_and_pairs_the_seeds(tmp_path):
+  out, stdout = run_script('seed_groups', tmp_path / 's.json', '--widths=0.25', '--steps=8',
+                           '--seeds=0,1', '--train_limit=256')
+  assert MACHINE_KEYS <= set(out['machine']) and out['seeds'] == [0, 1]
+  (row,) = out['rows']
+  assert positive(row['alone_s']) and positive(row['group_s'])
+  assert row['speedup'] == pytest.approx(row['alone_s'] / row['group_s'])
+  difference = np.mean(row['group_accuracy']) - np.mean(row['alone_accuracy'])
+  assert row['mean_difference'] == pytest.approx(difference)
+  assert row['ci'][0] <= row['mean_difference'] <= row['ci'][1]
+  assert f'{row["speedup"]:.2f}x' in stdout and 'over all widths:' in stdout
+
+
 # Stands in for main.py: holds ~300 MiB resident, writes one cell's results.
 _FAKE_MAIN = '''
 import pathlib, sys

@@ -113,8 +113,8 @@ def test_a_step_that_fails_for_another_reason_than_damage_stops_the_run_and_stay
 
 def test_a_second_ctrl_c_during_clean_up_is_ignored_then_the_handler_returns():
   before = signal.getsignal(signal.SIGINT)
-  with loop._sigint_ignored(True):  # pylint: disable=protected-access
+  with loop.sigint_ignored(True):
     assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
   assert signal.getsignal(signal.SIGINT) is before
-  with loop._sigint_ignored(False):  # pylint: disable=protected-access
+  with loop.sigint_ignored(False):
     assert signal.getsignal(signal.SIGINT) is before

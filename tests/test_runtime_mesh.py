@@ -1,13 +1,8 @@
 """Data parallelism: an epoch on 4 (virtual CPU) devices equals one on 1 device."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 
-from training_helpers import REPO_ROOT
+from training_helpers import REPO_ROOT, run_on_devices
 
 # XLA reads the device count when the backend starts, so the comparison runs
 # in a child process started with the flag.
@@ -46,11 +41,7 @@ print('RESULT' + json.dumps(out))
 
 
 def test_one_epoch_on_four_devices_matches_one_device(tmp_path):
-  env = dict(os.environ, XLA_FLAGS='--xla_force_host_platform_device_count=4')
-  child = subprocess.run([sys.executable, '-c', CHILD, str(tmp_path)], cwd=REPO_ROOT, env=env,
-                         capture_output=True, text=True, timeout=600)
-  assert child.returncode == 0, child.stderr[-3000:]
-  out = json.loads(child.stdout.split('RESULT')[-1])
+  out = run_on_devices(CHILD, 4, tmp_path)
   four, one = out['4'], out['1']
   assert len(four['leaves']) == len(one['leaves']) > 0
   for a, b in zip(four['leaves'], one['leaves']):

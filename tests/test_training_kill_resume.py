@@ -4,9 +4,11 @@ import signal
 import subprocess
 import sys
 
+import numpy as np
+
 from medadv_jax import atomic_files
-from medadv_jax.training import checkpointing, loop
-from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, synthetic_dataset,
+from medadv_jax.training import checkpointing, group_loop, loop
+from training_helpers import (MODEL, REPO_ROOT, assert_trees_equal, leaves, synthetic_dataset,
                               train_config, without_timing)
 
 # 96 images / batch 16 = 6 steps per epoch; checkpoints at steps 4, 6, 8, 12.
@@ -16,16 +18,19 @@ KILL_BEFORE_STEP = 11  # Epoch 2, batch 5 of 6: three steps after the step-8 che
 # The child process trains and kills itself with SIGKILL (no cleanup, no
 # flush) just before step KILL_BEFORE_STEP runs: a deterministic point in the
 # middle of an epoch, after metric rows that the checkpoint does not cover.
-CHILD = f'''
+def _killing_child(module: str, factory: str, run: str) -> str:
+  """A child script whose `module.factory` step kills the process before step
+  KILL_BEFORE_STEP, then `run`."""
+  return f'''
 import os, pathlib, signal, sys
 sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
-from medadv_jax.training import loop
+from medadv_jax.training import group_loop, loop
 from training_helpers import MODEL, synthetic_dataset, train_config
 
-make_train_step = loop.steps.make_train_step
+make_step = {module}.{factory}
 
 def make_killable_step(*args, **kwargs):
-  step = make_train_step(*args, **kwargs)
+  step = make_step(*args, **kwargs)
   calls = [0]
   def killable(*step_args):
     calls[0] += 1
@@ -34,10 +39,14 @@ def make_killable_step(*args, **kwargs):
     return step(*step_args)
   return killable
 
-loop.steps.make_train_step = make_killable_step
-loop.train_model(MODEL, synthetic_dataset(), train_config(2, **{CONFIG!r}), 'pgd', 0,
-                 pathlib.Path(sys.argv[1]))
+{module}.{factory} = make_killable_step
+root = pathlib.Path(sys.argv[1])
+{run}
 '''
+
+
+CHILD = _killing_child('loop.steps', 'make_train_step', f"""loop.train_model(
+    MODEL, synthetic_dataset(), train_config(2, **{CONFIG!r}), 'pgd', 0, root)""")
 
 
 def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
@@ -62,3 +71,38 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
   assert [r['step'] for r in resumed_rows] == [2, 4, 6, 6, 8, 10, 12, 12, 12]
   assert without_timing(resumed_rows) == without_timing(straight_rows)
   assert checkpointing.Checkpointer(killed_dir / 'checkpoints').all_steps() == [8, 12]
+
+
+# The same for a cell group: seeds (0, 1) as one program, killed before step
+# KILL_BEFORE_STEP; one group checkpoint holds both seeds at step 8.
+GROUP_CHILD = _killing_child('group_loop.group_steps', 'make_group_train_step', f"""
+members = [group_loop.Member(s, synthetic_dataset(), root / f'cell{{s}}') for s in (0, 1)]
+group_loop.train_group(MODEL, members, train_config(2, **{CONFIG!r}), 'standard',
+                       root / 'group')""")
+
+
+def _group_run(root):
+  members = [group_loop.Member(s, synthetic_dataset(), root / f'cell{s}') for s in (0, 1)]
+  return group_loop.train_group(MODEL, members, train_config(2, **CONFIG), 'standard',
+                                root / 'group')
+
+
+def test_sigkill_mid_epoch_then_resume_a_group_equals_uninterrupted_run(tmp_path):
+  killed = tmp_path / 'killed'
+  child = subprocess.run([sys.executable, '-c', GROUP_CHILD, str(killed)], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=600)
+  assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+  assert checkpointing.Checkpointer(killed / 'group' / 'checkpoints').latest_step() == 8
+  assert max(r['step'] for r in atomic_files.read_jsonl(killed / 'cell1' / 'metrics.jsonl')) == 10
+
+  resumed, straight = _group_run(killed), _group_run(tmp_path / 'straight')
+  for seed, ((a, meta_a), (b, meta_b)) in enumerate(zip(resumed, straight)):
+    assert_trees_equal(a, b)
+    assert without_timing(meta_a.history) == without_timing(meta_b.history)
+    assert (meta_a.step, meta_a.stop_reason) == (meta_b.step, meta_b.stop_reason) == (12, 'epochs')
+    rows = [atomic_files.read_jsonl(root / f'cell{seed}' / 'metrics.jsonl')
+            for root in (killed, tmp_path / 'straight')]
+    assert [r['step'] for r in rows[0]] == [2, 4, 6, 6, 8, 10, 12, 12, 12]
+    assert without_timing(rows[0]) == without_timing(rows[1])
+  # The seeds differ: each its own init, order and keys.
+  assert not np.array_equal(leaves(resumed[0][0])[0], leaves(resumed[1][0])[0])

@@ -1,8 +1,12 @@
 """Tiny data, model and config shared by the training, checkpointing and metrics tests."""
 
 import importlib.util
+import json
+import os
 import pathlib
 import struct
+import subprocess
+import sys
 
 import jax
 import numpy as np
@@ -92,3 +96,14 @@ def read_events(directory):
       pos += 12 + length + 4
     files.append(events)
   return files
+
+
+def run_on_devices(child: str, n_devices: int, tmp_path) -> dict:
+  """Runs the script `child` (argv[1]: `tmp_path`) on `n_devices` virtual CPU
+  devices (XLA reads the count when its backend starts, hence a child process)
+  and returns the JSON it printed after 'RESULT'."""
+  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={n_devices}')
+  result = subprocess.run([sys.executable, '-c', child, str(tmp_path)], cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=600)
+  assert result.returncode == 0, result.stderr[-3000:]
+  return json.loads(result.stdout.split('RESULT')[-1])

@@ -25,6 +25,8 @@ convolution libraries already run well. `linear_bounds` transposes its
 convolutions the same way.
 """
 
+import contextlib
+import contextvars
 import functools
 import math
 
@@ -58,6 +60,24 @@ def conv_general_dilated(lhs, rhs, window_strides, padding, lhs_dilation=None,
                batch_group_count, precision)
 
 
+# Set while a program over stacked models is traced (`stacked_models`).
+_STACKED = contextvars.ContextVar('stacked_models', default=False)
+
+
+@contextlib.contextmanager
+def stacked_models():
+  """Traces every 3x3 convolution inside as patch products (`few_feature_conv`),
+  whatever its features: vmapped over models with their own kernels (a cell
+  group's seeds), a convolution becomes a grouped one, which XLA's CPU backend
+  runs as a dense convolution as many times larger; patch products become
+  batched matrix products instead. Measurements: benchmarks/seed_groups.py."""
+  token = _STACKED.set(True)
+  try:
+    yield
+  finally:
+    _STACKED.reset(token)
+
+
 def applies() -> bool:
   """Whether this module changes anything on the default backend: CPUs only."""
   return jax.default_backend() == 'cpu'
@@ -83,8 +103,10 @@ def _few_feature_form(lhs, rhs, window_strides, padding, lhs_dilation, rhs_dilat
   del precision  # XLA on a CPU computes float32 products in full either way.
   numbers = lax.conv_dimension_numbers(lhs.shape, rhs.shape, dimension_numbers)
   padding = _padding_pairs(lhs, rhs, window_strides, padding, numbers)
+  max_features = lhs.shape[numbers.lhs_spec[1]] if _STACKED.get() else None
   if not few_feature_conv.applies(lhs.shape, rhs.shape, padding, lhs_dilation, rhs_dilation,
-                                  numbers, feature_group_count, batch_group_count):
+                                  numbers, feature_group_count, batch_group_count,
+                                  max_features or few_feature_conv.MAX_FEATURES):
     return None
   return tuple(window_strides), padding, numbers
 

@@ -38,12 +38,12 @@ MAX_TAPS = 9
 
 def applies(lhs_shape, rhs_shape, padding, lhs_dilation, rhs_dilation,
             numbers: lax.ConvDimensionNumbers, feature_group_count: int,
-            batch_group_count: int) -> bool:
+            batch_group_count: int, max_features: int = MAX_FEATURES) -> bool:
   """Whether the convolution of these shapes and (resolved) arguments is
   written as patch products. `padding`: (low, high) pairs."""
   features = lhs_shape[numbers.lhs_spec[1]]
   taps = math.prod(rhs_shape[axis] for axis in numbers.rhs_spec[2:])
-  return (features <= MAX_FEATURES and taps <= MAX_TAPS
+  return (features <= max_features and taps <= MAX_TAPS
           and all(d == 1 for d in (lhs_dilation or ()))
           and all(d == 1 for d in (rhs_dilation or ()))
           and feature_group_count == 1 and batch_group_count == 1

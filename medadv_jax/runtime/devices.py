@@ -73,6 +73,19 @@ def replicate(tree, mesh: Optional[Mesh] = None):
   return jax.tree_util.tree_map(put, tree)
 
 
+def shard_leading(tree, mesh: Mesh):
+  """Every leaf of `tree` (host or device arrays, PRNG keys too, the same on
+  every process), its leading axis a multiple of `mesh.size`, split over the
+  mesh along that axis: a cell group's seed axis (`training.group_loop`)."""
+  def put(leaf):
+    if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+      return jax.random.wrap_key_data(put(jax.random.key_data(leaf)),
+                                      impl=jax.random.key_impl(leaf))
+    return shard_batch(np.asarray(leaf), mesh)
+
+  return jax.tree_util.tree_map(put, tree)
+
+
 def shard_batch(array: np.ndarray, mesh: Mesh) -> jax.Array:
   """A host array whose leading axis is a multiple of `mesh.size`, split over it.
 

@@ -10,7 +10,7 @@ from medadv_jax.attacks import objectives, registry as attack_registry, schedule
 from medadv_jax.data import augment, dataset as data_lib, image_folder, medmnist_source, splits as data_splits
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import registry as model_registry
-from medadv_jax.study import cells, plan_checks
+from medadv_jax.study import cells, groups as groups_lib, plan_checks
 from medadv_jax.training import loop, optim, steps
 
 
@@ -19,6 +19,7 @@ def validate(config) -> None:
   _non_empty_ints('seeds', config.seeds, minimum=0, maximum=MAX_SEED)
   _distinct('seeds', config.seeds)
   _int_at_least('cell', config.cell, -1)
+  _one_of('seed_groups', config.seed_groups, groups_lib.SETTINGS)
   if not isinstance(config.compilation_cache_dir, str):
     raise ConfigError('compilation_cache_dir', config.compilation_cache_dir,
                       "a folder path, or '' for no cache")

@@ -22,8 +22,9 @@ from medadv_jax.reporting import write_outputs
 from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.reporting.inputs import coverage, per_image_data
 from medadv_jax.runtime import compilation_cache
-from medadv_jax.study import (cells as cells_lib, config_validation, locks, model_probe,
-                              workdir_checks)
+from medadv_jax.study import (cells as cells_lib, config_validation, groups, locks,
+                              model_probe, workdir_checks)
+from medadv_jax.training import group_loop
 from medadv_jax.training.loop import TrainingDivergedError, check_batch_splits, train_model
 
 RESULTS_FILE = 'results.json'
@@ -102,45 +103,50 @@ def _run_cells(config, workdir: pathlib.Path, held: contextlib.ExitStack, select
     raise WorkdirError.unusable(workdir, e) from None
   # Loaded on first need: a fully finished study needs no data. The source is
   # read and decoded once; the pooled protocol re-splits it for each seed.
-  raw_splits, dataset, data_read = None, None, None
+  data = _SeedData(config.data)
   failed = {}
   started = time.perf_counter()
-  for index, cell in selected:
-    cell_dir = workdir / 'cells' / cell.name
-    if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
-      # Refused if another process runs the cell; it may have finished it since.
-      held.enter_context(locks.cell_lock(workdir, cell.name))
-    if (cell_dir / RESULTS_FILE).exists():
-      logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
-      continue
-    # Re-checked: another process of a sweep may have started the cell since.
-    replaced = _check_fingerprint(cell_dir, fingerprints[cell])
-    if replaced:
-      logging.info('%s computed nothing with its earlier settings (%s); they are replaced',
-                   cell.name, '; '.join(replaced))
-    if not (cell_dir / FINGERPRINT_FILE).exists() or replaced:
-      _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
-    if dataset is None or dataset.split_seed != split_seed(config.data, cell.seed):
-      raw_splits = raw_splits or load_raw_splits(config.data)
-      dataset = load_dataset(config.data, cell.seed, raw_splits)
-      data_read = data_summary.describe(config.data, raw_splits, dataset)
-      logging.info('data: %s', data_summary.line(data_read))
-    logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
-    _write_json_atomic(cell_dir / cell_data.DATA_SUMMARY_FILE, data_read)
-    if _writes_files():
-      (cell_dir / cell_data.FAILED_FILE).unlink(missing_ok=True)
+  for group in _work_units(config, selected):
+    pending = []
+    for index, cell in group:
+      cell_dir = workdir / 'cells' / cell.name
+      if not (cell_dir / RESULTS_FILE).exists() and _writes_files():
+        # Refused if another process runs the cell; it may have finished it since.
+        held.enter_context(locks.cell_lock(workdir, cell.name))
+      if (cell_dir / RESULTS_FILE).exists():
+        logging.info('[%d/%d] %s finished earlier; skipped', index + 1, len(cells), cell.name)
+        continue
+      # Re-checked: another process of a sweep may have started the cell since.
+      replaced = _check_fingerprint(cell_dir, fingerprints[cell])
+      if replaced:
+        logging.info('%s computed nothing with its earlier settings (%s); they are replaced',
+                     cell.name, '; '.join(replaced))
+      if not (cell_dir / FINGERPRINT_FILE).exists() or replaced:
+        _write_json_atomic(cell_dir / FINGERPRINT_FILE, fingerprints[cell])
+      _write_json_atomic(cell_dir / cell_data.DATA_SUMMARY_FILE, data.summary(cell.seed))
+      if _writes_files():
+        (cell_dir / cell_data.FAILED_FILE).unlink(missing_ok=True)
+      pending.append((index, cell))
     try:
-      cell_rows = run_cell(config, cell, dataset, cell_dir)
-    except CELL_FAILURES as e:
-      failed[cell.name] = str(e)
-      logging.error('[%d/%d] %s failed; the other cells go on: %s', index + 1, len(cells),
-                    cell.name, e)
-      _write_json_atomic(cell_dir / cell_data.FAILED_FILE, {'error': str(e)})
+      trained = (_train_group(config, workdir, [cell for _, cell in pending], data)
+                 if groups.trains_together(config) and pending else {})
+    except CELL_FAILURES as e:  # The group's program stopped: each of its cells failed.
+      for index, cell in pending:
+        _record_failure(failed, workdir / 'cells' / cell.name, cell, e, index, len(cells))
       continue
-    _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
-    _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
-    elapsed = time.perf_counter() - started
-    logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
+    for index, cell in pending:
+      cell_dir = workdir / 'cells' / cell.name
+      logging.info('[%d/%d] %s', index + 1, len(cells), cell.name)
+      try:
+        cell_rows = run_cell(config, cell, data.dataset(cell.seed), cell_dir,
+                             trained.get(cell.seed))
+      except CELL_FAILURES as e:
+        _record_failure(failed, cell_dir, cell, e, index, len(cells))
+        continue
+      _write_json_atomic(cell_dir / SANITY_FILE, sanity_summary(cell_rows))
+      _write_json_atomic(cell_dir / RESULTS_FILE, cell_rows)
+      elapsed = time.perf_counter() - started
+      logging.info('[%d/%d] done, %.0fs elapsed', index + 1, len(cells), elapsed)
   rows = collect_finished_rows(config, workdir)
   if _writes_files():
     write_outputs.write_all(rows, workdir, plan_lib.Plan.from_config(config.analysis))
@@ -163,6 +169,15 @@ def check_plan(workdir: pathlib.Path, config) -> None:
     raise ConfigError('analysis', plan_lib.Plan.from_config(config.analysis).name,
                       f'the plan in {path} (the one this study ran under); answer under '
                       'another plan with launch/reanalyse.py, which keeps both')
+
+
+def _record_failure(failed: dict, cell_dir: pathlib.Path, cell, error, index: int,
+                    count: int) -> None:
+  """Notes a failed cell in `failed` and its folder's FAILED_FILE; the others go on."""
+  failed[cell.name] = str(error)
+  logging.error('[%d/%d] %s failed; the other cells go on: %s', index + 1, count, cell.name,
+                error)
+  _write_json_atomic(cell_dir / cell_data.FAILED_FILE, {'error': str(error)})
 
 
 def collect_finished_rows(config, workdir: pathlib.Path) -> list[dict]:
@@ -200,18 +215,80 @@ def _check_sanity_file(cell_dir: pathlib.Path, cell_rows: list[dict]) -> None:
 
 
 def _selected_cells(config, cells):
-  """(index, cell) pairs to run: all, or the one `config.cell` names."""
+  """(index, cell) pairs to run: all, or the one `config.cell` names (with
+  `config.seed_groups`, every cell of its group)."""
   if config.cell == -1:
     return list(enumerate(cells))
   if not 0 <= config.cell < len(cells):
     raise ConfigError('cell', config.cell,
                       f'-1 (every cell) or an index in 0..{len(cells) - 1} '
                       f'(this config has {len(cells)} cells)')
+  if groups.selects_groups(config):
+    return groups.group_of(cells, config.cell)
   return [(config.cell, cells[config.cell])]
 
 
-def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> list[dict]:
-  """Trains the cell's model (resuming if possible) and attacks it.
+def _work_units(config, selected):
+  """The selected cells by group (`config.seed_groups`), else one by one."""
+  return (groups.by_group(selected) if groups.selects_groups(config)
+          else [[pair] for pair in selected])
+
+
+class _SeedData:
+  """Each seed's dataset, loaded on first need: the source is read and decoded
+  once; the pooled protocol re-splits it for each seed, the official split is
+  one dataset for every seed (one object, so a group shares it)."""
+
+  def __init__(self, data_config):
+    self.data_config, self.raw, self.loaded, self.summaries = data_config, None, {}, {}
+
+  def dataset(self, seed: int):
+    key = split_seed(self.data_config, seed)
+    if key not in self.loaded:
+      self.raw = self.raw or load_raw_splits(self.data_config)
+      self.loaded[key] = load_dataset(self.data_config, seed, self.raw)
+      self.summaries[key] = data_summary.describe(self.data_config, self.raw,
+                                                  self.loaded[key])
+      logging.info('data: %s', data_summary.line(self.summaries[key]))
+    return self.loaded[key]
+
+  def summary(self, seed: int) -> dict:
+    """What the seed's dataset read (`data.summary.describe`), for its cells."""
+    self.dataset(seed)
+    return self.summaries[split_seed(self.data_config, seed)]
+
+
+def _train_group(config, workdir: pathlib.Path, pending, data) -> dict:
+  """Trains the seeds of `pending` (cells of one group) by `groups.plan`; returns
+  {seed: (variables, meta, layout, seconds)} for the seeds of `pending`."""
+  first = pending[0]
+  name = groups.group_name(first)
+  model = registry.get_model(first.model, num_classes=data.dataset(first.seed).num_classes,
+                             width=first.width, depth=first.depth)
+  augment = AugmentSettings.from_config(config.data.augment,
+                                        data.dataset(first.seed).label_names)
+  wanted = {cell.seed for cell in pending}
+  trained = {}
+  for seeds in groups.plan(workdir, name, [cell.seed for cell in pending]):
+    started = time.perf_counter()
+    members = [group_loop.Member(seed, data.dataset(seed), workdir / 'cells' /
+                                 dataclasses.replace(first, seed=seed).name)
+               for seed in seeds]
+    logging.info('training group %s: seeds %s as one program', name, list(seeds))
+    outcomes = group_loop.train_group(model, members, config.train, first.train_mode,
+                                      groups.folder(workdir, name, seeds), augment=augment)
+    share = (time.perf_counter() - started) / len(seeds)
+    layout = dict(group_loop.layout(len(seeds)), grouped=True, group_seeds=list(seeds))
+    for seed, (variables, meta) in zip(seeds, outcomes):
+      if seed in wanted:
+        trained[seed] = (variables, meta, layout, share)
+  return trained
+
+
+def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path,
+             trained=None) -> list[dict]:
+  """Trains the cell's model (resuming if possible) and attacks it; `trained`:
+  (variables, meta, layout, seconds) of a group's training, which it then skips.
 
   Writes the per-image minimal radii to PER_IMAGE_FILE and the software and
   hardware to environment.FILE_NAME; returns the results rows,
@@ -220,11 +297,17 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   started = time.perf_counter()
   model = registry.get_model(cell.model, num_classes=dataset.num_classes,
                              width=cell.width, depth=cell.depth)
-  augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
-  variables, meta = train_model(model, dataset, config.train, cell.train_mode,
-                                cell.seed, cell_dir, augment=augment)
-  # Training resumed from a checkpoint counts only this sitting's part.
-  timing = {'train': time.perf_counter() - started}
+  if trained is None:
+    augment = AugmentSettings.from_config(config.data.augment, dataset.label_names)
+    variables, meta = train_model(model, dataset, config.train, cell.train_mode,
+                                  cell.seed, cell_dir, augment=augment)
+    layout = {'grouped': False, 'devices': jax.device_count()}  # Data parallel, alone.
+    # Training resumed from a checkpoint counts only this sitting's part.
+    timing = {'train': time.perf_counter() - started}
+  else:  # The cell's share of its group's training.
+    variables, meta, layout, seconds = trained
+    timing = {'train': seconds}
+    started -= seconds
   params = complexity.count_params(variables['params'])
   flops = complexity.forward_flops_per_image(model, variables, dataset.image_shape)
   cell_columns = dict(dataclasses.asdict(cell), params=params, flops=flops,
@@ -238,7 +321,9 @@ def run_cell(config, cell: cell_data.Cell, dataset, cell_dir: pathlib.Path) -> l
   if evaluation.audit is not None:
     _write_json_atomic(cell_dir / cell_data.AUDIT_FILE, evaluation.audit)
   # The environment that attacked the model (and finished training it).
-  _write_json_atomic(cell_dir / environment.FILE_NAME, environment.describe())
+  # The layout of its training too (not in the fingerprint: numbers move only by rounding).
+  _write_json_atomic(cell_dir / environment.FILE_NAME,
+                     dict(environment.describe(), training_layout=layout))
   if _writes_files():  # A few attacked images and saliency maps for the figures.
     lap = time.perf_counter()
     examples.write_cell_examples(cell_dir / cell_data.EXAMPLES_FILE, model, variables,

@@ -61,6 +61,12 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
     raise ConfigError('train.modes', mode, ', '.join(TRAIN_MODES))
   run = _TrainingRun(model, dataset, train_config, mode, seed, pathlib.Path(run_dir),
                      mesh or devices.run_mesh(), augment or AugmentSettings())
+  return run_to_end(run, pathlib.Path(run_dir) / 'checkpoints')
+
+
+def run_to_end(run, checkpoint_dir: pathlib.Path):
+  """`run.run()`, then `run.close()` whatever happens; an interrupted run leaves
+  no half-written checkpoint behind."""
   stopped = False
   try:
     return run.run()
@@ -70,17 +76,17 @@ def train_model(model, dataset, train_config, mode: str, seed: int,
   finally:
     # A second Ctrl-C must not cut the clean-up short (the handler in force is
     # restored afterwards).
-    with _sigint_ignored(stopped):
+    with sigint_ignored(stopped):
       run.close()
       if stopped:
         # Orbax leaves the step it was writing in a temporary folder (removed
         # once closed, so no write is still going on); the next start would
         # remove it too, but an interrupted run should leave none behind.
-        checkpointing.remove_temporary(pathlib.Path(run_dir) / 'checkpoints')
+        checkpointing.remove_temporary(checkpoint_dir)
 
 
 @contextlib.contextmanager
-def _sigint_ignored(ignore: bool):
+def sigint_ignored(ignore: bool):
   """Ignores SIGINT inside the block when `ignore` (in the main thread only,
   where signal handlers live), then restores the handler in force."""
   if not ignore or threading.current_thread() is not threading.main_thread():

@@ -71,3 +71,58 @@ class Validator:
       for name, value in sums.items():
         totals[name] = totals.get(name, 0.0) + float(value)
     return {name: total / n for name, total in totals.items()}
+
+
+class GroupValidator(Validator):
+  """`validator(variables, images, labels, keys) -> list of dicts of means`, one per
+  seed of a cell group: the variables and keys carry a leading seed axis (S,),
+  images and labels too unless `shared` (one validation split for every seed).
+
+  Each seed's sums are those of `Validator` on its own split and key (vmapped).
+  """
+
+  def __init__(self, model, mesh: jax.sharding.Mesh, batch_size: int,
+               attack: Optional[registry.AttackSpec] = None, eps: float = 0.0,
+               shared: bool = True):
+    super().__init__(model, mesh, batch_size, attack, eps)
+    self.batch_size = batch_size  # Each seed's chunk stays whole on its device.
+    self.shared = shared
+    seeds, whole = devices.batch_sharded(mesh), devices.replicated(mesh)
+    data = whole if shared else seeds
+    per_seed = jax.vmap(
+        lambda v, x, y, w, key, index: self._batch_sums(v, x, y, w,
+                                                        jax.random.fold_in(key, index)),
+        in_axes=(0, None if shared else 0, None if shared else 0, None, 0, None))
+    self._group_sums = jax.jit(per_seed,
+                               in_shardings=(seeds, data, data, whole, seeds, whole),
+                               out_shardings=seeds)
+
+  def __call__(self, variables, images: np.ndarray, labels: np.ndarray,
+               keys: jax.Array) -> list[dict]:
+    axis = 0 if self.shared else 1  # The example axis.
+    n = labels.shape[axis]
+    size = min(self.batch_size, n)
+    place = ((lambda a: devices.replicate(a, self.mesh)) if self.shared
+             else (lambda a: devices.shard_leading(a, self.mesh)))
+    totals = {}
+    for index, start in enumerate(range(0, n, size)):
+      x, y = (_padded_rows(a, start, size, axis) for a in (images, labels))
+      weight = np.zeros(size, np.float32)
+      weight[:min(size, n - start)] = 1.0
+      sums = devices.to_host(self._group_sums(variables, place(x), place(y),
+                                              devices.replicate(weight, self.mesh), keys,
+                                              np.int32(index)))
+      for name, value in sums.items():  # Float64 sums, as `Validator` adds them.
+        totals[name] = totals.get(name, 0.0) + np.asarray(value, np.float64)
+    return [{name: float(total[s]) / n for name, total in totals.items()}
+            for s in range(len(totals['accuracy']))]
+
+
+def _padded_rows(array: np.ndarray, start: int, size: int, axis: int) -> np.ndarray:
+  """Rows start:start+size along `axis`, the last chunk padded with its first row."""
+  rows = np.take(array, np.arange(start, min(start + size, array.shape[axis])), axis=axis)
+  pad = size - rows.shape[axis]
+  if not pad:
+    return rows
+  first = np.take(rows, [0] * pad, axis=axis)
+  return np.concatenate([rows, first], axis=axis)
