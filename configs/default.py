@@ -159,6 +159,9 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   config.analysis.exclusion = 'out_with_sensitivity'  # Flagged models: out, and a sensitivity row.
   config.analysis.secondary = ('matched_set', 'log_min_eps', 'clean_slope', 'adjusted_slope')
   config.analysis.cross_study_holm = 'claims_and_studies'  # launch/cross_study.py's family.
+  # Models analysed (names of model.names): () every one; a subset is a planned
+  # secondary view (e.g. the ResNets without CBR-LargeT), run by launch/reanalyse.py.
+  config.analysis.models = ()
   config.analysis.size = ml_collections.ConfigDict()  # Claim (a): robustness falls with size.
   config.analysis.size.endpoint = 'robust_slope'  # Per-seed slope on log2(parameters).
   config.analysis.size.mode = 'standard'

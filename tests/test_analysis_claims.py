@@ -122,3 +122,16 @@ def test_the_plans_minimum_of_sizes_decides_which_seeds_have_a_slope():
   assert three.size.primary.seeds == 5 and three.size.primary.verdict == 'agrees'
   assert four.size.primary.seeds == 0 and four.size.primary.verdict.startswith('no verdict')
   assert four.size.sensitivity.seeds == 5  # Flagged models in: 5 sizes per seed.
+
+
+def test_a_planned_model_subset_is_analysed_as_if_alone():
+  # The ResNets without CBR-LargeT: a planned view, not a choice made after the data.
+  resnets, resnet_images = fx.study(lambda mode, k, s: 0.5 - 0.05 * k, modes=('standard',),
+                                    model='resnet8')
+  other, other_images = fx.study(lambda mode, k, s: 0.9, params=(1e6,), modes=('standard',),
+                                 model='cbr_large_t', seed=1)
+  plan = fx.plan(models=('resnet8',))
+  subset = analysis.analyse(resnets + other, {**resnet_images, **other_images}, plan)
+  assert subset == analysis.analyse(resnets, resnet_images, plan)
+  every = analysis.analyse(resnets + other, {**resnet_images, **other_images}, fx.plan())
+  assert len(every.size.labels) == 6 and len(subset.size.labels) == 5

@@ -35,6 +35,10 @@ def _refusal(change) -> ConfigError:
      'other than'),
     (lambda c: setattr(c.analysis, 'secondary', ('p_hacking',)), 'analysis.secondary',
      'matched_set'),
+    (lambda c: setattr(c.analysis, 'models', ('resnet8',)), 'analysis.models',
+     'not in it: resnet8'),
+    (lambda c: setattr(c.analysis, 'models', ('cnn', 7)), 'analysis.models',
+     'a tuple of model'),
 ])
 def test_a_bad_plan_is_one_line_naming_the_field(change, field, words):
   error = _refusal(change)

@@ -91,3 +91,21 @@ def test_depth_family_is_the_papers_models_with_5_seeds():
 def test_bad_arg_names_the_key_and_allowed_values(arg, message):
   with pytest.raises(ValueError, match=message):
     replication.get_config(arg)
+
+
+@pytest.mark.parametrize('study', replication.STUDIES)
+def test_every_study_runs_under_the_plan_docs_replication_plan_md_fixes(study):
+  """Changing these values changes the committed plan: a new, named plan instead."""
+  dataset, family = study.rsplit('_', 1)
+  config = replication.get_config(f'dataset={dataset},family={family}')
+  a = config.analysis
+  assert (a.name, a.min_seeds, a.min_sizes, a.alpha) == ('replication', 5, 3, 0.05)
+  assert tuple(config.seeds) == (0, 1, 2, 3, 4) and a.models == ()
+  assert (a.size.endpoint, a.size.mode, tuple(a.size.band_255), a.size.floor,
+          a.size.margin) == ('robust_slope', 'standard', (0.5, 4.0), 0.05, 0.01)
+  assert (a.training.mode, a.training.baseline, tuple(a.training.band_255),
+          a.training.margin, a.training.holm) == ('pgd', 'standard', (0.5, 4.0), 0.03, 'sizes')
+  assert (a.exclusion, a.cross_study_holm) == ('out_with_sensitivity', 'claims_and_studies')
+  assert config.data.attack_per_class == (50 if family == 'width' else 20)
+  assert (config.attack.audit.images, config.attack.audit.square_queries) == (16, 1000)
+  assert 'plan fixed' in (ROOT / 'docs' / 'replication' / 'PLAN.md').read_text()

@@ -22,6 +22,16 @@ def validate(config) -> None:
   _one_of('analysis.cross_study_holm', a.cross_study_holm, plan_lib.CROSS_STUDY_FAMILIES)
   for name in a.secondary:
     _one_of('analysis.secondary', name, plan_lib.SECONDARY)
+  models = a.get('models', ())
+  if (isinstance(models, str) or not isinstance(models, (tuple, list))
+      or not all(isinstance(m, str) and m for m in models)):
+    raise ConfigError('analysis.models', models,
+                      'a tuple of model names (of model.names), or () for every model')
+  unknown = [m for m in models if m not in tuple(config.model.names)]
+  if unknown:
+    raise ConfigError('analysis.models', tuple(models),
+                      f'names of model.names {tuple(config.model.names)} (not in it: '
+                      f'{", ".join(unknown)}), or () for every model')
   if len(config.seeds) < a.min_seeds:
     raise ConfigError('seeds', tuple(config.seeds),
                       f'at least analysis.min_seeds = {a.min_seeds} seeds, the plan\'s '

@@ -84,6 +84,8 @@ def analyse(rows, per_image: dict, plan: plan_lib.Plan, audits=None) -> Analysis
   """The study's answer under `plan` from its rows and per_image.json data;
   `audits`: `inputs.audits.load`'s records (None: no audit section)."""
   per_image = per_image or {}
+  if plan.models:  # A planned subset, e.g. the ResNets without CBR-LargeT.
+    rows = [r for r in rows if r['model'] in plan.models]
   untested = {}
   size = training = None
   standard = outcomes.mode_cells(rows, plan.size.mode)

@@ -53,6 +53,7 @@ class Plan:
   training: TrainingClaim
   secondary: tuple
   cross_study_holm: str
+  models: tuple = ()  # The models analysed (names in config.model.names); (): every one.
 
   @classmethod
   def from_config(cls, analysis) -> 'Plan':
@@ -69,7 +70,8 @@ class Plan:
                                str(training['baseline']),
                                tuple(float(e) for e in training['band_255']),
                                float(training['margin']), str(training['holm'])),
-        secondary=tuple(a['secondary']), cross_study_holm=str(a['cross_study_holm']))
+        secondary=tuple(a['secondary']), cross_study_holm=str(a['cross_study_holm']),
+        models=tuple(str(m) for m in a.get('models', ())))
 
   def as_dict(self) -> dict:
     return dataclasses.asdict(self)
