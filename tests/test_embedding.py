@@ -11,7 +11,7 @@ import pytest
 from benchmarks.reference_cnn import ReferenceCNN
 from medadv_jax import cell_data
 from medadv_jax.data.dataset import Dataset
-from medadv_jax.evaluation import embedding, examples
+from medadv_jax.evaluation import embedding, examples, robustness
 from medadv_jax.models import registry
 from medadv_jax.reporting.figures import boundary_figure
 from medadv_jax.study import runner
@@ -180,8 +180,8 @@ def test_a_smoke_study_writes_embeddings_and_the_figure(tmp_path, monkeypatch):
   monkeypatch.setattr(runner.registry, 'get_model', get_model)
   monkeypatch.setattr(runner, 'train_model', lambda model, dataset, *a, **kw: (
       model.init(jax.random.key(0), dataset.test_images[:1]), RunMeta(best_epoch=1, best_score=0.9)))
-  monkeypatch.setattr(runner, 'evaluate_model_with_details',
-                      lambda model, *a, **kw: _fake_evaluation(model.width))
+  monkeypatch.setattr(runner, 'evaluate', lambda model, *a, **kw: robustness.Evaluation(
+      *_fake_evaluation(model.width), audit=None, timing={}))
   monkeypatch.setattr(runner.embedding, 'write_cell_embedding', write_embedding)
   runner.run_study(config, tmp_path)
   for width in config.model.widths:
