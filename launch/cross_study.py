@@ -51,6 +51,10 @@ def study_dirs(spec: str) -> list[pathlib.Path]:
     raise MedAdvError(f'--studies={spec!r} names no folder; allowed: study folders, '
                       'comma-separated, globs allowed')
   return found
+_CONTRASTS = flags.DEFINE_string(
+    'contrasts', '', 'Comma-separated STUDY:REFERENCE pairs: claim (a)\'s slope in STUDY '
+    'minus in REFERENCE, paired by seed, to contrasts.csv (e.g. the resolution arm, '
+    'breast64_width:breast_width); empty: none.')
 
 
 def main(argv):
@@ -61,6 +65,8 @@ def main(argv):
     claims = cross_study.load(folders)
     readme = pathlib.Path(_README.value) if _README.value else None
     compute = pathlib.Path(_COMPUTE_README.value) if _COMPUTE_README.value else None
+    contrasts = [cross_study.slope_contrast(claims, *_pair(pair))
+                 for pair in filter(None, _CONTRASTS.value.split(','))]
     edits = {}  # Resolved path -> new text; one file may take both tables.
     if readme is not None:
       link = lambda study: os.path.relpath(
@@ -78,11 +84,25 @@ def main(argv):
   out.mkdir(parents=True, exist_ok=True)
   cross_study.write_csv(claims, out / cross_study.CSV_FILE)
   cross_study.plot(claims, out / cross_study.FIGURE_FILE)
+  if contrasts:
+    cross_study.write_contrasts(contrasts, out / cross_study.CONTRASTS_FILE)
+    for c in contrasts:
+      print(f'{c["study"]} minus {c["reference"]}: {c["estimate"]:+.4f} '
+            f'[{c["low"]:+.4f}, {c["high"]:+.4f}] per doubling, p {c["p"]:.3g}, '
+            f'{c["seeds"]} seeds')
   for path, text in edits.items():
     atomic_files.write_text(path, text)
   print(f'{len({c["study"] for c in claims})} studies: {out / cross_study.CSV_FILE}, '
         f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else '')
         + (f', compute table in {compute}' if compute else ''))
+
+
+def _pair(text: str) -> tuple[str, str]:
+  study, sep, reference = text.strip().partition(':')
+  if not sep or not study or not reference:
+    raise MedAdvError(f'--contrasts: {text!r}; allowed: STUDY:REFERENCE pairs of study '
+                      'folder names, comma-separated')
+  return study, reference
 
 
 if __name__ == '__main__':

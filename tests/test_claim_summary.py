@@ -12,6 +12,7 @@ import sys
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from medadv_jax import cell_data
 from medadv_jax.reporting import write_outputs
@@ -213,3 +214,53 @@ def test_cross_study_refuses_bad_input_with_one_line(studies, tmp_path):
     assert 'Traceback' not in done.stderr
   assert readme.read_text() == 'no markers here\n'
   assert not (tmp_path / 'o' / cross_study.CSV_FILE).exists()
+
+
+def test_claim_a_rows_carry_the_seed_slopes_whose_mean_is_the_estimate(studies):
+  row = _row(_claims(studies['toy_growing'][0]), 'a')
+  values = claim_summary.seed_values(row)
+  assert sorted(values) == list(SEEDS)
+  assert np.mean(list(values.values())) == pytest.approx(row['estimate'], abs=1e-5)
+
+
+def test_a_paired_study_contrast_is_the_t_interval_of_per_seed_differences(studies, tmp_path):
+  root = studies['toy_shrinking'][0].parent
+  every = cross_study.load(sorted(root.glob('toy_*')))
+  contrast = cross_study.slope_contrast(every, 'toy_growing', 'toy_shrinking')
+  growing = claim_summary.seed_values(_row(_claims(studies['toy_growing'][0]), 'a'))
+  shrinking = claim_summary.seed_values(_row(_claims(studies['toy_shrinking'][0]), 'a'))
+  differences = [growing[s] - shrinking[s] for s in SEEDS]
+  interval = stats.ttest_1samp(differences, 0.0).confidence_interval(0.95)
+  assert contrast['seeds'] == 5 and contrast['estimate'] > 0
+  assert (contrast['low'], contrast['high']) == pytest.approx(
+      (interval.low, interval.high), abs=1e-5)
+  out = tmp_path / 'summary'
+  done = subprocess.run(
+      [sys.executable, str(REPO / 'launch' / 'cross_study.py'), f'--studies={root}/toy_*',
+       f'--out={out}', '--contrasts=toy_growing:toy_shrinking'],
+      capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  assert 'toy_growing minus toy_shrinking: +' in done.stdout
+  lines = (out / cross_study.CONTRASTS_FILE).read_text().splitlines()
+  assert lines[0] == 'study,reference,estimate,low,high,p,seeds'
+  assert lines[1].startswith('toy_growing,toy_shrinking,') and lines[1].endswith(',5')
+  bad = subprocess.run(
+      [sys.executable, str(REPO / 'launch' / 'cross_study.py'), f'--studies={root}/toy_*',
+       f'--out={out}', '--contrasts=toy_growing-toy_shrinking'],
+      capture_output=True, text=True, check=False)
+  assert bad.returncode == 1 and bad.stderr.count('\n') == 1 and '--contrasts' in bad.stderr
+
+
+def test_the_paired_contrast_interval_covers_at_its_level():
+  # 5 seeds whose slopes at two resolutions share a seed effect; a known difference.
+  rng = np.random.default_rng(0)
+  covered, trials = 0, 2000
+  for _ in range(trials):
+    seed_effect = rng.normal(0.0, 0.02, 5)
+    a = -0.01 + seed_effect + rng.normal(0.0, 0.005, 5)
+    b = -0.03 + seed_effect + rng.normal(0.0, 0.005, 5)
+    claims = [dict(study=name, claim='a', analysis='primary', seed_values=' '.join(
+        f'{s}:{v:.9g}' for s, v in enumerate(values))) for name, values in (('a', a), ('b', b))]
+    c = cross_study.slope_contrast(claims, 'a', 'b')
+    covered += c['low'] <= 0.02 <= c['high']
+  assert 0.93 <= covered / trials <= 0.97, covered / trials

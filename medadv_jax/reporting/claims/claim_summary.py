@@ -52,6 +52,13 @@ def read_csv(path: pathlib.Path) -> list[dict]:
   return found
 
 
+def seed_values(row) -> dict:
+  """{seed: value} of a row's `seed_values` ('0:-0.012 1:-0.008'; claim (a)'s
+  per-seed slopes on its primary row), {} where it has none."""
+  return {int(seed): float(value) for seed, value in
+          (item.split(':') for item in (row.get('seed_values') or '').split())}
+
+
 def _cell(value):
   if value is None or isinstance(value, float) and math.isnan(value):
     return ''

@@ -22,7 +22,7 @@ from medadv_jax import atomic_files
 from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting.claims import claim_summary
 from medadv_jax.reporting.figures import plotting
-from medadv_jax.reporting.statistics import multiplicity
+from medadv_jax.reporting.statistics import multiplicity, paired_gain, size_slope
 
 CSV_FILE, FIGURE_FILE = 'cross_study.csv', 'cross_study.png'
 # The README's table sits between these lines; the rest of the file is kept.
@@ -72,6 +72,38 @@ def with_summary_holm(claims) -> list[dict]:
   adjusted = multiplicity.holm(np.array([r['p'] for r in family])) if family else []
   by_id = {id(r): float(p) for r, p in zip(family, adjusted)}
   return [dict(r, **{HOLM_COLUMN: by_id.get(id(r), math.nan)}) for r in claims]
+
+
+CONTRASTS_FILE = 'contrasts.csv'
+
+
+def slope_contrast(claims, study: str, reference: str) -> dict:
+  """Claim (a)'s slope in `study` minus in `reference`, paired by seed (the same
+  seed re-splits the same images, e.g. at 64 and 28 px): the mean of the
+  per-seed differences over the seeds both analysed, its 95 % t-interval and
+  two-sided p. MedAdvError if either study has no primary claim (a) row."""
+  found = {}
+  for name in (study, reference):
+    row = next((r for r in claims if (r['study'], r['claim'], r['analysis']) ==
+                (name, 'a', 'primary')), None)
+    if row is None:
+      raise MedAdvError(f'--contrasts: {name!r} has no claim (a) primary row; allowed: '
+                        f'studies of --studies ({", ".join(sorted({r["study"] for r in claims}))})')
+    found[name] = claim_summary.seed_values(row)
+  seeds = sorted(set(found[study]) & set(found[reference]))
+  differences = np.array([found[study][s] - found[reference][s] for s in seeds])
+  mean, low, high = (float(v) for v in size_slope.t_interval(differences))
+  return dict(study=study, reference=reference, estimate=mean, low=low, high=high,
+              p=float(paired_gain.t_test_p(differences)), seeds=len(seeds))
+
+
+def write_contrasts(contrasts, path: pathlib.Path) -> None:
+  """contrasts.csv: one row per `slope_contrast`."""
+  columns = ('study', 'reference', 'estimate', 'low', 'high', 'p', 'seeds')
+  lines = [','.join(columns)] + [','.join(
+      f'{c[k]:.6g}' if isinstance(c[k], float) else str(c[k]) for k in columns)
+      for c in contrasts]
+  atomic_files.write_text(pathlib.Path(path), '\n'.join(lines) + '\n')
 
 
 def write_csv(claims, path: pathlib.Path) -> None:

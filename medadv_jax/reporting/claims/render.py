@@ -102,7 +102,7 @@ def _training_lines(analysis) -> list[str]:
 
 COLUMNS = ('dataset', 'models', 'plan', 'claim', 'train_mode', 'baseline', 'size',
            'analysis', 'estimate', 'low', 'high', 'unit', 'seeds', 'p', 'p_holm',
-           'verdict', 'page_p', 'rho', 'radii_255')
+           'verdict', 'page_p', 'rho', 'radii_255', 'seed_values')
 
 
 def claim_rows(analysis, dataset: str, models: str) -> list[dict]:
@@ -115,7 +115,8 @@ def claim_rows(analysis, dataset: str, models: str) -> list[dict]:
     common = dict(base, claim='a', train_mode=a.mode, baseline='', size='all sizes',
                   unit=SLOPE_UNIT, radii_255=' '.join(f'{r:g}' for r in a.radii))
     out.append(dict(common, analysis='primary', **_estimate(a.primary), p=a.p,
-                    page_p=a.page_p, rho=a.rho))
+                    page_p=a.page_p, rho=a.rho, seed_values=' '.join(
+                        f'{seed}:{value:.6g}' for seed, value in a.seed_slopes.items())))
     out.append(dict(common, analysis='sensitivity', **_estimate(a.sensitivity)))
     for name, e in a.secondary.items():
       unit = 'clean accuracy per doubling' if name == 'clean_slope' else (
