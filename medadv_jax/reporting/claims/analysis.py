@@ -103,18 +103,23 @@ def analyse(rows, per_image: dict, plan: plan_lib.Plan, audits=None) -> Analysis
     training = _training_claim(adversarial, baseline, per_image, plan)
   audit = None
   if audits is not None:
-    audit = audit_lib.of_study(rows, audits, _directions(rows, plan))
+    audit = audit_lib.of_study(rows, audits, _directions(rows, plan, size))
     if size is not None and size.mode in audit.withheld:
       size = dataclasses.replace(size, primary=dataclasses.replace(size.primary,
                                                                    verdict=WITHHELD))
   return Analysis(plan, size, training, untested, audit)
 
 
-def _directions(rows, plan) -> dict:
-  """{mode: +1 if its robust accuracy rises with size, -1 if it falls}: the sign
+def _directions(rows, plan, size: SizeClaim | None) -> dict:
+  """{mode: +1 if its robust accuracy rises with size, -1 if it falls}: for claim
+  (a)'s mode the sign of its primary estimate (`size`), for the others the sign
   of the mean per-seed slope over the plan's band, fit models only."""
   out = {}
+  if size is not None and np.isfinite(size.primary.mean) and size.primary.mean != 0:
+    out[size.mode] = 1 if size.primary.mean > 0 else -1
   for mode in dict.fromkeys(r['train_mode'] for r in rows):
+    if size is not None and mode == size.mode:
+      continue
     cells = outcomes.mode_cells(rows, mode)
     if cells is None or len(cells.sizes) < 2:
       continue

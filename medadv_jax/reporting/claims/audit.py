@@ -17,6 +17,7 @@ import numpy as np
 
 from medadv_jax.reporting.inputs import result_rows
 from medadv_jax.reporting.statistics import audit_shortfall
+from medadv_jax.reporting.tables import fitness_table
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Audit:
 def of_study(rows, records, directions: dict) -> Audit:
   """The audit of the models of `rows` fit to attack, at the rows' sanity
   tolerance; `directions` as in `analyse`."""
-  fit_keys = {(result_rows.size_label(r), r['train_mode'], r['seed']) for r in rows
-              if result_rows.truth(r.get('fit', True))}
+  fit_keys = {(result_rows.size_label(r), r['train_mode'], r['seed'])
+              for r in fitness_table.fit_rows(rows)}
   mine = [a for a in records or () if (a['size'], a['mode'], a['seed']) in fit_keys]
   tolerance = next((float(r['sanity_tolerance']) for r in rows
                     if r.get('sanity_tolerance') not in (None, '')), math.inf)
