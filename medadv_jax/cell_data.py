@@ -18,7 +18,7 @@ from medadv_jax import atomic_files
 # so that a workdir resumed across such a change stops (`runner.StaleCellError`)
 # instead of mixing cells the old and new code made. Cells made before the field
 # existed record none.
-RESULTS_VERSION = 7
+RESULTS_VERSION = 8
 # Fingerprint field that holds RESULTS_VERSION.
 RESULTS_VERSION_FIELD = 'results_version'
 # A few attacked images of a cell's model, for the gallery and saliency figures.

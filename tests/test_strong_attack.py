@@ -209,6 +209,25 @@ def test_one_strong_radius_carries_to_every_larger_radius_and_vmap_certifies_not
   assert rows[0]['sanity_certificates'] is None  # No certificates on this schedule.
 
 
+def test_the_strong_more_steps_check_reruns_one_restart_at_twice_the_steps(
+    trained, monkeypatch):
+  model, params, dataset = trained
+  config = _config()
+  config.attack.strong.apgd_restarts = 3
+  config.attack.sanity.more_steps_eps_255 = (32.0,)
+  cascade, seen = schedules.evaluate_cascade, []
+
+  def recording(spec, *args, **kwargs):
+    seen.append((spec.name, spec.steps, spec.restarts))
+    return cascade(spec, *args, **kwargs)
+
+  monkeypatch.setattr(schedules, 'evaluate_cascade', recording)
+  rows = robustness.evaluate_model(model, params, dataset, config, seed=0)
+  assert ('apgd_ce', 10, 3) in seen  # The strong ensemble itself: every restart.
+  assert seen[-2:] == [('apgd_ce', 10, 1), ('apgd_ce', 20, 1)]  # The check: one run each.
+  assert rows[0]['sanity_strong_more_steps'] is not None
+
+
 def test_more_target_classes_than_ranked_targets_are_refused():
   config = _config()
   config.attack.strong.target_classes = len(objectives.RANKED_TARGETS) + 1

@@ -29,9 +29,10 @@ the measured number, 'limit': what it is compared with}:
   strong_attack       the strong verdict attack lowers accuracy below the paper's L-inf
                       attacks by at most the tolerance at every strong radius (value: the
                       largest drop; the paper attacks' accuracies are upper bounds then);
-  strong_more_steps   the strong ensemble's first gradient member (APGD-CE) rerun with
-                      twice the steps on the same keys changes its accuracy by at most the
-                      tolerance at the more-steps radii (value: largest |change|);
+  strong_more_steps   one run (the first restart) of the strong ensemble's first gradient
+                      member (APGD-CE), rerun with twice the steps on the same keys,
+                      changes its accuracy by at most the tolerance at the more-steps
+                      radii (value: largest |change|);
   strong_square_vs_white_box  the strong ensemble's Square fools at most the tolerance of
                       the images every white-box attack before it missed (value: largest
                       share over the strong radii).
