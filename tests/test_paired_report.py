@@ -7,6 +7,8 @@ import pytest
 from scipy import stats
 
 from medadv_jax.reporting import report
+from medadv_jax.reporting.statistics import image_verdicts, paired_difference
+import analysis_fixtures
 
 GRID = [0.0, 1.0, 2.0, 4.0, 8.0]
 LABEL = 'Strong + paper attacks (per image)'
@@ -119,3 +121,18 @@ def test_clean_accuracies_are_compared_image_by_image_with_one_seed():
   line = next(l for l in unpaired.split('## Are clean accuracies comparable?')[1]
               .splitlines() if l.startswith('| standard'))
   assert 'n/a (1 seed, no per-image data)' in line and line.endswith('| **no** |')
+
+
+def test_one_seeds_training_gain_is_paired_over_its_images():
+  rows, per_image = analysis_fixtures.study(
+      lambda mode, rank, seed: 0.6 if mode == 'pgd' else 0.3, seeds=(0,))
+  text = report.render_report(rows, per_image=per_image)
+  line = next(l for l in _section(text, 'What adversarial training buys').splitlines()
+              if l.startswith('| cnn w=1 '))
+  size = next(k[0] for k in per_image if k[0][2] == 1.0)
+  verdicts = [image_verdicts.correct_at(
+      [np.nan if r is None else r
+       for r in per_image[(size, mode, 0)]['min_eps_255'][analysis_fixtures.LABEL]], 8.0)
+      for mode in ('pgd', 'standard')]
+  d, low, high = paired_difference.newcombe_paired(*verdicts)
+  assert line.endswith(f'| {d:+.3f} [{low:+.2f}, {high:+.2f}] | 1: images only |')

@@ -62,14 +62,14 @@ def test_adversarial_gain_is_difference_of_worst_attack_accuracies():
   # PGD-trained 0.9 - 0.02*8*1 - 0.08 = 0.66. One seed and no per-image data:
   # no interval rather than one that treats the paired models as independent.
   line = next(l for l in gains.splitlines() if l.startswith('| cnn w=1 '))
-  assert line.rstrip(' |').endswith('+0.660 n/a (1 seed, no per-image data)')
+  assert line.endswith('| +0.660 n/a (1 seed, no per-image data) | 1: images only |')
   # A second seed 0.1 higher in both modes: each seed's gain is 0.66, so the
   # t-interval over the seeds' paired gains is exactly [0.66, 0.66].
   second = [dict(r, seed=1, accuracy=r['accuracy'] + 0.1) for r in rows]
   text = report.render_report(rows + second)
   gains = text.split('## What adversarial training buys')[1].split('##')[0]
   line = next(l for l in gains.splitlines() if l.startswith('| cnn w=1 '))
-  assert line.rstrip(' |').endswith('+0.660 [+0.66, +0.66]')
+  assert line.endswith('| +0.660 [+0.66, +0.66] | 2 |')
 
 
 def test_sanity_section_counts_pgd_weaker_than_fgsm():

@@ -94,14 +94,16 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
               'same images, so each seed\'s difference is paired, and the seeds get a '
               't-interval; with one seed, Newcombe\'s paired interval on its images '
               '("1 seed: images only", from per_image.json).', '',
-              '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
-              '|---|' + '---:|' * len(headline)]
+              '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' | seeds |',
+              '|---|' + '---:|' * (len(headline) + 1)]
     gains = size_comparisons.training_gains(fit, seeds_fit, 'pgd', headline, per_image=per_image)
     for size in result_rows.sizes(fit):
       if (size, headline[0]) in gains:
+        found = [gains[(size, e)] for e in headline]
+        seeds = max(d.seeds for d in found)
         lines.append(f'| {result_rows.size_label(result_rows.first(fit, size))} | ' + ' | '.join(
-            f'{gains[(size, e)].estimate:+.3f} '
-            f'{paired_difference.interval_text(gains[(size, e)])}' for e in headline) + ' |')
+            f'{d.estimate:+.3f} {paired_difference.interval_text(d, mark_one_seed=False)}'
+            for d in found) + f' | {"1: images only" if seeds == 1 else seeds} |')
   if analysis is not None and analysis.audit is not None:
     lines += ['', '## Is the attack as strong for every size? (audit)', '']
     lines += render_audit.section_lines(analysis.audit)

@@ -45,12 +45,13 @@ def over_seeds(a: dict, b: dict, images: Optional[ImageVerdicts] = None) -> Diff
   return Difference(mean, max(low, -1.0), min(high, 1.0), len(seeds))
 
 
-def interval_text(d: Difference, digits: int = 2) -> str:
-  """'[+0.05, +0.19]', with ' (1 seed: images only)' where so, or 'n/a (why)'."""
+def interval_text(d: Difference, digits: int = 2, mark_one_seed: bool = True) -> str:
+  """'[+0.05, +0.19]', with ' (1 seed: images only)' where so (unless a table
+  says it once), or 'n/a (why)'."""
   if math.isnan(d.low):
     return 'n/a (no seed with both)' if d.seeds == 0 else 'n/a (1 seed, no per-image data)'
   text = f'[{d.low:+.{digits}f}, {d.high:+.{digits}f}]'
-  return text + ' (1 seed: images only)' if d.images_only else text
+  return text + ' (1 seed: images only)' if d.images_only and mark_one_seed else text
 
 
 def newcombe_paired(a, b, z: float = 1.959964) -> tuple[float, float, float]:
