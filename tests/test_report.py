@@ -5,6 +5,7 @@ import itertools
 import json
 
 import pytest
+from scipy import stats as scipy_stats
 
 from configs import default
 from medadv_jax import cell_data, environment
@@ -12,7 +13,7 @@ from medadv_jax.reporting import report, write_outputs
 from medadv_jax.reporting.claims import analysis, plan as plan_lib
 from medadv_jax.reporting.figures import plotting
 from medadv_jax.reporting.inputs import provenance, result_rows
-from medadv_jax.reporting.statistics import bootstrap, worst_attack
+from medadv_jax.reporting.statistics import worst_attack
 from medadv_jax.reporting.tables import results_table, sanity_table
 import analysis_fixtures
 
@@ -47,25 +48,28 @@ def test_spearman_is_minus_one_for_size_ordered_standard_and_plus_one_for_pgd():
   pgd_line = next(l for l in section.splitlines() if l.startswith('| pgd'))
   standard_cells = [c.strip() for c in standard_line.strip('| ').split('|')][1:]
   pgd_cells = [c.strip() for c in pgd_line.strip('| ').split('|')][1:]
-  # Point estimates follow the construction exactly at every eps (0.5 ... 8).
-  assert all(c.startswith('-1.00 [') for c in standard_cells)
-  assert all(c.startswith('+1.00 [') for c in pgd_cells)
-  # At eps 4 the gaps (0.2 standard, 0.08 PGD) dwarf the noise of 100 images; at
-  # eps 0.5 (gaps 0.025, 0.01) they do not, and the interval must say so.
-  assert standard_cells[3] == '-1.00 [-1.00, -1.00]'
-  low, high = (float(v) for v in standard_cells[0].split('[')[1].rstrip(']').split(','))
-  assert low < 0 < high
+  # Rho follows the construction exactly at every eps (0.5 ... 8), a value alone:
+  # no interval (a rank correlation over 3 sizes is a description, not a test).
+  assert standard_cells == ['-1.00'] * len(standard_cells)
+  assert pgd_cells == ['+1.00'] * len(pgd_cells)
 
 
 def test_adversarial_gain_is_difference_of_worst_attack_accuracies():
-  text = report.render_report(_rows())
+  rows = _rows()
+  text = report.render_report(rows)
   gains = text.split('## What adversarial training buys')[1].split('##')[0]
   # Width 1 at eps 8, worst attack PGD: standard max(0, 0.9 - 0.05*8*3 - 0.08) = 0;
-  # PGD-trained 0.9 - 0.02*8*1 - 0.08 = 0.66.
+  # PGD-trained 0.9 - 0.02*8*1 - 0.08 = 0.66. One seed and no per-image data:
+  # no interval rather than one that treats the paired models as independent.
   line = next(l for l in gains.splitlines() if l.startswith('| cnn w=1 '))
-  # Standard is exactly 0, so the interval is the binomial one of 0.66 on 100 images:
-  # +-1.96 * sqrt(0.66 * 0.34 / 100) = +-0.093.
-  assert line.rstrip(' |').endswith('+0.660 [+0.57, +0.75]')
+  assert line.endswith('| +0.660 n/a (1 seed, no per-image data) | 1: images only |')
+  # A second seed 0.1 higher in both modes: each seed's gain is 0.66, so the
+  # t-interval over the seeds' paired gains is exactly [0.66, 0.66].
+  second = [dict(r, seed=1, accuracy=r['accuracy'] + 0.1) for r in rows]
+  text = report.render_report(rows + second)
+  gains = text.split('## What adversarial training buys')[1].split('##')[0]
+  line = next(l for l in gains.splitlines() if l.startswith('| cnn w=1 '))
+  assert line.endswith('| +0.660 [+0.66, +0.66] | 2 |')
 
 
 def test_sanity_section_counts_pgd_weaker_than_fgsm():
@@ -242,6 +246,18 @@ def _claim_rows(standard, pgd, clean=None, n=1000):
   return rows
 
 
+def _clean_verdicts(rows) -> dict:
+  """per_image.json's test-set clean verdicts of `rows`' models: image i right iff
+  i < clean accuracy x n, so a more accurate size is right on a superset."""
+  out = {}
+  for r in rows:
+    n, right = r['clean_test_n'], round(r['clean_test_accuracy'] * r['clean_test_n'])
+    out[(result_rows.size_key(r), r['train_mode'], r['seed'])] = {
+        'test_indices': [], 'min_eps_255': {}, 'test_clean_correct': [i < right
+                                                                      for i in range(n)]}
+  return out
+
+
 def _render(rows, **kwargs):
   """report.md with the claims analysed under configs/default.py's plan."""
   plan = plan_lib.Plan.from_config(default.get_config().analysis)
@@ -258,12 +274,14 @@ def _claim_line(text, claim):
 
 
 def test_clean_accuracies_that_differ_strongly_are_not_comparable():
-  text = _render(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
-                             clean={0: 0.7, 1: 0.8, 2: 0.95}))
+  rows = _claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                     clean={0: 0.7, 1: 0.8, 2: 0.95})
+  text = _render(rows, per_image=_clean_verdicts(rows))
   section = _section(text, 'Are clean accuracies comparable?')
   line = next(l for l in section.splitlines() if l.startswith('| standard'))
-  # Largest minus smallest: 0.95 - 0.7 on 1000 test images; spread 0.25.
-  assert line.endswith('| +0.250 [+0.22, +0.28] | 0.250 | **no** |')
+  # Largest minus smallest: 0.95 - 0.7 on 1000 test images, the 250 images only
+  # the largest gets right; spread 0.25.
+  assert line.endswith('| +0.250 [+0.22, +0.28] (1 seed: images only) | 0.250 | **no** |')
   assert '**standard: not comparable**' in section
   assert '**pgd: not comparable**' in section  # The same clean accuracies.
   assert 'partly reflects clean accuracy' in section
@@ -273,7 +291,8 @@ def test_clean_accuracies_that_differ_strongly_are_not_comparable():
 
 
 def test_equal_clean_accuracies_are_comparable():
-  text = _render(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7}))
+  rows = _claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7})
+  text = _render(rows, per_image=_clean_verdicts(rows))
   section = _section(text, 'Are clean accuracies comparable?')
   assert '**standard: comparable**' in section and 'not comparable' not in section
   assert '0.900 [0.88, 0.92]' in section  # Wilson interval of 900 / 1000.
@@ -281,9 +300,10 @@ def test_equal_clean_accuracies_are_comparable():
 
 
 def test_small_difference_beyond_the_tolerance_is_not_comparable_even_if_noisy():
-  # Spread 0.06 > 0.05 on 100 images: the interval contains 0, the spread does not pass.
-  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
-                                          clean={0: 0.86, 1: 0.9, 2: 0.92}, n=100))
+  # Spread 0.06 > 0.05 on 100 images: neither the interval nor the spread passes.
+  rows = _claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
+                     clean={0: 0.86, 1: 0.9, 2: 0.92}, n=100)
+  text = report.render_report(rows, per_image=_clean_verdicts(rows))
   section = _section(text, 'Are clean accuracies comparable?')
   assert 'the spread exceeds 0.05' in section
   assert 'reaches beyond ±0.05' in section
@@ -292,8 +312,8 @@ def test_small_difference_beyond_the_tolerance_is_not_comparable_even_if_noisy()
 def test_equal_clean_accuracies_on_too_few_images_are_not_shown_comparable():
   # Equal accuracies, but on 40 images the interval of the difference is wider
   # than +-0.05: equivalence is not shown, however close the means are.
-  text = report.render_report(_claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7},
-                                          n=40))
+  rows = _claim_rows({0: 0.5, 1: 0.4, 2: 0.3}, {0: 0.7, 1: 0.7, 2: 0.7}, n=40)
+  text = report.render_report(rows, per_image=_clean_verdicts(rows))
   section = _section(text, 'Are clean accuracies comparable?')
   assert '**standard: not comparable**' in section and 'reaches beyond ±0.05' in section
   assert 'the spread exceeds' not in section
@@ -323,24 +343,26 @@ def test_report_sections_come_in_reading_order_and_list_files():
                     'Mean ± std over seeds (summary.csv)',
                     'Accuracy per attack at selected eps (x 1/255)',
                     'Does robustness fall with model size?',
+                    'Largest minus smallest size, paired',
                     'What adversarial training buys (PGD-trained minus standard)',
                     'Is the attack as strong for every size? (audit)',
                     'Agreement with the paper', 'Sanity checks', 'Files']
   assert text.rstrip().endswith('- `summary.csv`: means over seeds')
 
 
-def test_worst_attack_interval_over_several_seeds_is_a_bootstrap_of_the_mean():
+def test_worst_attack_interval_over_several_seeds_is_a_t_interval_of_the_mean():
   row = dict(model='cnn', depth=None, width=1.0, train_mode='standard', eps_255=2.0,
              attack='ensemble', norm='linf', n=200)
   one = [dict(row, seed=0, accuracy=0.6, ci_low=0.53, ci_high=0.67)]
   ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(one).values()
   assert (accuracy, low, high, per_seed) == (0.6, 0.53, 0.67, [0.6])  # Wilson, as given.
-  two = one + [dict(row, seed=1, accuracy=0.8, ci_low=0.74, ci_high=0.85)]
-  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(two).values()
-  assert accuracy == pytest.approx(0.7) and per_seed == [0.6, 0.8]
-  # Not the average of the seeds' Wilson bounds (0.635, 0.76): the seed spread counts.
-  assert (low, high) == bootstrap.bootstrap_mean([0.6, 0.8], 200)[1:]
-  assert low < 0.62 and high > 0.78
+  three = [dict(row, seed=s, accuracy=a, ci_low=0.0, ci_high=1.0)
+           for s, a in ((2, 0.8), (0, 0.6), (1, 0.7))]
+  ((accuracy, low, high, per_seed),) = worst_attack.worst_attack_accuracy(three).values()
+  assert accuracy == pytest.approx(0.7) and per_seed == [0.6, 0.7, 0.8]  # Seed order.
+  # Not the average of the seeds' Wilson bounds: mean +- t(0.975, 2) * sd / sqrt(3).
+  half = scipy_stats.t.ppf(0.975, 2) * 0.1 / 3 ** 0.5
+  assert (low, high) == pytest.approx((0.7 - half, 0.7 + half))
 
 
 def test_report_from_a_workdir_shows_its_cells_environments(tmp_path):

@@ -9,7 +9,7 @@ from medadv_jax import cell_data
 from medadv_jax.attacks import schedules
 from medadv_jax.reporting.claims import render, render_audit
 from medadv_jax.reporting.inputs import coverage, provenance, result_rows
-from medadv_jax.reporting.statistics import worst_attack
+from medadv_jax.reporting.statistics import paired_difference, worst_attack
 from medadv_jax.reporting.tables import (clean_comparability, fitness_table, sanity_table,
                                          size_comparisons, summary_table)
 
@@ -21,10 +21,10 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
   `files`: (file name, description) of each artefact written beside report.md,
   listed at the end. `environments`: `provenance.load`'s {cell name: environment}
   for the "Software and hardware" section (left out when None). `per_image`:
-  `per_image_data.load`'s per-image data, which makes the claims' intervals
-  paired (None: per-model intervals). `analysis`: `claims.analysis.analyse`'s
-  answer under the plan, the only source of verdicts and of the audit section
-  (None: no claims section).
+  `per_image_data.load`'s per-image data, which gives the descriptive
+  differences of a single seed their interval over its images (None: none).
+  `analysis`: `claims.analysis.analyse`'s answer under the plan, the only source
+  of verdicts and of the audit section (None: no claims section).
   `coverage`: `coverage.load`'s data read, failed and left-out cells, for the
   "Data and cells" section (None: left out).
   """
@@ -37,7 +37,7 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
   # Correlations, differences and verdicts rest on the models fit to attack only.
   per_image_all = per_image or {}
   fit, per_image = fitness_table.fit_only(rows, per_image_all)
-  worst_fit = worst_attack.worst_attack_accuracy(fit)
+  seeds_fit = worst_attack.seed_accuracies(fit)
   lines = [
       '# Robustness study',
       '',
@@ -48,7 +48,7 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
       'adversarial image found at a smaller radius is inside every larger ball). '
       + _bisection_sentence(rows) + _worst_attack_sentence(rows)
       + ' Intervals are 95 % Wilson intervals on the n images for one seed, and 95 % '
-      'bootstrap intervals of the mean over seeds and images for several.',
+      't-intervals of the mean over seeds for several (the seeds are the replicates).',
       '',
       '## Model sizes and clean accuracy',
       '',
@@ -85,21 +85,25 @@ def render_report(rows, files=(), environments=None, per_image=None, analysis=No
       rows, modes, headline)
   lines += _strong_lines(rows, modes, headline)
   lines += ['', '## Does robustness fall with model size?', '',
-            _spearman_section(fit, worst_fit, modes, headline, per_image)]
-  lines += _paired_lines(fit, modes, headline, per_image)
+            _spearman_section(fit, seeds_fit, modes, headline)]
+  lines += _paired_lines(fit, seeds_fit, modes, headline, per_image)
   if {'standard', 'pgd'} <= set(modes):
     lines += ['', '## What adversarial training buys (PGD-trained minus standard)', '',
-              'Worst-attack accuracy difference, with a 95 % bootstrap interval (paired over '
-              'images and seeds where per_image.json covers both: the two modes of a seed '
-              'are attacked on the same images), for the sizes fit to attack in both '
-              'modes.', '',
-              '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' |',
-              '|---|' + '---:|' * len(headline)]
-    gains = size_comparisons.training_gains(fit, worst_fit, 'pgd', headline, per_image=per_image)
+              'Worst-attack accuracy difference, for the sizes fit to attack in both modes, '
+              'with a 95 % paired interval: the two modes of a seed are attacked on the '
+              'same images, so each seed\'s difference is paired, and the seeds get a '
+              't-interval; with one seed, Newcombe\'s paired interval on its images '
+              '("1 seed: images only", from per_image.json).', '',
+              '| model | ' + ' | '.join(f'{e:g}' for e in headline) + ' | seeds |',
+              '|---|' + '---:|' * (len(headline) + 1)]
+    gains = size_comparisons.training_gains(fit, seeds_fit, 'pgd', headline, per_image=per_image)
     for size in result_rows.sizes(fit):
       if (size, headline[0]) in gains:
+        found = [gains[(size, e)] for e in headline]
+        seeds = max(d.seeds for d in found)
         lines.append(f'| {result_rows.size_label(result_rows.first(fit, size))} | ' + ' | '.join(
-            '{:+.3f} [{:+.2f}, {:+.2f}]'.format(*gains[(size, e)]) for e in headline) + ' |')
+            f'{d.estimate:+.3f} {paired_difference.interval_text(d, mark_one_seed=False)}'
+            for d in found) + f' | {"1: images only" if seeds == 1 else seeds} |')
   if analysis is not None and analysis.audit is not None:
     lines += ['', '## Is the attack as strong for every size? (audit)', '']
     lines += render_audit.section_lines(analysis.audit)
@@ -186,29 +190,26 @@ def _worst_attack_sentence(rows) -> str:
           '(these results have no per-image ensemble).')
 
 
-def _paired_lines(rows, modes, headline, per_image) -> list[str]:
-  """Largest-minus-smallest size differences, paired and unpaired, per mode."""
+def _paired_lines(rows, seeds, modes, headline, per_image) -> list[str]:
+  """Largest-minus-smallest size differences, paired, per mode."""
   lines = []
   for mode in modes:
-    arm = size_comparisons.paired_arm(rows, per_image, mode)
-    if arm is not None and len(arm.sizes) >= 2:
-      lines += [''] + size_comparisons.difference_table_lines(rows, arm, headline)
+    if len(size_comparisons.mode_sizes(rows, mode)) >= 2:
+      lines += [''] + size_comparisons.difference_table_lines(rows, seeds, mode, headline,
+                                                              per_image)
   return ['', '## Largest minus smallest size, paired', ''] + lines[1:] if lines else []
 
 
-def _spearman_section(rows, worst, modes, headline, per_image=None) -> str:
+def _spearman_section(rows, seeds, modes, headline) -> str:
   sizes = result_rows.sizes(rows)
   if len(sizes) < 3:
     return 'Fewer than 3 model sizes: no rank correlation computed.'
-  n = result_rows.first(rows, sizes[0])['n']
-  out = ['Spearman rank correlation between parameter count and worst-attack accuracy '
-         f'across the sizes fit to attack (negative: larger models are less robust, as '
-         'the paper claims for standard training), with a 95 % bootstrap interval over '
-         f'seeds and the {n} attacked images, paired (`reporting/statistics/paired_analysis.py`) where '
-         'per-image data covers every size, else per model (`reporting/statistics/bootstrap.py`). '
-         'An interval that '
-         'contains 0 means these runs cannot tell the direction; "n/a: ties" means the '
-         'accuracies tie (e.g. all at 0) in too many resamples for an interval.', '',
+  out = ['Spearman rank correlation between parameter count and mean worst-attack '
+         'accuracy across the sizes fit to attack (negative: larger models are less '
+         'robust, as the paper claims for standard training). A description only, '
+         'without an interval: over a handful of sizes rho takes few values and ignores '
+         'how large the differences are; claim (a) is answered by the slope per doubling '
+         'under the plan.', '',
          '| train mode | ' + ' | '.join(f'eps {e:g}' for e in headline) + ' |',
          '|---|' + '---:|' * len(headline)]
   for mode in modes:
@@ -217,16 +218,9 @@ def _spearman_section(rows, worst, modes, headline, per_image=None) -> str:
       out.append(f'| {mode} | ' + ' | '.join(
           [f'n/a ({len(fit_sizes)} fit sizes)'] * len(headline)) + ' |')
       continue
-    cells = []
-    for rho, low, high in size_comparisons.size_spearman(rows, worst, mode, headline,
-                                                per_image).values():
-      if np.isnan(rho):
-        cells.append('n/a (constant)')
-      elif np.isnan(low):
-        cells.append(f'{rho:+.2f} [n/a: ties]')
-      else:
-        cells.append(f'{rho:+.2f} [{low:+.2f}, {high:+.2f}]')
-    out.append(f'| {mode} | ' + ' | '.join(cells) + ' |')
+    rhos = size_comparisons.size_spearman(rows, seeds, mode, headline).values()
+    out.append(f'| {mode} | ' + ' | '.join('n/a (constant)' if np.isnan(rho) else f'{rho:+.2f}'
+                                           for rho in rhos) + ' |')
   return '\n'.join(out)
 
 

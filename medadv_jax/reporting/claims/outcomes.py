@@ -2,12 +2,12 @@
 (from the results rows), and each image's worst-attack fooling radius (from the
 cells' per_image.json), arranged seeds x sizes for one training mode."""
 
-import collections
 import dataclasses
 
 import numpy as np
 
 from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.statistics import worst_attack
 from medadv_jax.reporting.tables import fitness_table
 
 
@@ -39,20 +39,17 @@ def mode_cells(rows, mode: str, sizes=None) -> ModeCells | None:
                  key=lambda s: (result_rows.first(rows, s)['params'], s))
   seeds = sorted({r['seed'] for r in rows})
   radii = np.array(sorted({float(r['eps_255']) for r in rows}))
-  worst = collections.defaultdict(list)
-  for r in rows:
-    worst[(result_rows.size_key(r), r['seed'], float(r['eps_255']))].append(r)
   acc = np.full((len(seeds), len(sizes), len(radii)), np.nan)
   fit = np.zeros((len(seeds), len(sizes)), bool)
   clean = np.full((len(seeds), len(sizes)), np.nan)
-  for (size, seed, eps), candidates in worst.items():
+  for (size, _, eps), by_seed in worst_attack.seed_rows(rows).items():
     if size not in sizes:
       continue
-    s, k = seeds.index(seed), sizes.index(size)
-    ensemble = [r for r in candidates if result_rows.is_ensemble(r)]
-    acc[s, k, np.searchsorted(radii, eps)] = min(r['accuracy'] for r in ensemble or candidates)
-    fit[s, k] = fitness_table.is_fit(candidates[0])
-    clean[s, k] = float(candidates[0]['clean_test_accuracy'])
+    for seed, r in by_seed.items():
+      s, k = seeds.index(seed), sizes.index(size)
+      acc[s, k, np.searchsorted(radii, float(eps))] = r['accuracy']
+      fit[s, k] = fitness_table.is_fit(r)
+      clean[s, k] = float(r['clean_test_accuracy'])
   present = np.isfinite(acc).any(-1)
   labels = [result_rows.size_label(result_rows.first(rows, s)) for s in sizes]
   params = np.array([float(result_rows.first(rows, s)['params']) for s in sizes])

@@ -1,2 +1,2 @@
 """Statistics on plain arrays: t-intervals, TOST, Page's L, Holm, power by
-simulation, and the descriptive bootstrap intervals."""
+simulation, and the descriptive paired differences."""

@@ -3,24 +3,22 @@ models "of similar clean performance": where larger models are also more accurat
 on clean images, a size / robustness correlation mixes the two.
 
 Per training mode, the largest model (by parameter count) minus the smallest gets
-a 95 % bootstrap interval over seeds and the test images: paired (both models'
-verdicts on the same resampled images, `paired_statistics`) where per_image.json
-holds each test image's clean verdict, else with each model's images drawn on
-their own (`statistics.bootstrap_difference`; wider, erring towards "not
-comparable"). Sizes count as comparable when that whole interval lies within
-+-SPREAD_TOLERANCE and the spread of clean accuracy over all sizes (best minus
-worst mean) is at most SPREAD_TOLERANCE. This is an equivalence test: an interval
-that merely contains 0 is not enough, or a small test set would make any sizes
-comparable.
+a 95 % paired interval (`statistics.paired_difference`): each seed's difference
+is taken on the same test images, and the seeds get a t-interval; with one seed,
+Newcombe's paired interval on the images' clean verdicts in per_image.json (no
+interval without them). Sizes count as comparable when that whole interval lies
+within +-SPREAD_TOLERANCE and the spread of clean accuracy over all sizes (best
+minus worst mean) is at most SPREAD_TOLERANCE. This is an equivalence test: an
+interval that merely contains 0 is not enough, or a small test set would make
+any sizes comparable; no interval is "not comparable".
 """
 
 import dataclasses
-
-import numpy as np
+import math
 
 from medadv_jax.intervals import wilson_interval
 from medadv_jax.reporting.inputs import result_rows
-from medadv_jax.reporting.statistics import bootstrap, paired_statistics
+from medadv_jax.reporting.statistics import image_verdicts, paired_difference
 
 SPREAD_TOLERANCE = 0.05
 
@@ -58,48 +56,37 @@ class Comparison:
   mode: str
   labels: list  # Size labels, by parameter count.
   accuracies: list  # CleanAccuracy per size.
-  difference: tuple  # Largest minus smallest: (difference, 95 % low, high).
+  difference: paired_difference.Difference  # Largest minus smallest.
   spread: float  # Best minus worst mean over all sizes.
-  paired: bool = False  # Whether the difference's interval is paired over images.
 
   @property
   def comparable(self) -> bool:
-    _, low, high = self.difference
+    _, low, high, _ = self.difference
     return (-SPREAD_TOLERANCE <= low and high <= SPREAD_TOLERANCE
             and self.spread <= SPREAD_TOLERANCE)
 
 
 def compare(rows, mode, per_image=None) -> Comparison | None:
   """The clean accuracies of `mode`'s sizes; None with fewer than two sizes.
-  `per_image` (`per_image_data.load`) with test-set clean verdicts pairs the
-  largest-minus-smallest interval."""
+  `per_image` (`per_image_data.load`) with test-set clean verdicts gives the
+  one-seed interval of largest minus smallest."""
   sizes = result_rows.sizes_by_params([r for r in rows if r['train_mode'] == mode])
   if len(sizes) < 2:
     return None
   accuracies = [clean_accuracy(rows, s, mode) for s in sizes]
-  paired = _paired_verdicts(rows, per_image or {}, mode, (sizes[-1], sizes[0]))
-  if paired is not None:
-    difference = tuple(paired_statistics.hierarchical_bootstrap(
-        paired, paired_statistics.difference(0, 1)))
-  else:
-    difference = bootstrap.bootstrap_difference(
-        accuracies[-1].per_seed, accuracies[0].per_seed, accuracies[0].n_test)
+  pair = ((sizes[-1], mode), (sizes[0], mode))
+  difference = paired_difference.over_seeds(
+      *(_by_seed(rows, *model) for model in pair),
+      lambda seed: image_verdicts.clean(per_image or {}, pair, seed))
   means = [a.mean for a in accuracies]
   return Comparison(mode, [result_rows.size_label(result_rows.first(rows, s)) for s in sizes],
-                    accuracies, difference, max(means) - min(means), paired is not None)
+                    accuracies, difference, max(means) - min(means))
 
 
-def _paired_verdicts(rows, per_image, mode, sizes):
-  """Per seed, float (2, N_test): the two sizes' clean verdicts on each test image;
-  None unless every seed of `rows` has them for both."""
-  out = []
-  for seed in sorted({r['seed'] for r in rows if r['train_mode'] == mode}):
-    found = [per_image.get((size, mode, seed), {}).get('test_clean_correct')
-             for size in sizes]
-    if any(f is None for f in found) or len({len(f) for f in found}) != 1:
-      return None
-    out.append(np.array(found, float))
-  return out or None
+def _by_seed(rows, size, mode) -> dict:
+  """{seed: clean test accuracy} of one model."""
+  return {r['seed']: float(r['clean_test_accuracy']) for r in rows
+          if result_rows.size_key(r) == size and r['train_mode'] == mode}
 
 
 def section_lines(rows, modes, per_image=None) -> list[str]:
@@ -117,11 +104,9 @@ def section_lines(rows, modes, per_image=None) -> list[str]:
   lines = ['Clean test accuracy per size: with one seed, a 95 % Wilson interval on '
            f'{source}; with several, mean ± std over seeds. "largest − '
            'smallest" is the largest model (by parameter count) minus the smallest, with '
-           'a 95 % bootstrap interval over seeds and test images, '
-           + ('paired (both models\' verdicts on the same resampled images). '
-              if all(c.paired for c in comparisons) else
-              'each model\'s images drawn on their own where the cells hold no per-image '
-              'clean verdicts (wider). ') + 'Sizes count as comparable when that whole '
+           'a 95 % paired interval: each seed\'s difference on the same test images, a '
+           't-interval over seeds; with one seed, Newcombe\'s paired interval on the '
+           'images ("1 seed: images only"). Sizes count as comparable when that whole '
            f'interval lies within ±{SPREAD_TOLERANCE:g} and the spread (best minus worst '
            f'size) is at most {SPREAD_TOLERANCE:g}.', '',
            '| train mode | ' + ' | '.join(labels)
@@ -131,26 +116,29 @@ def section_lines(rows, modes, per_image=None) -> list[str]:
     by_label = dict(zip(c.labels, c.accuracies))
     cells = [f'{by_label[l].mean:.3f} [{by_label[l].low:.2f}, {by_label[l].high:.2f}]'
              if l in by_label else '-' for l in labels]
-    d, low, high = c.difference
-    lines.append(f'| {c.mode} | ' + ' | '.join(cells) + f' | {d:+.3f} [{low:+.2f}, '
-                 f'{high:+.2f}] | {c.spread:.3f} | {"yes" if c.comparable else "**no**"} |')
+    lines.append(f'| {c.mode} | ' + ' | '.join(cells) + f' | {c.difference.estimate:+.3f} '
+                 f'{paired_difference.interval_text(c.difference)} | {c.spread:.3f} | '
+                 f'{"yes" if c.comparable else "**no**"} |')
   lines.append('')
   lines += [f'- {_sentence(c)}' for c in comparisons]
   return lines
 
 
 def _sentence(c: Comparison) -> str:
-  d, low, high = c.difference
+  d, low, high, _ = c.difference
   small, large = c.accuracies[0].mean, c.accuracies[-1].mean
   facts = (f'clean accuracy {small:.3f} ({c.labels[0]}) to {large:.3f} ({c.labels[-1]}), '
-           f'difference {d:+.3f} [{low:+.2f}, {high:+.2f}], spread {c.spread:.3f}')
+           f'difference {d:+.3f} {paired_difference.interval_text(c.difference)}, spread '
+           f'{c.spread:.3f}')
   if c.comparable:
     return (f'**{c.mode}: comparable** ({facts}). With 95 % confidence the largest and '
             f'smallest sizes differ by at most {SPREAD_TOLERANCE:g} in clean accuracy, so '
             'no larger clean-accuracy gap can explain a size / robustness correlation '
             'for this mode.')
   reasons = []
-  if not -SPREAD_TOLERANCE <= low <= high <= SPREAD_TOLERANCE:
+  if math.isnan(low):
+    reasons.append('no interval of the difference')
+  elif not -SPREAD_TOLERANCE <= low <= high <= SPREAD_TOLERANCE:
     reasons.append(f'the interval of the difference reaches beyond ±{SPREAD_TOLERANCE:g}')
   if c.spread > SPREAD_TOLERANCE:
     reasons.append(f'the spread exceeds {SPREAD_TOLERANCE:g}')
