@@ -36,8 +36,8 @@ def _rows(pgd_beats_fgsm=True, schedule='vmap'):
                        target=target, steps=20 if attack == 'pgd' else 1, eps=e / 255,
                        eps_255=e, accuracy=acc, n=100, ci_low=acc - 0.05,
                        ci_high=acc + 0.05, accuracy_single_eps=acc,
-                       clean_test_accuracy=0.9, best_epoch=1, val_score=0.9,
-                       schedule=schedule))
+                       clean_test_accuracy=0.9, clean_test_n=100, best_epoch=1,
+                       val_score=0.9, schedule=schedule))
   return rows
 
 

@@ -11,8 +11,7 @@ def section_lines(audit) -> list[str]:
   if audit.unfit_only:
     return ['No audited model is fit to attack: the audit enters no verdict.']
   if not audit.eps_255:
-    return ['Not run: no cell has an audit.json (attack.audit.images = 0, or cells '
-            'finished before the audit existed).']
+    return ['Not run: no cell has an audit.json (attack.audit.images = 0).']
   eps = audit.eps_255
   lines = [f'On a fixed sample of each model\'s attacked images (the same images for every '
            f'size of a seed), the audit ran AutoAttack\'s attacks ({audit.budget}). '

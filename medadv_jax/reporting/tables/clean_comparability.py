@@ -44,10 +44,8 @@ def clean_accuracy(rows, size, mode) -> CleanAccuracy:
 
 
 def test_set_size(rows) -> int:
-  """Images the clean test accuracy is measured on. Rows from before `clean_test_n`
-  was recorded fall back to the attacked subset's n, a lower bound (wider intervals)."""
-  r = rows[0]
-  return int(r.get('clean_test_n') or r['n'])
+  """Images the clean test accuracy is measured on."""
+  return int(rows[0]['clean_test_n'])
 
 
 @dataclasses.dataclass
@@ -95,9 +93,7 @@ def section_lines(rows, modes, per_image=None) -> list[str]:
   if not comparisons:
     return ['Fewer than two model sizes: nothing to compare.']
   n_test = test_set_size(rows)
-  source = (f'the {n_test} test images' if rows[0].get('clean_test_n')
-            else f'n = {n_test}, the attacked images (these results predate recording the '
-                 'test-set size, so the intervals are wider than the full test set would give)')
+  source = f'the {n_test} test images'
   present = {label for c in comparisons for label in c.labels}
   labels = [label for label in (result_rows.size_label(result_rows.first(rows, s))
                                 for s in result_rows.sizes_by_params(rows)) if label in present]
