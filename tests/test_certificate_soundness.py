@@ -57,10 +57,24 @@ def _largest_certified(apply_fn, variables, images, labels, alive):
   return np.maximum(largest, reach)
 
 
+# The certified images the strong attack tries: one batch of its program.
+ATTACKED = 64
+
+
+def _each_radius_in_turn(largest, certified):
+  """Up to ATTACKED of `certified`, taken in turn from each largest certified
+  radius (largest first), so that every radius certified is attacked."""
+  index = largest[certified]
+  rank = np.zeros(certified.size, int)  # Position among the images of its radius.
+  for e in np.unique(index):
+    rank[index == e] = np.arange(np.sum(index == e))
+  return certified[np.lexsort((-index, rank))[:ATTACKED]]
+
+
 def test_no_certified_image_is_fooled_inside_its_certified_ball(trained):
   apply_fn, variables, images, labels, alive = trained
   largest = _largest_certified(apply_fn, variables, images, labels, alive)
-  certified = np.flatnonzero(largest >= 0)
+  certified = _each_radius_in_turn(largest, np.flatnonzero(largest >= 0))
   assert certified.size >= 50  # Certificates fire: the test can fail.
   logits_fn = lambda z: apply_fn(variables, z)
   # An image robust in its largest certified ball is robust in every smaller one,
@@ -124,7 +138,8 @@ def test_compiled_lower_bounds_match_a_float64_computation_of_the_same_bound(tra
 
 def test_cascade_keeps_the_loops_verdicts_image_by_image_where_certificates_fire(trained):
   apply_fn, variables, images, labels, alive = trained
-  grid = np.concatenate([[0.0], RADII, np.float32([4, 8]) / 255]).astype(np.float32)
+  # Every other radius of RADII: certificates fire up to ~0.6/255 on these models.
+  grid = np.concatenate([[0.0], RADII[::2], np.float32([4, 8]) / 255]).astype(np.float32)
   attack = registry.AttackSpec('pgd', steps=20, step_size_frac=0.1)
   key = jax.random.key(3)
   loop = eps_grid.worst_case_so_far(
