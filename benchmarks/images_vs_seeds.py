@@ -28,10 +28,6 @@ from medadv_jax.reporting.inputs import per_image_data
 from medadv_jax.reporting.statistics import power
 from medadv_jax.study import runner
 
-_CONFIG = config_flags.DEFINE_config_file('config', None, 'The study\'s config.')
-_WORKDIR = flags.DEFINE_string('workdir', None, 'A finished study workdir.', required=True)
-_PER_CLASS = flags.DEFINE_list('per_class', ['10', '25', '50', '100'],
-                               'Attacked images per class to compare.')
 # timing.json stages whose seconds grow with the attacked images.
 PER_IMAGE_STAGES = ('certify', 'paper_attacks', 'strong_attack', 'sanity_checks')
 
@@ -75,6 +71,14 @@ def trade(variances, seeds: int, fixed: float, growing: float, now: int, per_cla
               compute=None if needed is None else needed * cost / seeds)
 
 
+def define_flags():
+  """The script's flags, defined only when it runs (the tests import its functions)."""
+  return (config_flags.DEFINE_config_file('config', None, 'The study\'s config.'),
+          flags.DEFINE_string('workdir', None, 'A finished study workdir.'),
+          flags.DEFINE_list('per_class', ['10', '25', '50', '100'],
+                            'Attacked images per class to compare.'))
+
+
 def main(argv):
   del argv
   config, workdir = _CONFIG.value, pathlib.Path(_WORKDIR.value)
@@ -98,5 +102,6 @@ def main(argv):
 
 
 if __name__ == '__main__':
-  flags.mark_flags_as_required(['config'])
+  _CONFIG, _WORKDIR, _PER_CLASS = define_flags()
+  flags.mark_flags_as_required(['config', 'workdir'])
   app.run(main)

@@ -32,7 +32,7 @@ def _rows(pgd_beats_fgsm=True, schedule='vmap'):
       drop = 0.01 * e if attack == 'pgd' and pgd_beats_fgsm else 0.0
       acc = max(0.0, base - drop)
       rows.append(dict(dataset='toy', model='cnn', width=width, depth=None, params=params,
-                       flops=10.0 * params, train_mode=mode, seed=0, attack=attack,
+                       flops=10.0 * params, train_mode=mode, seed=0, attack=attack, norm='linf',
                        target=target, steps=20 if attack == 'pgd' else 1, eps=e / 255,
                        eps_255=e, accuracy=acc, n=100, ci_low=acc - 0.05,
                        ci_high=acc + 0.05, accuracy_single_eps=acc,

@@ -11,7 +11,7 @@ import analysis_fixtures
 
 def _row(width, mode, seed):
   return dict(dataset='toy', model='cnn', width=width, depth=None, params=int(1000 * width),
-              flops=1.0, train_mode=mode, seed=seed, attack='ensemble', target='any',
+              flops=1.0, train_mode=mode, seed=seed, attack='ensemble', target='any', norm='linf',
               steps=0, eps=0.0, eps_255=0.0, accuracy=0.8, n=10, ci_low=0.7, ci_high=0.9,
               accuracy_single_eps=0.8, clean_test_accuracy=0.8, clean_test_n=200)
 

@@ -72,7 +72,7 @@ def summarise(rows) -> list[dict]:
     out.append(dict(
         dataset=r['dataset'], model=r['model'], width=r['width'], depth=r.get('depth'),
         params=r['params'], flops=r['flops'], train_mode=mode, attack=label,
-        norm=r.get('norm') or 'linf', eps_255=eps, n_seeds=len(accuracies[key]),
+        norm=r['norm'], eps_255=eps, n_seeds=len(accuracies[key]),
         accuracy_mean=mean, accuracy_std=std, n=r['n'],
         clean_test_accuracy_mean=clean_mean, clean_test_accuracy_std=clean_std,
         **{f'{column}_mean': float(np.mean(list(values.values())))
