@@ -13,6 +13,7 @@ import pytest
 from medadv_jax.errors import DiskFullError
 from medadv_jax.study import exits
 from medadv_jax.training import checkpointing, loop
+import terminal_python
 from training_helpers import MODEL, REPO_ROOT, synthetic_dataset, train_config
 
 # main.py with every Path.write_text failing as on a full disk.
@@ -72,11 +73,9 @@ def test_an_interrupted_training_run_removes_its_temporary_checkpoint(tmp_path, 
 def test_ctrl_c_or_sigterm_in_main_exits_saying_how_to_resume(tmp_path, stop, status, line):
   workdir = tmp_path / 'study'
   process = subprocess.Popen(
-      [sys.executable, 'main.py', '--config=configs/default.py:smoke', f'--workdir={workdir}'],
-      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-      # As from a terminal: a suite started in the background (`cmd &`) passes
-      # SIGINT on ignored, and Python then never turns it into KeyboardInterrupt.
-      preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+      [*terminal_python.PYTHON, 'main.py', '--config=configs/default.py:smoke',
+       f'--workdir={workdir}'],
+      cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)

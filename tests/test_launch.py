@@ -18,6 +18,7 @@ from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.reporting.inputs import cells_archive
 
 from launch_helpers import launch_module as _launch_module
+import terminal_python
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Two tiny cells (one width, both training modes), one attack at 29 radii.
@@ -244,11 +245,9 @@ def test_slurm_refuses_bad_flags_before_printing_a_script():
 @pytest.mark.parametrize('stop', [signal.SIGINT, signal.SIGTERM])
 def test_ctrl_c_or_sigterm_stops_the_sweep_and_its_workers_with_exit_130(stop, tmp_path):
   workdir = tmp_path / 'study'
-  sweep = subprocess.Popen([sys.executable, 'launch/local_sweep.py', *TINY,
+  sweep = subprocess.Popen([*terminal_python.PYTHON, 'launch/local_sweep.py', *TINY,
                             f'--workdir={workdir}', '--workers=1'], cwd=REPO_ROOT,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                           # As from a terminal, whatever the suite's own SIGINT.
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   deadline = time.time() + 120
   while not (workdir / 'config.json').exists() and time.time() < deadline:
     time.sleep(0.05)  # The first worker is inside its study.
