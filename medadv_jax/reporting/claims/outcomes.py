@@ -6,7 +6,7 @@ import dataclasses
 
 import numpy as np
 
-from medadv_jax.reporting.inputs import result_rows
+from medadv_jax.reporting.inputs import per_image_data, result_rows
 from medadv_jax.reporting.statistics import worst_attack
 from medadv_jax.reporting.tables import fitness_table
 
@@ -88,22 +88,13 @@ def band_accuracy(cells: ModeCells, radii) -> np.ndarray:
   return cells.accuracy[..., index].mean(-1)
 
 
-def worst_radius(entry: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-  """(test indices, clean correct, worst-attack fooling radius x 1/255; inf if
-  no grid radius fools it) of one cell's per_image.json, over its L-inf attacks."""
-  linf = [radii for label, radii in entry['min_eps_255'].items() if 'L2' not in label]
-  stacked = np.array([[np.inf if r is None else r for r in radii] for radii in linf], float)
-  return (np.asarray(entry['test_indices'], int), np.asarray(entry['clean_correct'], bool),
-          stacked.min(0))
-
-
 def seed_images(per_image: dict, cells: ModeCells, seed, keep) -> tuple | None:
   """(clean (K, N) bool, radius (K, N)) of the `keep` (K,) sizes of `seed` on the
   images all of them attacked, aligned by test index; None without every file."""
   entries = [per_image.get((size, cells.mode, seed)) for size, k in zip(cells.sizes, keep) if k]
   if not entries or any(e is None for e in entries):
     return None
-  parsed = [worst_radius(e) for e in entries]
+  parsed = [per_image_data.worst_radius(e) for e in entries]
   common = sorted(set.intersection(*(set(p[0].tolist()) for p in parsed)))
   clean, radius = [], []
   for indices, correct, worst in parsed:

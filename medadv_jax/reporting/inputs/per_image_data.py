@@ -3,6 +3,8 @@ image's smallest fooling radius per attack, and whether it was right when clean.
 
 import pathlib
 
+import numpy as np
+
 from medadv_jax import atomic_files, cell_data
 from medadv_jax.reporting.inputs import result_rows
 
@@ -23,3 +25,12 @@ def load(workdir: pathlib.Path, rows) -> dict:
     if path.exists():
       out[key] = atomic_files.read_json(path)
   return out
+
+
+def worst_radius(entry: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(test indices, clean correct, worst-attack fooling radius x 1/255; inf if
+  no grid radius fools it) of one cell's per_image.json, over its L-inf attacks."""
+  linf = [radii for label, radii in entry['min_eps_255'].items() if 'L2' not in label]
+  stacked = np.array([[np.inf if r is None else r for r in radii] for radii in linf], float)
+  return (np.asarray(entry['test_indices'], int), np.asarray(entry['clean_correct'], bool),
+          stacked.min(0))

@@ -6,12 +6,11 @@ from typing import Optional
 
 import numpy as np
 
-# per_image.json labels of the per-image worst case, strongest first.
-WORST_LABELS = ('Strong + paper attacks (per image)', 'Ensemble (per image)')
+from medadv_jax.reporting.inputs import per_image_data
 
 
 def correct_at(min_eps, eps: float) -> np.ndarray:
-  """bool, shape of `min_eps` (fooling radii x 1/255, NaN: never fooled): right at
+  """bool, shape of `min_eps` (fooling radii x 1/255, NaN or inf: never fooled): right at
   radius `eps`, i.e. never fooled within the grid or first fooled above eps."""
   min_eps = np.asarray(min_eps, float)
   return np.isnan(min_eps) | (min_eps > eps)
@@ -19,16 +18,16 @@ def correct_at(min_eps, eps: float) -> np.ndarray:
 
 def worst_case(per_image: dict, models, seed, eps: float) -> Optional[tuple]:
   """Per model of `models` ((size key, mode) pairs), bool (N,): right under the
-  worst attack at `eps` (x 1/255) on `seed`'s attacked images; None unless every
-  model has its per-image worst case on the same images."""
+  worst attack at `eps` (x 1/255) on `seed`'s attacked images, the worst case the
+  planned analysis uses (`per_image_data.worst_radius`); None unless every model
+  has per-image data on the same images."""
   found = [per_image.get((size, mode, seed)) for size, mode in models]
-  if any(f is None for f in found) or len({tuple(f['test_indices']) for f in found}) != 1:
+  if any(f is None or not f['min_eps_255'] for f in found):
     return None
-  label = next((l for l in WORST_LABELS if all(l in f['min_eps_255'] for f in found)), None)
-  if label is None:
+  parsed = [per_image_data.worst_radius(f) for f in found]
+  if len({tuple(indices) for indices, _, _ in parsed}) != 1:
     return None
-  return tuple(correct_at([np.nan if r is None else r for r in f['min_eps_255'][label]], eps)
-               for f in found)
+  return tuple(correct_at(radius, eps) for _, _, radius in parsed)
 
 
 def clean(per_image: dict, models, seed) -> Optional[tuple]:
