@@ -23,6 +23,7 @@ from ml_collections import config_flags
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top
+from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting.claims import outcomes, plan as plan_lib, secondary
 from medadv_jax.reporting.inputs import per_image_data
 from medadv_jax.reporting.statistics import power
@@ -49,10 +50,24 @@ def slope_variances(config, workdir: pathlib.Path):
   rows = runner.collect_finished_rows(config, workdir)
   per_image = per_image_data.load(workdir, rows)
   cells = outcomes.mode_cells(rows, plan.size.mode)
+  if cells is None:
+    raise MedAdvError(f'--workdir={str(workdir)!r} has no finished {plan.size.mode!r} cells '
+                      'of this config; allowed: a finished study workdir')
   radii, _ = outcomes.band_radii(cells, plan.size.band_255, plan.size.floor, cells.fit)
   contrasts = secondary.slope_contrasts(cells, per_image, radii, plan.min_sizes)
   mean = float(np.mean([c.mean() for c in contrasts]))
   return mean, power.fit_variances(contrasts), len(contrasts), plan.size.margin
+
+
+def per_class_values(values) -> list[int]:
+  """--per_class as positive integers, or one error naming the flag."""
+  try:
+    out = [int(v) for v in values]
+  except ValueError:
+    out = []
+  if not out or min(out) < 1:
+    raise MedAdvError(f'--per_class={",".join(values)!r}; allowed: positive integers')
+  return out
 
 
 def trade(variances, seeds: int, fixed: float, growing: float, now: int, per_class: int,
@@ -82,7 +97,11 @@ def define_flags():
 def main(argv):
   del argv
   config, workdir = _CONFIG.value, pathlib.Path(_WORKDIR.value)
-  mean, variances, seeds, margin = slope_variances(config, workdir)
+  try:
+    candidates = per_class_values(_PER_CLASS.value)
+    mean, variances, seeds, margin = slope_variances(config, workdir)
+  except MedAdvError as e:
+    sys.exit(f'error: {e}')
   fixed, growing = cell_seconds(workdir)
   now = int(config.data.attack_per_class)
   print(f'{workdir}: claim (a) slope {mean:+.4f} per doubling over {seeds} seeds at {now} '
@@ -93,7 +112,7 @@ def main(argv):
   print('| images per class | cost per seed | seeds at this study\'s compute | slope SE '
         '(relative) | seeds to exclude 0 | compute for those (relative) |')
   print('|---:|---:|---:|---:|---:|---:|')
-  for per_class in (int(k) for k in _PER_CLASS.value):
+  for per_class in candidates:
     row = trade(variances, seeds, fixed, growing, now, per_class, mean, margin)
     needed = f'> {power.MAX_SEEDS}' if row['needed'] is None else row['needed']
     compute = 'n/a' if row['compute'] is None else f'{row["compute"]:.2f}x'

@@ -6,7 +6,10 @@ import json
 import numpy as np
 import pytest
 
+from configs import default
+
 from benchmarks import images_vs_seeds
+from medadv_jax.errors import MedAdvError
 from medadv_jax.reporting.statistics import power
 
 
@@ -52,3 +55,14 @@ def test_cell_seconds_split_the_stages_that_grow_with_the_images(tmp_path):
   fixed, growing = images_vs_seeds.cell_seconds(tmp_path)
   assert growing == pytest.approx(11.0)
   assert fixed == pytest.approx(35.0 - 11.0)
+
+
+@pytest.mark.parametrize('values', [['0'], ['25', 'x'], []])
+def test_bad_images_per_class_are_one_error_naming_the_flag(values):
+  with pytest.raises(MedAdvError, match=r"--per_class=.*allowed: positive integers"):
+    images_vs_seeds.per_class_values(values)
+
+
+def test_a_workdir_without_finished_cells_is_one_error_naming_it(tmp_path):
+  with pytest.raises(MedAdvError, match=r"--workdir=.*no finished 'standard' cells"):
+    images_vs_seeds.slope_variances(default.get_config(), tmp_path)
