@@ -4,7 +4,7 @@ A model that predicts one class for every image cannot be fooled on the images
 of that class, so it looks robust; a model at chance, or one still learning
 when training stopped, says nothing about how size changes robustness. Each
 such model is flagged here, stays in the report's tables with its reasons, and
-is left out of every correlation, difference and claim verdict. Three checks,
+is left out of every difference, Spearman column and claim verdict. Three checks,
 thresholds from `config.fitness`:
   one_class       one class takes at least `max_class_share` of the test
                   predictions (multi-label: every label is that constant);
