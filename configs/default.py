@@ -115,6 +115,10 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
   # Also measure PGD validation accuracy of standard training (costs a PGD pass).
   config.train.robust_val_standard = False
   config.train.checkpoint_every_steps = 0  # Also mid-epoch; 0 = at epoch ends only.
+  # Epoch-end checkpoints at least this many steps apart, and the last one; 0 =
+  # every epoch. Saving is most of a small epoch's time; a kill repeats at most
+  # this many steps, to the same numbers.
+  config.train.checkpoint_min_steps = 200
   config.train.keep_checkpoints = 1  # Newest N checkpoints kept (each holds the best weights).
   config.train.log_every_steps = 25  # Train-metric rows in metrics.jsonl / TensorBoard.
   config.train.adv = ml_collections.ConfigDict()
@@ -270,6 +274,7 @@ def get_config(arg: str = '') -> ml_collections.ConfigDict:
     config.model.widths = (0.25, 0.5)
     config.train.min_steps = 0
     config.train.epochs = 2
+    config.train.checkpoint_min_steps = 0  # Every epoch: kill tests resume mid-run.
     config.train.adv.steps = 2
     config.attack.pgd_steps = 3
     config.attack.apgd_steps = 5

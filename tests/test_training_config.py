@@ -38,6 +38,7 @@ def test_every_mode_optimiser_and_schedule_is_selectable(fields):
     ('weight_decay', -1e-4, '>= 0'),
     ('keep_checkpoints', 0, 'integer >= 1'),
     ('checkpoint_every_steps', -5, 'integer >= 0'),
+    ('checkpoint_min_steps', -1, 'integer >= 0'),
     ('plateau__factor', 1.5, '(0, 1)'),
     ('adv__trades_beta', -1.0, '>= 0'),
     ('adv__overfit_drop', 1.0, '[0, 1)'),

@@ -18,9 +18,10 @@ KILL_BEFORE_STEP = 11  # Epoch 2, batch 5 of 6: three steps after the step-8 che
 # The child process trains and kills itself with SIGKILL (no cleanup, no
 # flush) just before step KILL_BEFORE_STEP runs: a deterministic point in the
 # middle of an epoch, after metric rows that the checkpoint does not cover.
-def _killing_child(module: str, factory: str, run: str) -> str:
+def _killing_child(module: str, factory: str, run: str,
+                   kill_before: int = KILL_BEFORE_STEP) -> str:
   """A child script whose `module.factory` step kills the process before step
-  KILL_BEFORE_STEP, then `run`."""
+  `kill_before`, then `run`."""
   return f'''
 import os, pathlib, signal, sys
 sys.path.insert(0, {str(REPO_ROOT / 'tests')!r})
@@ -34,7 +35,7 @@ def make_killable_step(*args, **kwargs):
   calls = [0]
   def killable(*step_args):
     calls[0] += 1
-    if calls[0] == {KILL_BEFORE_STEP}:
+    if calls[0] == {kill_before}:
       os.kill(os.getpid(), signal.SIGKILL)
     return step(*step_args)
   return killable
@@ -73,6 +74,33 @@ def test_sigkill_mid_epoch_then_resume_equals_uninterrupted_run(tmp_path):
   assert checkpointing.Checkpointer(killed_dir / 'checkpoints').all_steps() == [8, 12]
 
 
+# Epoch-end checkpoints at least 12 steps apart over 3 epochs of 6 steps: the
+# end of epoch 1 (step 6) is not saved, step 12 is, and the last epoch always.
+SPARSE = dict(checkpoint_min_steps=12, keep_checkpoints=3)
+SPARSE_CHILD = _killing_child('loop.steps', 'make_train_step', f"""loop.train_model(
+    MODEL, synthetic_dataset(), train_config(3, **{SPARSE!r}), 'standard', 0, root)""",
+                              kill_before=17)
+
+
+def test_sparse_epoch_checkpoints_resume_to_the_uninterrupted_numbers(tmp_path):
+  killed_dir = tmp_path / 'killed'
+  child = subprocess.run([sys.executable, '-c', SPARSE_CHILD, str(killed_dir)], cwd=REPO_ROOT,
+                         capture_output=True, text=True, timeout=600)
+  assert child.returncode == -signal.SIGKILL, child.stderr[-3000:]
+  assert checkpointing.Checkpointer(killed_dir / 'checkpoints').all_steps() == [12]
+  resumed, resumed_meta = loop.train_model(MODEL, synthetic_dataset(),
+                                           train_config(3, **SPARSE), 'standard', 0, killed_dir)
+  straight, straight_meta = loop.train_model(MODEL, synthetic_dataset(),
+                                             train_config(3, **SPARSE), 'standard', 0,
+                                             tmp_path / 'straight')
+  assert_trees_equal(straight, resumed)
+  assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
+  assert without_timing(atomic_files.read_jsonl(killed_dir / 'metrics.jsonl')) == \
+      without_timing(atomic_files.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl'))
+  for run in (killed_dir, tmp_path / 'straight'):
+    assert checkpointing.Checkpointer(run / 'checkpoints').all_steps() == [12, 18]
+
+
 # The same for a cell group: seeds (0, 1) as one program, killed before step
 # KILL_BEFORE_STEP; one group checkpoint holds both seeds at step 8.
 GROUP_CHILD = _killing_child('group_loop.group_steps', 'make_group_train_step', f"""
@@ -106,3 +134,10 @@ def test_sigkill_mid_epoch_then_resume_a_group_equals_uninterrupted_run(tmp_path
     assert without_timing(rows[0]) == without_timing(rows[1])
   # The seeds differ: each its own init, order and keys.
   assert not np.array_equal(leaves(resumed[0][0])[0], leaves(resumed[1][0])[0])
+
+
+def test_a_group_saves_sparse_epoch_checkpoints_and_its_last(tmp_path):
+  members = [group_loop.Member(s, synthetic_dataset(), tmp_path / f'cell{s}') for s in (0, 1)]
+  group_loop.train_group(MODEL, members, train_config(3, **SPARSE), 'standard',
+                         tmp_path / 'group')
+  assert checkpointing.Checkpointer(tmp_path / 'group' / 'checkpoints').all_steps() == [12, 18]

@@ -40,7 +40,8 @@ def cell_fingerprint(config, cell: cell_data.Cell) -> dict:
     data['dir'] = os.path.abspath(os.path.expanduser(data['dir']))
   train = config.train.to_dict()
   # Which cells exist, and how often to save or log, do not change the numbers.
-  for field in ('modes', 'checkpoint_every_steps', 'keep_checkpoints', 'log_every_steps'):
+  for field in ('modes', 'checkpoint_every_steps', 'checkpoint_min_steps', 'keep_checkpoints',
+                'log_every_steps'):
     train.pop(field, None)
   return json.loads(json.dumps({
       cell_data.RESULTS_VERSION_FIELD: cell_data.RESULTS_VERSION,

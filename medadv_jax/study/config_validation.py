@@ -107,8 +107,8 @@ def _validate_train(train) -> None:
   _distinct('train.modes', train.modes)
   for field in ('epochs', 'batch_size', 'eval_batch_size', 'keep_checkpoints'):
     _int_at_least(f'train.{field}', train[field], 1)
-  for field in ('early_stopping_patience', 'checkpoint_every_steps', 'log_every_steps',
-                'min_steps', 'patience_steps'):
+  for field in ('early_stopping_patience', 'checkpoint_every_steps', 'checkpoint_min_steps',
+                'log_every_steps', 'min_steps', 'patience_steps'):
     _int_at_least(f'train.{field}', train[field], 0)
   if train.min_steps:
     _int_at_least('train.max_steps', train.max_steps, train.min_steps)

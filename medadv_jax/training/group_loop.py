@@ -132,6 +132,8 @@ class _GroupRun:
     self.checkpointer = checkpointing.Checkpointer(group_dir / 'checkpoints',
                                                    max_to_keep=config.keep_checkpoints)
     self._restore()
+    # The newest checkpoint's step (0: none).
+    self.saved_step = self.epoch * self.steps_per_epoch + self.batch
     enabled = jax.process_index() == 0
     self.writers = [metrics_writer.MetricsWriter(m.run_dir, resume_step=meta.step,
                                                  enabled=enabled)
@@ -288,7 +290,8 @@ class _GroupRun:
         self._end_member_epoch(s, epoch, step, vals[s], scores[s], improved[s],
                                train_seconds, val_seconds, images_per_second)
     self.epoch, self.batch = epoch, 0
-    self._save(step)
+    if not any(self.active()) or step - self.saved_step >= self.config.checkpoint_min_steps:
+      self._save(step)
     bar.update(step, force=True, extra=f'epoch {epoch}/{self.length.max_epochs}, '
                f'{sum(self.active())} of {len(self.members)} seeds training')
 
@@ -347,6 +350,7 @@ class _GroupRun:
     # Only the members, on the host: a checkpoint restores on any device layout.
     arrays = jax.tree_util.tree_map(lambda a: a[:n], arrays)
     self.checkpointer.save(step, arrays, self._document())
+    self.saved_step = step
 
   def _restore(self):
     template = {'state': devices.to_host(self.host_state),

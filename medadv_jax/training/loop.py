@@ -144,6 +144,7 @@ class _TrainingRun:
     self.checkpointer = checkpointing.Checkpointer(run_dir / 'checkpoints',
                                                    max_to_keep=config.keep_checkpoints)
     self._restore()
+    self.saved_step = self.meta.step  # The newest checkpoint's step (0: none).
     self.writer = metrics_writer.MetricsWriter(run_dir, resume_step=self.meta.step,
                                                enabled=jax.process_index() == 0)
     self.train_step = steps.make_train_step(mode, config, schedule, mesh,
@@ -282,7 +283,8 @@ class _TrainingRun:
                                     history=self.meta.history + (summary,),
                                     stop_reason=kept)
     self.epoch_means = RunningMeans()
-    self._save(step)
+    if reason or step - self.saved_step >= self.config.checkpoint_min_steps:
+      self._save(step)
     bar.update(step, force=True, extra=(
         f'epoch {epoch}/{self.length.max_epochs} loss {train["loss"]:.4f} '
         f'val {"robust acc" if self.adversarial else "acc"} {score:.3f} '
@@ -330,6 +332,7 @@ class _TrainingRun:
     self.writer.flush()  # Rows up to `step` are on disk before the checkpoint is.
     self.checkpointer.save(step, {'state': self.state, 'best': self.best},
                            self.meta.to_json(running))
+    self.saved_step = step
 
 
 def _copy(tree):
