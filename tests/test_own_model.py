@@ -82,6 +82,10 @@ def test_an_import_path_that_does_not_resolve_is_one_clear_line(name, why):
 
 def test_evaluate_robustness_reproduces_the_studys_rows(tmp_path):
   config = _tiny_config('cnn')
+  # Neither the audit nor the embedding enters a results row (evaluate_robustness
+  # runs neither; test_audit.py and test_embedding.py test them): off, they save
+  # a third of the study's time.
+  config.attack.audit.images, config.report.embedding_images = 0, 0
   rows = runner.run_study(config, tmp_path)
   (cell,) = cells.expand_cells(config)
   dataset = data_lib.load_dataset(config.data, cell.seed)

@@ -38,11 +38,17 @@ def test_plan_reuses_a_group_folder_that_holds_a_pending_seed(tmp_path):
 
 def test_a_grouped_study_writes_every_cell_and_its_layout(tmp_path):
   workdir = tmp_path / 'study'
+  # Grouped training is the subject: the strong attack, its whole-box check, the
+  # audit, the embedding and the sanity reruns (test_main.py's smoke study) are off.
   result = subprocess.run(
       [sys.executable, 'main.py', '--config=configs/default.py:smoke', '--config.seeds=(0,1)',
        '--config.model.widths=(0.25,)', "--config.train.modes=('standard',)",
        "--config.attack.names=('fgsm',)", "--config.attack.targets=('untargeted',)",
-       '--config.attack.strong.eps_255=()', '--config.seed_groups=on', '--config.cell=1',
+       '--config.attack.strong.eps_255=()', '--config.attack.sanity.large_eps_255=0',
+       '--config.attack.audit.images=0', '--config.report.embedding_images=0',
+       '--config.attack.sanity.more_steps_eps_255=()',
+       '--config.attack.sanity.certificate_sample=0',
+       '--config.seed_groups=on', '--config.cell=1',
        f'--workdir={workdir}'], cwd=REPO_ROOT, capture_output=True, text=True, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   name = 'pneumoniamnist_cnn_w0.25_standard'
