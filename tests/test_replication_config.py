@@ -106,7 +106,7 @@ def test_every_study_runs_under_the_plan_docs_replication_plan_md_fixes(study):
   assert (a.training.mode, a.training.baseline, tuple(a.training.band_255),
           a.training.margin, a.training.holm) == ('pgd', 'standard', (0.5, 4.0), 0.03, 'sizes')
   assert (a.exclusion, a.cross_study_holm) == ('out_with_sensitivity', 'claims_and_studies')
-  assert config.data.attack_per_class == (50 if family == 'width' else 20)
+  assert config.data.attack_per_class == (50 if family == 'width' else 15)
   assert (config.attack.audit.images, config.attack.audit.square_queries) == (16, 1000)
   assert (config.attack.strong.apgd_steps, config.attack.strong.apgd_restarts,
           config.attack.strong.square_queries) == (100, 5, 300)
