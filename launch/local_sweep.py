@@ -137,8 +137,9 @@ def main(argv):
                  len(to_run), len(cells), len(commands), _WORKERS.value, log_dir)
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
+    # Nothing to run is no sitting: a finished study's wall time stays its own.
     started = sittings.begin(workdir, len(to_run), _WORKERS.value,
-                             common.quoted(['python', *sys.argv]))
+                             common.quoted(['python', *sys.argv])) if to_run else None
     codes = {}  # Filled as workers end, so a sitting stopped midway counts its failures.
 
     def run_one(cell, argv, gpus):
@@ -148,10 +149,11 @@ def main(argv):
     try:
       run_in_free_slots(commands, gpu_sets, run_one)
     finally:  # A sitting cut short by Ctrl-C or SIGTERM counts too.
-      finished = sum((workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()
-                     for cell in to_run)
-      sittings.end(workdir, started, finished,
-                   sum(code not in (0, exits.INTERRUPTED_EXIT) for code in codes.values()))
+      if to_run:
+        finished = sum((workdir / 'cells' / cell.name / runner.RESULTS_FILE).exists()
+                       for cell in to_run)
+        sittings.end(workdir, started, finished,
+                     sum(code not in (0, exits.INTERRUPTED_EXIT) for code in codes.values()))
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     failed = [cell.name for cell, _ in commands if codes[cell.name] != 0]

@@ -95,6 +95,10 @@ def test_single_cell_then_killed_cell_then_sweep(tmp_path):
           sitting['workers'], sitting['cut_short']) == (1, 1, 0, 2, False)
   assert sitting['seconds'] > 0
   assert sitting['command'].startswith('python launch/local_sweep.py --config=')
+  # Started again on the finished study, the sweep runs nothing and adds no sitting.
+  idle = _python('launch/local_sweep.py', *TINY, f'--workdir={workdir}', '--workers=2')
+  assert idle.returncode == 0 and '0 of 2 cells to run' in idle.stderr, idle.stderr[-2000:]
+  assert _launch_module('sittings').read(workdir) == [sitting]
   published = _python('launch/publish_study.py', *TINY, f'--workdir={workdir}',
                       f'--dest={dest}', '--note=ran beside the test suite')
   assert published.returncode == 0, published.stderr[-2000:]
