@@ -16,6 +16,7 @@ accuracy of the two ways, their paired mean difference with a t-based 95 %
 interval, and the seed-to-seed standard deviation it is compared against.
 """
 
+import os
 import pathlib
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def main(argv):
   # As the study: a persistent compilation cache, empty at the start, so the
   # seeds trained one by one after the first load its programs.
   cache = tempfile.TemporaryDirectory()
+  os.environ.pop(compilation_cache.ENV_FOLDER, None)  # Else that folder would win.
   compilation_cache.enable(cache.name)
   machine = common.machine_info()
   config = common.pneumonia_config(_TRAIN_LIMIT.value)

@@ -1,9 +1,12 @@
 """The persistent compilation cache: programs are stored and loaded, and a loaded
 program gives the same numbers as a compiled one."""
 
+import os
 import pathlib
 import subprocess
 import sys
+
+import jax
 
 from medadv_jax.runtime import compilation_cache
 
@@ -31,9 +34,15 @@ np.save(sys.argv[2], verdicts)
 '''
 
 
+def _without_session_folder() -> dict:
+  """The environment minus the test session's cache folder, which would win over
+  the folder a script names."""
+  return {k: v for k, v in os.environ.items() if k != compilation_cache.ENV_FOLDER}
+
+
 def _run(cache, out):
   subprocess.run([sys.executable, '-c', _SCRIPT, str(cache), str(out)], cwd=REPO_ROOT,
-                 check=True, capture_output=True, timeout=300)
+                 check=True, capture_output=True, timeout=300, env=_without_session_folder())
   import numpy as np
   return np.load(out)
 
@@ -71,7 +80,8 @@ print(float(jax.jit(lambda x: jnp.sin(x) @ x)(jnp.ones((4, 4))).sum()))
 
 def _run_small(cache):
   return subprocess.run([sys.executable, '-c', _SMALL_SCRIPT, str(cache)], cwd=REPO_ROOT,
-                        check=True, capture_output=True, text=True, timeout=120)
+                        check=True, capture_output=True, text=True, timeout=120,
+                        env=_without_session_folder())
 
 
 def test_a_damaged_entry_is_named_once_then_compiled_and_stored_again(tmp_path):
@@ -90,3 +100,13 @@ def test_a_damaged_entry_is_named_once_then_compiled_and_stored_again(tmp_path):
              for path in cache.iterdir())  # Stored anew.
   third = _run_small(cache)
   assert third.stdout == first.stdout and 'cache' not in third.stderr.lower()
+
+
+def test_jaxs_own_folder_setting_wins_over_the_configs(tmp_path, monkeypatch):
+  # conftest.py names a fresh folder for the session; a study's config (by
+  # default ~/.cache/...) must not send the tests' programs elsewhere.
+  session = jax.config.jax_compilation_cache_dir
+  monkeypatch.setenv(compilation_cache.ENV_FOLDER, session)
+  compilation_cache.enable(str(tmp_path / 'elsewhere'))
+  assert jax.config.jax_compilation_cache_dir == session
+  assert not (tmp_path / 'elsewhere').exists()

@@ -24,11 +24,15 @@ except ImportError:
 
 # Programs that compile faster than this are not worth a file.
 MIN_COMPILE_SECONDS = 0.05
+# JAX's own setting: JAX caches there whatever the config says, so it names the folder.
+ENV_FOLDER = 'JAX_COMPILATION_CACHE_DIR'
 
 
 def enable(folder: str) -> None:
   """Caches compiled programs in `folder` ('~' expanded); '' leaves caching off.
+  A set JAX_COMPILATION_CACHE_DIR (e.g. a test session's fresh folder) wins.
   Call before the first compilation of the process."""
+  folder = os.environ.get(ENV_FOLDER) or folder
   if not folder:
     return
   folder = os.path.abspath(os.path.expanduser(folder))
