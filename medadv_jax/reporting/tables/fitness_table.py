@@ -41,8 +41,8 @@ def section_lines(rows, modes) -> list[str]:
   first = next(r for r in found.values() if 'fit' in r)
   flagged = sum(not is_fit(r) for r in found.values())
   lines = [f'{flagged} of {len(found)} models are flagged: left out of every '
-           'difference and descriptive Spearman column below and of the plan\'s primary analysis, which '
-           'counts them as failures (its sensitivity row puts them back; they stay in the '
+           'difference and descriptive Spearman column below and of the plan\'s primary '
+           'analysis, which counts them as failures (its sensitivity row puts them back; they stay in the '
            'tables). A model '
            'is flagged when one class takes nearly all of its test predictions, when the '
            '95 % interval of its balanced accuracy (mean recall per class, images '
