@@ -90,6 +90,13 @@ class Checkpointer:
     self._manager.close()
 
 
+def epoch_end_due(step: int, saved_step: int, min_steps: int, last: bool) -> bool:
+  """Whether to save at the epoch end at `step`: always after the run's last
+  epoch, else at least `min_steps` (config.train.checkpoint_min_steps) after
+  the newest checkpoint, `saved_step`."""
+  return last or step - saved_step >= min_steps
+
+
 TEMPORARY_GLOB = '*.orbax-checkpoint-tmp*'
 
 

@@ -290,7 +290,8 @@ class _GroupRun:
         self._end_member_epoch(s, epoch, step, vals[s], scores[s], improved[s],
                                train_seconds, val_seconds, images_per_second)
     self.epoch, self.batch = epoch, 0
-    if not any(self.active()) or step - self.saved_step >= self.config.checkpoint_min_steps:
+    if checkpointing.epoch_end_due(step, self.saved_step, self.config.checkpoint_min_steps,
+                                   last=not any(self.active())):
       self._save(step)
     bar.update(step, force=True, extra=f'epoch {epoch}/{self.length.max_epochs}, '
                f'{sum(self.active())} of {len(self.members)} seeds training')

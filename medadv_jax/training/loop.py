@@ -283,7 +283,8 @@ class _TrainingRun:
                                     history=self.meta.history + (summary,),
                                     stop_reason=kept)
     self.epoch_means = RunningMeans()
-    if reason or step - self.saved_step >= self.config.checkpoint_min_steps:
+    if checkpointing.epoch_end_due(step, self.saved_step, self.config.checkpoint_min_steps,
+                                   last=bool(reason)):
       self._save(step)
     bar.update(step, force=True, extra=(
         f'epoch {epoch}/{self.length.max_epochs} loss {train["loss"]:.4f} '
