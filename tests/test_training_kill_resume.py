@@ -95,6 +95,11 @@ def test_sparse_epoch_checkpoints_resume_to_the_uninterrupted_numbers(tmp_path):
                                              tmp_path / 'straight')
   assert_trees_equal(straight, resumed)
   assert without_timing(straight_meta.history) == without_timing(resumed_meta.history)
+  # Saving at every epoch end instead trains the same weights: saves change no number.
+  every, _ = loop.train_model(MODEL, synthetic_dataset(),
+                              train_config(3, **dict(SPARSE, checkpoint_min_steps=0)),
+                              'standard', 0, tmp_path / 'every')
+  assert_trees_equal(straight, every)
   assert without_timing(atomic_files.read_jsonl(killed_dir / 'metrics.jsonl')) == \
       without_timing(atomic_files.read_jsonl(tmp_path / 'straight' / 'metrics.jsonl'))
   for run in (killed_dir, tmp_path / 'straight'):
