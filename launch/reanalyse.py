@@ -24,8 +24,6 @@ from medadv_jax.reporting.claims import plan as plan_lib
 from medadv_jax.reporting.inputs import cells_archive
 from medadv_jax.study import exits, runner
 
-ANALYSES = 'analyses'
-
 
 def study_cells(config, workdir: pathlib.Path) -> tuple[list, dict | None, list | None]:
   """(rows, per_image, audit records; both None to read them from the cells) of a
@@ -43,7 +41,7 @@ def study_cells(config, workdir: pathlib.Path) -> tuple[list, dict | None, list 
 
 def check_name(workdir: pathlib.Path, plan: plan_lib.Plan) -> pathlib.Path:
   """The plan's answer folder; refused when its name was answered under another plan."""
-  out = workdir / ANALYSES / plan.name
+  out = workdir / plan_lib.ANSWERS_DIR / plan.name
   for path in (out / plan_lib.FILE_NAME, workdir / plan_lib.FILE_NAME):
     if path.is_file():
       found = plan_lib.read(path)

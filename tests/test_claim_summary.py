@@ -2,7 +2,8 @@
 cells: the numbers are the analysis' and the report's, flagged models leave a
 seed without a slope (the sensitivity row puts them back), and
 launch/cross_study.py rebuilds the CSV, figure and README table from the
-studies alone, with Holm over their claims."""
+studies alone, with Holm over their claims, and the plan's secondary family (its
+own Holm over the ResNets-only answers and the paired contrast)."""
 
 import json
 import math
@@ -16,7 +17,9 @@ from scipy import stats
 
 from medadv_jax import cell_data
 from medadv_jax.reporting import write_outputs
-from medadv_jax.reporting.claims import analysis as claims_lib, claim_summary, cross_study
+from medadv_jax.errors import MedAdvError
+from medadv_jax.reporting.claims import (analysis as claims_lib, claim_summary, cross_study,
+                                         plan as plan_lib, secondary_family)
 from medadv_jax.reporting.inputs import per_image_data
 from medadv_jax.reporting.statistics import multiplicity
 
@@ -264,3 +267,157 @@ def test_the_paired_contrast_interval_covers_at_its_level():
     c = cross_study.slope_contrast(claims, 'a', 'b')
     covered += c['low'] <= 0.02 <= c['high']
   assert 0.93 <= covered / trials <= 0.97, covered / trials
+
+
+def _holm(p):
+  """Holm's step-down adjustment, written from its definition: the i-th smallest of
+  m p-values times (m - i + 1), made monotone, capped at 1."""
+  order = np.argsort(p)
+  adjusted, running = np.empty(len(p)), 0.0
+  for i, k in enumerate(order):
+    running = max(running, min(1.0, (len(p) - i) * p[k]))
+    adjusted[k] = running
+  return adjusted
+
+
+def _claim_a(folder, slopes: dict, verdict: str, plan=None):
+  """A claims.csv holding claim (a)'s primary row for per-seed `slopes` (mean,
+  scipy's t-interval and p), and plan.json when `plan` is given."""
+  values = list(slopes.values())
+  test = stats.ttest_1samp(values, 0.0)
+  interval = test.confidence_interval(0.95)
+  folder.mkdir(parents=True)
+  claim_summary.write_csv([dict(
+      dataset='toy', models='resnet8+resnet20', plan=plan.name if plan else 'replication',
+      claim='a', train_mode='standard', size='all sizes', analysis='primary',
+      estimate=float(np.mean(values)), low=interval.low, high=interval.high,
+      unit='robust accuracy per doubling of parameters', seeds=len(values), p=test.pvalue,
+      verdict=verdict, seed_values=' '.join(f'{s}:{v:.9g}' for s, v in slopes.items()))],
+      folder / claim_summary.FILE_NAME)
+  if plan is not None:
+    plan_lib.write(plan, folder)
+
+
+@pytest.fixture(scope='module')
+def secondary(tmp_path_factory):
+  """Three studies answered under the plan 'resnets' and a resolution arm (toy_64
+  against toy_28), with known per-seed slopes and each one's own verdict."""
+  root = tmp_path_factory.mktemp('secondary')
+  resnets = analysis_fixtures.plan(name='resnets')
+  answers = {  # Study -> (per-seed slopes, the study's own verdict).
+      'toy_falls': ([-0.05, -0.06, -0.055, -0.045, -0.052], 'agrees'),
+      'toy_flat': ([0.001, -0.001, 0.0005, -0.0005, 0.0002], 'equivalent'),
+      # Raw p about 0.03: below 0.05 alone, not after Holm over 4.
+      'toy_weak': ([-0.01, -0.03, -0.005, -0.02, -0.008], 'agrees'),
+  }
+  for study, (slopes, verdict) in answers.items():
+    _claim_a(root / study / plan_lib.ANSWERS_DIR / 'resnets', dict(enumerate(slopes)),
+             verdict, resnets)
+  at_28 = [-0.02, 0.01, -0.005, 0.004, -0.012]
+  shift = [0.03, 0.035, 0.028, 0.032, 0.031]
+  _claim_a(root / 'toy_28', dict(enumerate(at_28)), 'inconclusive')
+  # Seed 5 is in one arm only: the contrast pairs the 5 seeds both hold.
+  _claim_a(root / 'toy_64', {**dict(enumerate(np.add(at_28, shift))), 5: 0.5}, 'inconclusive')
+  return root, answers, list(np.add(at_28, shift) - np.array(at_28))
+
+
+def test_the_secondary_family_is_holm_over_its_4_tests_with_verdicts_after_holm(secondary):
+  root, answers, differences = secondary
+  slopes, plan = secondary_family.load(
+      sorted(root.glob(f'toy_*/{plan_lib.ANSWERS_DIR}/resnets')))
+  claims = cross_study.load([root / 'toy_64', root / 'toy_28'])
+  contrast = cross_study.slope_contrast(claims, 'toy_64', 'toy_28')
+  rows = secondary_family.family(slopes, [contrast], plan)
+  assert [r['test'] for r in rows] == ['toy_falls (resnets)', 'toy_flat (resnets)',
+                                       'toy_weak (resnets)', 'toy_64 minus toy_28']
+  raw = [stats.ttest_1samp(answers[s][0], 0.0).pvalue for s in sorted(answers)]
+  raw.append(stats.ttest_1samp(differences, 0.0).pvalue)
+  assert [r['p'] for r in rows] == pytest.approx(raw, rel=1e-5)
+  assert [r['p_holm'] for r in rows] == pytest.approx(list(_holm(np.array(raw))), rel=1e-5)
+  assert raw[2] < 0.05 <= rows[2]['p_holm']  # Holm moves this one across alpha.
+  # The contrast: the mean and t-interval of the 5 paired differences.
+  assert rows[3]['seeds'] == 5 and rows[3]['estimate'] == pytest.approx(np.mean(differences))
+  interval = stats.ttest_1samp(differences, 0.0).confidence_interval(0.95)
+  assert (rows[3]['low'], rows[3]['high']) == pytest.approx((interval.low, interval.high))
+  assert [r['verdict'] for r in rows] == ['agrees', 'equivalent', 'inconclusive', 'differs']
+
+
+def test_secondary_verdicts_keep_a_no_verdict_and_a_contrast_can_show_no_difference():
+  plan = analysis_fixtures.plan(name='resnets')
+  withheld = 'no verdict: withheld, the audit says it may be an attack artefact'
+  slope = dict(test='toy (resnets)', estimate=-0.05, low=-0.06, high=-0.04, unit='u',
+               seeds=5, p=1e-4, verdict=withheld,
+               seed_values=' '.join(f'{s}:{v}' for s, v in enumerate((-.05, -.06, -.04))))
+  noisy = dict(study='a', reference='b', estimate=0.01, low=-0.1, high=0.12, p=0.8, seeds=5,
+               seed_values=dict(enumerate((0.1, -0.1, 0.05, -0.04, 0.04))))
+  few = dict(noisy, study='c', seeds=3, seed_values={0: 0.1, 1: 0.11, 2: 0.12}, p=1e-3)
+  near = dict(noisy, study='d', p=0.5, seed_values=dict(enumerate((1e-4, -1e-4, 0, 2e-4, 0))))
+  rows = secondary_family.family([slope], [noisy, few, near], plan)
+  assert [r['verdict'] for r in rows] == [withheld, 'no difference shown',
+                                          'no verdict: 3 seeds, the plan needs 5', 'equivalent']
+
+
+def test_cross_study_writes_the_secondary_csv_and_its_table_between_markers(secondary,
+                                                                             tmp_path):
+  root, _, _ = secondary
+  readme = tmp_path / 'README.md'
+  readme.write_text(f'# Replication\n\nbefore\n{secondary_family.TABLE_START}\nold\n'
+                    f'{secondary_family.TABLE_END}\nafter\n')
+  out = tmp_path / 'out'
+  done = subprocess.run(
+      [sys.executable, str(REPO / 'launch' / 'cross_study.py'),
+       f'--studies={root}/toy_64,{root}/toy_28', f'--out={out}',
+       '--contrasts=toy_64:toy_28', f'--secondary={root}/toy_*/analyses/resnets',
+       f'--secondary_readme={readme}'], capture_output=True, text=True, check=False)
+  assert done.returncode == 0, done.stderr
+  lines = (out / secondary_family.CSV_FILE).read_text().splitlines()
+  assert lines[0].split(',') == list(secondary_family.COLUMNS)
+  assert [l.split(',')[0] for l in lines[1:]] == [
+      'toy_falls (resnets)', 'toy_flat (resnets)', 'toy_weak (resnets)', 'toy_64 minus toy_28']
+  assert [l.split(',')[-1] for l in lines[1:]] == ['agrees', 'equivalent', 'inconclusive',
+                                                    'differs']
+  text = readme.read_text()
+  assert text.startswith('# Replication\n\nbefore\n') and text.endswith('after\n')
+  assert '\nold\n' not in text
+  table = text.split(secondary_family.TABLE_START)[1].split(secondary_family.TABLE_END)[0]
+  assert '| toy_64 minus toy_28 | +0.0312 [' in table
+  assert 'adjusted over these 4 tests together' in table
+
+
+@pytest.mark.parametrize('flags, field', [
+    (['--secondary={root}/nowhere/analyses/resnets'], '--secondary'),
+    (['--secondary={root}/toy_*/analyses/resnets', '--secondary_readme={readme}'],
+     '--secondary_readme'),  # No markers.
+    (['--secondary_readme={readme}'], '--secondary_readme'),  # No family to put there.
+])
+def test_cross_study_refuses_a_bad_secondary_family_with_one_line(secondary, tmp_path, flags,
+                                                                  field):
+  root, _, _ = secondary
+  readme = tmp_path / 'README.md'
+  readme.write_text('no markers here\n')
+  out = tmp_path / 'out'
+  done = subprocess.run(
+      [sys.executable, str(REPO / 'launch' / 'cross_study.py'),
+       f'--studies={root}/toy_64,{root}/toy_28', f'--out={out}',
+       *(f.format(root=root, readme=readme) for f in flags)],
+      capture_output=True, text=True, check=False)
+  assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+  assert done.stderr.startswith(f'error: {field}') and 'allowed' in done.stderr
+  assert not out.exists() and readme.read_text() == 'no markers here\n'
+
+
+def test_a_secondary_family_needs_answers_named_once_under_one_rule(secondary, tmp_path):
+  root, _, _ = secondary
+  falls = root / 'toy_falls' / plan_lib.ANSWERS_DIR / 'resnets'
+  with pytest.raises(MedAdvError, match=r"--secondary: '.*toy_falls' has no plan.json"):
+    secondary_family.load([root / 'toy_falls'])  # The study, not its answer.
+  claims = cross_study.load([root / 'toy_64', root / 'toy_28'])
+  with pytest.raises(MedAdvError, match=r"--contrasts: 'toy_99' has no claim \(a\) primary"):
+    cross_study.slope_contrast(claims, 'toy_99', 'toy_28')
+  with pytest.raises(MedAdvError, match='names a test twice'):
+    secondary_family.load([falls, falls])
+  other = tmp_path / 'toy_other' / plan_lib.ANSWERS_DIR / 'wide'
+  _claim_a(other, {0: 0.1, 1: 0.2}, 'inconclusive',
+           analysis_fixtures.plan(name='wide', **{'size.margin': 0.05}))
+  with pytest.raises(MedAdvError, match='plans differ'):
+    secondary_family.load([falls, other])

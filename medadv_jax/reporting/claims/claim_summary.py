@@ -32,12 +32,17 @@ def claim_rows(rows, analysis) -> list[dict]:
 def write_csv(claims, path: pathlib.Path, leading: tuple = (), trailing: tuple = ()) -> None:
   """claims.csv (header only without claims), `leading` columns first and
   `trailing` last; NaN and None written as empty."""
-  columns = tuple(leading) + COLUMNS + tuple(trailing)
+  write_rows(claims, tuple(leading) + COLUMNS + tuple(trailing), path)
+
+
+def write_rows(rows, columns: tuple, path: pathlib.Path) -> None:
+  """A CSV of `rows`' `columns` (header only without rows): floats to 6 significant
+  digits, NaN and None as empty; the one writer of the claims' CSV files."""
   text = io.StringIO()
   writer = csv.DictWriter(text, fieldnames=columns, lineterminator='\n')
   writer.writeheader()
-  for claim in claims:
-    writer.writerow({k: _cell(claim.get(k, '')) for k in columns})
+  for row in rows:
+    writer.writerow({k: _cell(row.get(k, '')) for k in columns})
   atomic_files.write_text(pathlib.Path(path), text.getvalue())
 
 

@@ -35,23 +35,25 @@ COMPUTE_START = '<!-- compute table: written by launch/cross_study.py -->'
 COMPUTE_END = '<!-- end of compute table -->'
 
 
-def load(study_dirs) -> list[dict]:
-  """Every study's claims rows, each with `study` (its folder name) first."""
+def load(study_dirs, field: str = '--studies') -> list[dict]:
+  """Every study's claims rows, each with `study` (its folder name) first; `field`
+  names the flag that gave the folders in an error."""
   out = []
   for folder in map(pathlib.Path, study_dirs):
     path = folder / claim_summary.FILE_NAME
     if not path.is_file():
-      raise MedAdvError(f'--studies: {str(folder)!r} has no {claim_summary.FILE_NAME}; '
+      raise MedAdvError(f'{field}: {str(folder)!r} has no {claim_summary.FILE_NAME}; '
                         'allowed: folders of finished studies (aggregate them first with '
-                        'launch/aggregate.py)')
+                        'launch/aggregate.py) or their answers under a plan '
+                        '(launch/reanalyse.py)')
     rows = claim_summary.read_csv(path)
     if rows and 'claim' not in rows[0]:
-      raise MedAdvError(f'--studies: {str(path)!r} is a claims.csv of an older format (rank-'
+      raise MedAdvError(f'{field}: {str(path)!r} is a claims.csv of an older format (rank-'
                         'correlation votes); allowed: one written by this code (publish the '
                         'study again, or launch/reanalyse.py)')
     out += [dict(study=folder.name, **row) for row in rows]
   if not out:
-    raise MedAdvError('--studies: the studies hold no claims (no finished cells)')
+    raise MedAdvError(f'{field}: the folders hold no claims (no finished cells)')
   return out
 
 
@@ -80,8 +82,9 @@ CONTRASTS_FILE = 'contrasts.csv'
 def slope_contrast(claims, study: str, reference: str) -> dict:
   """Claim (a)'s slope in `study` minus in `reference`, paired by seed (the same
   seed re-splits the same images, e.g. at 64 and 28 px): the mean of the
-  per-seed differences over the seeds both analysed, its 95 % t-interval and
-  two-sided p. MedAdvError if either study has no primary claim (a) row."""
+  per-seed differences over the seeds both analysed, its 95 % t-interval,
+  two-sided p and the differences by seed (`seed_values`). MedAdvError if either
+  study has no primary claim (a) row."""
   found = {}
   for name in (study, reference):
     row = next((r for r in claims if (r['study'], r['claim'], r['analysis']) ==
@@ -94,16 +97,14 @@ def slope_contrast(claims, study: str, reference: str) -> dict:
   differences = np.array([found[study][s] - found[reference][s] for s in seeds])
   mean, low, high = (float(v) for v in size_slope.t_interval(differences))
   return dict(study=study, reference=reference, estimate=mean, low=low, high=high,
-              p=float(paired_gain.t_test_p(differences)), seeds=len(seeds))
+              p=float(paired_gain.t_test_p(differences)), seeds=len(seeds),
+              seed_values=dict(zip(seeds, differences.tolist())))
 
 
 def write_contrasts(contrasts, path: pathlib.Path) -> None:
   """contrasts.csv: one row per `slope_contrast`."""
-  columns = ('study', 'reference', 'estimate', 'low', 'high', 'p', 'seeds')
-  lines = [','.join(columns)] + [','.join(
-      f'{c[k]:.6g}' if isinstance(c[k], float) else str(c[k]) for k in columns)
-      for c in contrasts]
-  atomic_files.write_text(pathlib.Path(path), '\n'.join(lines) + '\n')
+  claim_summary.write_rows(contrasts, ('study', 'reference', 'estimate', 'low', 'high', 'p',
+                                       'seeds'), path)
 
 
 def write_csv(claims, path: pathlib.Path) -> None:
@@ -165,12 +166,12 @@ def table_lines(claims, link=lambda study: None) -> list[str]:
              and r['size'] != 'every size']
     target = link(study)
     cells = [f'[{study}]({target})' if target else study, mine[0].get('plan', '')]
-    cells += ([_interval(a), _word(a), str(a['seeds']), _p(a[HOLM_COLUMN])] if a else
+    cells += ([interval_text(a), _word(a), str(a['seeds']), p_text(a[HOLM_COLUMN])] if a else
               ['-', 'not tested', '-', '-'])
     if b and sizes:
       smallest = min(sizes, key=lambda r: (math.isnan(r['estimate']), r['estimate']))
-      cells += [_word(b), f'{smallest["size"]}: {_interval(smallest)}',
-                _p(max((r[HOLM_COLUMN] for r in sizes), default=math.nan))]
+      cells += [_word(b), f'{smallest["size"]}: {interval_text(smallest)}',
+                p_text(max((r[HOLM_COLUMN] for r in sizes), default=math.nan))]
     else:
       cells += ['not tested', '-', '-']
     lines.append('| ' + ' | '.join(cells) + ' |')
@@ -181,7 +182,8 @@ def table_lines(claims, link=lambda study: None) -> list[str]:
   return lines
 
 
-def _interval(row) -> str:
+def interval_text(row) -> str:
+  """'+0.0123 [-0.0040, +0.0286]' from a row's estimate, low and high."""
   if math.isnan(row['estimate']):
     return 'n/a'
   if math.isnan(row['low']):
@@ -193,7 +195,8 @@ def _word(row) -> str:
   return row['verdict'] or '-'
 
 
-def _p(value) -> str:
+def p_text(value) -> str:
+  """A p-value to 3 significant digits, 'n/a' for NaN."""
   return 'n/a' if math.isnan(value) else f'{value:.3g}'
 
 

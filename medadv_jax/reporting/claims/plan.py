@@ -9,6 +9,8 @@ import pathlib
 from medadv_jax import atomic_files
 
 FILE_NAME = 'plan.json'
+# A study's answers under other plans: <study>/ANSWERS_DIR/<plan name>/ (launch/reanalyse.py).
+ANSWERS_DIR = 'analyses'
 # Claim (a)'s endpoints: robust accuracy's slope on log2(parameters), on every
 # attacked image or on the matched set (images every size gets right clean).
 SIZE_ENDPOINTS = ('robust_slope', 'matched_robust_slope')

@@ -2,6 +2,8 @@
 
 AGREES, DISAGREES, EQUIVALENT, INCONCLUSIVE = 'agrees', 'disagrees', 'equivalent', 'inconclusive'
 NO_VERDICT = 'no verdict'
+# A two-sided contrast's words (no side is claimed, e.g. the slope at 64 px minus at 28 px).
+DIFFERS, NO_DIFFERENCE = 'differs', 'no difference shown'
 # Added to a side of 0 whose effect TOST also finds inside the margin: real but small.
 INSIDE_MARGIN = ' (inside the margin)'
 
@@ -30,6 +32,14 @@ def by_test(mean: float, significant: bool, equivalent: bool, claimed_sign: int)
     side = AGREES if (1 if mean > 0 else -1) == claimed_sign else DISAGREES
     return side + (INSIDE_MARGIN if equivalent else '')
   return EQUIVALENT if equivalent else INCONCLUSIVE
+
+
+def by_difference(significant: bool, equivalent: bool) -> str:
+  """A contrast with no claimed side: differs when its Holm-adjusted test rejects 0
+  (marked when TOST also finds it inside the margin); else TOST; else none shown."""
+  if significant:
+    return DIFFERS + (INSIDE_MARGIN if equivalent else '')
+  return EQUIVALENT if equivalent else NO_DIFFERENCE
 
 
 def every_size(verdicts: list[str]) -> str:
