@@ -1,6 +1,8 @@
-"""configs/replication.py: the seven studies the replication runs, and its arg parsing."""
+"""configs/replication.py: the seven studies the replication runs, its arg parsing, and
+launch/replication.sh's wiring of the plan's secondary family."""
 
 import pathlib
+import shlex
 import subprocess
 
 import jax
@@ -9,6 +11,7 @@ import pytest
 
 from configs import default, replication
 from medadv_jax.models import complexity, registry
+from medadv_jax.reporting.claims import secondary_family
 from medadv_jax.study import config_validation
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -111,3 +114,57 @@ def test_every_study_runs_under_the_plan_docs_replication_plan_md_fixes(study):
   assert (config.attack.strong.apgd_steps, config.attack.strong.apgd_restarts,
           config.attack.strong.square_queries) == (100, 5, 300)
   assert 'plan fixed' in (ROOT / 'docs' / 'replication' / 'PLAN.md').read_text()
+
+
+def _run_script(root: pathlib.Path, *studies) -> tuple[list[list[str]], str]:
+  """launch/replication.sh copied into `root`, run with a `python` that only logs
+  its arguments: (the commands it would run, as argument lists, its stdout)."""
+  (root / 'launch').mkdir(exist_ok=True)
+  (root / 'launch' / 'replication.sh').write_text(
+      (ROOT / 'launch' / 'replication.sh').read_text())
+  (root / 'bin').mkdir(exist_ok=True)
+  fake = root / 'bin' / 'python'
+  fake.write_text('#!/bin/sh\nprintf "%s\\t" "$@" >> "$LOG"\necho >> "$LOG"\n')
+  fake.chmod(0o755)
+  log = root / 'log.txt'
+  log.write_text('')
+  done = subprocess.run(
+      ['bash', str(root / 'launch' / 'replication.sh'), *studies], capture_output=True,
+      text=True, check=True, env={'PATH': f'{root / "bin"}:/usr/bin:/bin', 'LOG': str(log)})
+  return [line.rstrip('\t').split('\t') for line in log.read_text().splitlines()], done.stdout
+
+
+def test_the_launcher_answers_the_secondary_family_once_all_its_studies_are_published(
+    tmp_path):
+  published = tmp_path / 'docs' / 'replication'
+  commands, stdout = _run_script(tmp_path, 'breast_depth')
+  # Round 1's folders (no cells.json.gz) are not answered again; no family yet.
+  assert [c[0] for c in commands] == [
+      'launch/local_sweep.py', 'launch/publish_study.py', 'launch/cross_study.py']
+  assert not any(a.startswith('--secondary') for a in commands[-1])
+  assert ('not computed until pneumonia_depth breast_depth retina_depth breast64_width '
+          'breast_width are published') in stdout
+  for study in ('pneumonia_depth', 'breast_depth', 'retina_depth', 'breast64_width',
+                'breast_width'):
+    (published / study).mkdir(parents=True)
+    (published / study / 'cells.json.gz').write_bytes(b'')
+  answered = published / 'pneumonia_depth' / 'analyses' / 'resnets'
+  answered.mkdir(parents=True)
+  (answered / 'report.md').write_text('answered')
+  commands, _ = _run_script(tmp_path, 'breast_depth')
+  # PLAN.md's command, on each depth study not yet answered in this publication.
+  plan = ' '.join((ROOT / 'docs' / 'replication' / 'PLAN.md').read_text().split())
+  planned = shlex.split(plan.split('`launch/reanalyse.py ')[1].split('`')[0])
+  reanalyses = [c for c in commands if c[0] == 'launch/reanalyse.py']
+  assert reanalyses == [
+      ['launch/reanalyse.py', planned[0].replace('dataset=D', f'dataset={dataset}'),
+       f'--workdir=docs/replication/{dataset}_depth', *planned[1:]]
+      for dataset in ('breast', 'retina')]
+  folders = ','.join(f'docs/replication/{s}_depth/analyses/resnets'
+                     for s in ('pneumonia', 'breast', 'retina'))
+  assert commands[-1][-3:] == [
+      '--contrasts=breast64_width:breast_width', f'--secondary={folders}',
+      '--secondary_readme=docs/replication/README.md']
+  # Where the table goes has its markers, so the last step cannot fail after the studies.
+  text = (ROOT / 'docs' / 'replication' / 'README.md').read_text()
+  assert secondary_family.TABLE_START in text and secondary_family.TABLE_END in text
