@@ -14,6 +14,11 @@ steps; 0 keeps the study's rule. Prints the time ratio as N.NNx per width and
 over all widths, and the statistical agreement: per seed, the clean test
 accuracy of the two ways, their paired mean difference with a t-based 95 %
 interval, and the seed-to-seed standard deviation it is compared against.
+Then the seeds' attacks (issue item: attack a group's models together): the
+study's PGD at --attack_eps_255 on --attack_images test images, for each
+seed's weights one program at a time and as one program vmapped over the
+seeds, each timed warm (best of 3) and cold, with the per-image verdicts of
+the two ways compared.
 """
 
 import os
@@ -24,6 +29,7 @@ import time
 
 from absl import app, flags
 import jax
+import jax.numpy as jnp
 import numpy as np
 from scipy import stats
 
@@ -32,9 +38,11 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 # pylint: disable=g-import-not-at-top
 from benchmarks import common
 from medadv_jax.data.augment import AugmentSettings
+from medadv_jax.attacks import pgd
 from medadv_jax.data.dataset import load_dataset
 from medadv_jax.models import registry as models_registry
 from medadv_jax.models.eval_apply import EvalApply
+from medadv_jax.ops import fast_conv_gradient
 from medadv_jax.runtime import compilation_cache
 from medadv_jax.training import group_loop, loop
 
@@ -43,6 +51,10 @@ _MODES = flags.DEFINE_list('modes', ['standard'], 'Training modes.')
 _STEPS = flags.DEFINE_integer('steps', 300, 'Optimiser steps per seed (0: the study\'s rule).')
 _SEEDS = flags.DEFINE_list('seeds', None, 'Seeds; default: the study\'s.')
 _TRAIN_LIMIT = flags.DEFINE_integer('train_limit', 0, 'Training images used; 0 = all.')
+_ATTACK_IMAGES = flags.DEFINE_integer(
+    'attack_images', 100, 'Test images each seed\'s model is attacked on when timing the '
+    'attacks one by one and grouped (100: the default study\'s per seed); 0: skip.')
+_ATTACK_EPS_255 = flags.DEFINE_float('attack_eps_255', 2.0, 'Radius of that PGD (x 1/255).')
 
 
 def test_accuracy(model, variables, dataset) -> float:
@@ -65,7 +77,46 @@ def one_way(model, datasets, config, mode, seeds, grouped: bool):
       out = [loop.train_model(model, datasets[s], config.train, mode, s, root / f'cell{s}',
                               augment=augment) for s in seeds]
     seconds = time.perf_counter() - started
-  return seconds, [test_accuracy(model, v, datasets[s]) for s, (v, _) in zip(seeds, out)]
+  variables = [v for v, _ in out]
+  return seconds, [test_accuracy(model, v, datasets[s]) for s, v in zip(seeds, variables)], \
+      variables
+
+
+def attack_both_ways(model, variables, dataset, attack_config) -> dict:
+  """The study's PGD at --attack_eps_255 on the first --attack_images test images,
+  for each seed's `variables`: one jitted program called per model, and one
+  program vmapped over the stacked models (each model the same key both ways).
+  Seconds per way (cold: first call after `jax.clear_caches()`; warm: best of 3)
+  and how many per-image verdicts (fooled or not) the two ways share."""
+  images = dataset.test_images[:_ATTACK_IMAGES.value]
+  labels = dataset.test_labels[:_ATTACK_IMAGES.value]
+  apply = EvalApply(model)
+
+  def attack(v, key):
+    x_adv = pgd.pgd(lambda x: apply(v, x), images, labels, _ATTACK_EPS_255.value / 255.0,
+                    key, steps=attack_config.pgd_steps,
+                    step_size_frac=attack_config.pgd_step_size_frac)
+    return jnp.argmax(apply(v, x_adv), -1) != labels
+
+  def grouped(v, keys):
+    with fast_conv_gradient.stacked_models():  # As the grouped training step.
+      return jax.vmap(attack)(v, keys)
+
+  keys = jax.random.split(jax.random.key(0), len(variables))
+  stacked = jax.tree_util.tree_map(lambda *leaves: jnp.stack(leaves), *variables)
+  out = {}
+  for name in ('alone', 'group'):
+    jax.clear_caches()  # Each way compiles its own program.
+    one, group = jax.jit(attack), jax.jit(grouped)
+    run = ((lambda: [one(v, k) for v, k in zip(variables, keys)]) if name == 'alone'
+           else (lambda: group(stacked, keys)))
+    fooled, out[f'{name}_cold_s'] = common.timed(run)
+    out[f'{name}_warm_s'] = min(common.repeat_timed(run, 3))
+    out[f'{name}_fooled'] = np.asarray(fooled)
+  agree = out.pop('alone_fooled') == out.pop('group_fooled')
+  return dict(out, images=int(images.shape[0]), verdicts=int(agree.size),
+              verdicts_agree=int(agree.sum()), warm_speedup=out['alone_warm_s'] /
+              out['group_warm_s'], cold_speedup=out['alone_cold_s'] / out['group_cold_s'])
 
 
 def agreement(alone, grouped) -> dict:
@@ -100,13 +151,19 @@ def main(argv):
   for width in widths:
     model = models_registry.get_model('cnn', num_classes=dataset.num_classes, width=width)
     for mode in _MODES.value:
-      alone_s, alone = one_way(model, datasets, config, mode, seeds, grouped=False)
-      group_s, grouped = one_way(model, datasets, config, mode, seeds, grouped=True)
+      alone_s, alone, variables = one_way(model, datasets, config, mode, seeds, grouped=False)
+      group_s, grouped, _ = one_way(model, datasets, config, mode, seeds, grouped=True)
       rows.append({'width': width, 'mode': mode, 'alone_s': alone_s, 'group_s': group_s,
                    'speedup': alone_s / group_s, 'alone_accuracy': alone,
                    'group_accuracy': grouped, **agreement(alone, grouped)})
       print(f'width {width:g} {mode}: {alone_s:.1f} s one by one, {group_s:.1f} s grouped, '
             f'{alone_s / group_s:.2f}x', flush=True)
+      if _ATTACK_IMAGES.value:
+        rows[-1]['attack'] = attack_both_ways(model, variables, dataset, config.attack)
+        a = rows[-1]['attack']
+        print(f'  attacks: {a["alone_warm_s"]:.2f} s one by one, {a["group_warm_s"]:.2f} s '
+              f'grouped (warm), {a["warm_speedup"]:.2f}x; cold {a["cold_speedup"]:.2f}x; '
+              f'verdicts agree {a["verdicts_agree"]}/{a["verdicts"]}', flush=True)
   total = sum(r['alone_s'] for r in rows) / sum(r['group_s'] for r in rows)
   print(common.describe_machine(machine))
   length = _STEPS.value or "the study's"
@@ -121,6 +178,10 @@ def main(argv):
         f'{r["mean_difference"]:+.3f} [{r["ci"][0]:+.3f}, {r["ci"][1]:+.3f}]',
         f'{r["seed_sd"]:.3f}', 'yes' if r['within_spread'] else 'no') for r in rows]))
   print(f'over all widths: {total:.2f}x')
+  attacked = [r['attack'] for r in rows if 'attack' in r]
+  if attacked:
+    ratio = sum(a['alone_warm_s'] for a in attacked) / sum(a['group_warm_s'] for a in attacked)
+    print(f'attacks over all widths (warm): {ratio:.2f}x')
   common.write_json('seed_groups', {'machine': machine, 'seeds': list(seeds),
                                     'steps': _STEPS.value, 'rows': rows,
                                     'speedup_all': total})

@@ -140,7 +140,7 @@ def test_train_throughput(tmp_path):
 
 def test_seed_groups_times_both_ways_and_pairs_the_seeds(tmp_path):
   out, stdout = run_script('seed_groups', tmp_path / 's.json', '--widths=0.25', '--steps=8',
-                           '--seeds=0,1', '--train_limit=256')
+                           '--seeds=0,1', '--train_limit=256', '--attack_images=16')
   assert MACHINE_KEYS <= set(out['machine']) and out['seeds'] == [0, 1]
   (row,) = out['rows']
   assert positive(row['alone_s']) and positive(row['group_s'])
@@ -149,6 +149,15 @@ def test_seed_groups_times_both_ways_and_pairs_the_seeds(tmp_path):
   assert row['mean_difference'] == pytest.approx(difference)
   assert row['ci'][0] <= row['mean_difference'] <= row['ci'][1]
   assert f'{row["speedup"]:.2f}x' in stdout and 'over all widths:' in stdout
+  # The seeds' attacks, one by one and as one vmapped program: the same attack up
+  # to float rounding, so at most a boundary image or two may change its verdict.
+  attack = row['attack']
+  assert attack['images'] == 16 and attack['verdicts'] == 2 * 16
+  assert attack['verdicts_agree'] >= attack['verdicts'] - 2
+  assert all(positive(attack[k]) for k in ('alone_warm_s', 'group_warm_s', 'alone_cold_s',
+                                           'group_cold_s'))
+  assert attack['warm_speedup'] == pytest.approx(attack['alone_warm_s'] / attack['group_warm_s'])
+  assert f'{attack["warm_speedup"]:.2f}x' in stdout and 'attacks over all widths' in stdout
 
 
 # Stands in for main.py: holds ~300 MiB resident, writes one cell's results.
