@@ -4,10 +4,13 @@ import csv
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
 import pytest
+
+import built_once
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 SMOKE = 'configs/default.py:smoke'
@@ -25,12 +28,20 @@ def run_main(workdir, *overrides, env=None):
       timeout=900)
 
 
-@pytest.fixture(scope='module')
-def smoke_workdir(tmp_path_factory):
-  workdir = tmp_path_factory.mktemp('smoke')
+def _run_smoke_study(workdir):
   result = run_main(workdir)
   assert result.returncode == 0, result.stderr[-3000:]
-  return workdir
+
+
+@pytest.fixture(scope='module')
+def smoke_workdir(tmp_path_factory):
+  """The smoke study, run once per session (whichever xdist worker asks first);
+  tests read it, or run main.py again on a copy of their own."""
+  return built_once.folder(tmp_path_factory, 'smoke_study', _run_smoke_study)
+
+
+def _copy(workdir, tmp_path):
+  return shutil.copytree(workdir, tmp_path / workdir.name)
 
 
 def test_smoke_study_writes_every_artefact(smoke_workdir):
@@ -69,7 +80,8 @@ def test_results_json_holds_the_csv_rows(smoke_workdir):
   assert [r['accuracy'] for r in rows] == [float(r['accuracy']) for r in csv_rows]
 
 
-def test_second_run_skips_finished_cells(smoke_workdir):
+def test_second_run_skips_finished_cells(smoke_workdir, tmp_path):
+  smoke_workdir = _copy(smoke_workdir, tmp_path)
   cell_results = sorted((smoke_workdir / 'cells').glob('*/results.json'))
   assert len(cell_results) == N_CELLS
   before = {p: p.stat().st_mtime_ns for p in cell_results}
@@ -80,7 +92,9 @@ def test_second_run_skips_finished_cells(smoke_workdir):
   assert {p: p.stat().st_mtime_ns for p in cell_results} == before
 
 
-def test_changed_settings_on_same_workdir_fail_without_touching_results(smoke_workdir):
+def test_changed_settings_on_same_workdir_fail_without_touching_results(smoke_workdir,
+                                                                       tmp_path):
+  smoke_workdir = _copy(smoke_workdir, tmp_path)
   before = {name: (smoke_workdir / name).read_bytes() for name in ('results.csv',
                                                                    'config.json')}
   result = run_main(smoke_workdir, '--config.train.epochs=3')

@@ -5,6 +5,7 @@ study's rows for a model outside any study."""
 import csv
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -13,12 +14,14 @@ import numpy as np
 import pytest
 
 import medadv_jax
+from medadv_jax import atomic_files
 from medadv_jax.data import dataset as data_lib
 from medadv_jax.errors import ConfigError
 from medadv_jax.models import complexity, registry
 from medadv_jax.study import cells, config_validation, runner
 from medadv_jax.training import loop
 from training_helpers import default_config
+import built_once
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 OWN_MODEL = 'own_model_nets:TinyOwnNet'
@@ -44,16 +47,26 @@ def _tiny_config(model: str):
   return config
 
 
-def test_a_model_named_by_import_path_runs_through_main(tmp_path):
+def _run_own_study(workdir):
   flags = [f'--config.{k}={v!r}' if isinstance(v, tuple) else f'--config.{k}={v}'
            for k, v in _tiny_overrides(OWN_MODEL).items()]
   env = dict(os.environ, PYTHONPATH=str(REPO_ROOT / 'tests'))
   result = subprocess.run(
       [sys.executable, 'main.py', '--config=configs/default.py:smoke',
-       f'--workdir={tmp_path}', *flags],
+       f'--workdir={workdir}', *flags],
       cwd=REPO_ROOT, capture_output=True, text=True, env=env, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
-  with open(tmp_path / 'results.csv', newline='') as f:
+
+
+@pytest.fixture(scope='module')
+def own_study(tmp_path_factory):
+  """A tiny study of OWN_MODEL run through main.py once per session, which the
+  tests below only read: one study for both, not one each."""
+  return built_once.folder(tmp_path_factory, 'own_model_study', _run_own_study)
+
+
+def test_a_model_named_by_import_path_runs_through_main(own_study):
+  with open(own_study / 'results.csv', newline='') as f:
     rows = list(csv.DictReader(f))
   assert {r['model'] for r in rows} == {OWN_MODEL}
   assert {r['attack'] for r in rows} == {'fgsm', 'pgd', 'ensemble', 'strong'}
@@ -63,7 +76,7 @@ def test_a_model_named_by_import_path_runs_through_main(tmp_path):
       complexity.count_params(variables['params'])}
   pgd = [float(r['accuracy']) for r in rows if r['attack'] == 'pgd']
   assert len(pgd) == len(EPS_255) and all(b <= a for a, b in zip(pgd, pgd[1:]))
-  assert 'report.md' in os.listdir(tmp_path)
+  assert 'report.md' in os.listdir(own_study)
 
 
 @pytest.mark.parametrize('name, why', [
@@ -80,25 +93,26 @@ def test_an_import_path_that_does_not_resolve_is_one_clear_line(name, why):
   assert 'package.module:Name' in message and 'cnn' in message
 
 
-def test_evaluate_robustness_reproduces_the_studys_rows(tmp_path):
-  config = _tiny_config('cnn')
-  # Neither the audit nor the embedding enters a results row (evaluate_robustness
-  # runs neither; test_audit.py and test_embedding.py test them): off, they save
-  # a third of the study's time.
-  config.attack.audit.images, config.report.embedding_images = 0, 0
-  rows = runner.run_study(config, tmp_path)
+def test_evaluate_robustness_reproduces_the_studys_rows(own_study, tmp_path):
+  # The study above, through main.py; its audit and embedding enter no results
+  # row (evaluate_robustness runs neither; test_audit.py and test_embedding.py
+  # test them).
+  config = _tiny_config(OWN_MODEL)
   (cell,) = cells.expand_cells(config)
+  study_rows = atomic_files.read_json(own_study / 'cells' / cell.name / runner.RESULTS_FILE)
   dataset = data_lib.load_dataset(config.data, cell.seed)
-  model = registry.get_model('cnn', num_classes=dataset.num_classes, width=cell.width)
-  # A finished run resumes to its best weights without training again.
+  model = registry.get_model(OWN_MODEL, num_classes=dataset.num_classes, width=cell.width)
+  # A finished run resumes to its best weights without training again (in a
+  # copy: the study stays as main.py left it).
+  cell_dir = shutil.copytree(own_study / 'cells' / cell.name, tmp_path / cell.name)
   variables, _ = loop.train_model(model, dataset, config.train, cell.train_mode, cell.seed,
-                                  tmp_path / 'cells' / cell.name)
+                                  cell_dir)
   own_rows = medadv_jax.evaluate_robustness(
       lambda v, x: model.apply(v, x, train=False), variables, dataset.test_images,
       dataset.test_labels, config.attack, attack_per_class=config.data.attack_per_class,
       seed=cell.seed, label_names=dataset.label_names)
-  assert own_rows and len(own_rows) == len(rows)
-  for own, study in zip(own_rows, rows, strict=True):
+  assert own_rows and len(own_rows) == len(study_rows)
+  for own, study in zip(own_rows, study_rows, strict=True):
     assert own == {k: study[k] for k in own}
   assert {'ci_low', 'ci_high', 'sanity_ok', 'clean_test_accuracy'} <= set(own_rows[0])
 

@@ -17,8 +17,6 @@ import pathlib
 import time
 from typing import Mapping
 
-import tensorboardX
-
 from medadv_jax import atomic_files
 
 JSONL_NAME = 'metrics.jsonl'
@@ -41,6 +39,9 @@ class MetricsWriter:
     path = directory / JSONL_NAME
     _keep_rows_up_to(path, resume_step)
     self._file = open(path, 'a', encoding='utf-8')
+    # Imported here: tensorboardX (and boto3, which it loads) is slow to import, so
+    # a process that trains nothing (a refused config, a launcher) does not wait.
+    import tensorboardX  # pylint: disable=g-import-not-at-top
     self._tensorboard = tensorboardX.SummaryWriter(
         str(directory / TENSORBOARD_DIR),
         purge_step=resume_step + 1 if resume_step else None,

@@ -16,7 +16,6 @@ import matplotlib
 matplotlib.use('Agg')  # Files only; no display on servers and CI.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
-from sklearn.manifold import TSNE  # pylint: disable=g-import-not-at-top
 
 from medadv_jax import atomic_files, cell_data
 
@@ -36,6 +35,9 @@ def embed_2d(features: np.ndarray, random_state: int = RANDOM_STATE) -> np.ndarr
   features = np.asarray(features, np.float64)
   if not np.ptp(features, axis=0).any():  # One point (a collapsed model): nothing to fit.
     return np.zeros((features.shape[0], 2))
+  # Imported here: scikit-learn is slow to import and only this figure needs it, so a
+  # run of main.py or a launcher that draws no t-SNE (a refused config) does not wait.
+  from sklearn.manifold import TSNE  # pylint: disable=g-import-not-at-top
   perplexity = min(30.0, max(1.0, (features.shape[0] - 1) / 3))
   # Exact gradients: a few hundred points take seconds, with no threaded sums whose
   # order could vary (Barnes-Hut's), and faster than Barnes-Hut at this size.
