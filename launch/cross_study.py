@@ -89,19 +89,15 @@ def main(argv):
     if readme is not None:
       link = lambda study: os.path.relpath(
           next(f for f in folders if f.name == study) / 'report.md', readme.parent)
-      edits[readme.resolve()] = cross_study.replace_table(
-          readme.read_text(), cross_study.table_lines(claims, link))
+      _replace_block(edits, readme, cross_study.table_lines(claims, link),
+                     cross_study.TABLE_START, cross_study.TABLE_END, '--readme')
     if compute is not None:
-      text = edits.get(compute.resolve()) or compute.read_text()
-      edits[compute.resolve()] = cross_study.replace_table(
-          text, cross_study.compute_lines(folders), cross_study.COMPUTE_START,
-          cross_study.COMPUTE_END, '--compute_readme')
+      _replace_block(edits, compute, cross_study.compute_lines(folders),
+                     cross_study.COMPUTE_START, cross_study.COMPUTE_END, '--compute_readme')
     if _SECONDARY_README.value:
-      path = pathlib.Path(_SECONDARY_README.value)
-      text = edits.get(path.resolve()) or path.read_text()
-      edits[path.resolve()] = cross_study.replace_table(
-          text, secondary_family.table_lines(*secondary), secondary_family.TABLE_START,
-          secondary_family.TABLE_END, '--secondary_readme')
+      _replace_block(edits, pathlib.Path(_SECONDARY_README.value),
+                     secondary_family.table_lines(*secondary), secondary_family.TABLE_START,
+                     secondary_family.TABLE_END, '--secondary_readme')
   except (MedAdvError, OSError) as e:
     print(f'error: {e}', file=sys.stderr)
     sys.exit(1)
@@ -124,6 +120,14 @@ def main(argv):
   print(f'{len({c["study"] for c in claims})} studies: {out / cross_study.CSV_FILE}, '
         f'{out / cross_study.FIGURE_FILE}' + (f', table in {readme}' if readme else '')
         + (f', compute table in {compute}' if compute else ''))
+
+
+def _replace_block(edits: dict, path: pathlib.Path, lines, start: str, end: str,
+                   field: str) -> None:
+  """Puts in `edits` `path`'s text (as earlier edits left it) with `lines` between
+  `start` and `end`; files are written only once every table is ready."""
+  text = edits.get(path.resolve()) or path.read_text()
+  edits[path.resolve()] = cross_study.replace_table(text, lines, start, end, field)
 
 
 def _secondary(contrasts) -> tuple[list[dict], object] | None:
